@@ -1,0 +1,122 @@
+// Benchmark: generate (and validate) 200 models x 3 environments in a temporary repository.
+// npm run bench:generate [-- --json OUT] [-- --models N] [-- --environments N] [-- --skip-validate] [-- --dir PARENT]
+// generateSeconds is the whole of `generate` (load, validate, normalize, render, check output, write);
+// buildSeconds and writeSeconds split it into the in-memory part and the file-system part.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildOutputs } from '../pipeline.ts';
+import { desiredTree, diffTrees, readTree, replaceTree } from '../write/tree.ts';
+import { runValidate } from '../commands/validate.ts';
+
+const { values } = parseArgs({
+  options: {
+    json: { type: 'string' },
+    models: { type: 'string', default: '200' },
+    environments: { type: 'string', default: '3' },
+    'skip-validate': { type: 'boolean', default: false },
+    dir: { type: 'string' },
+  },
+});
+const modelCount = Number(values.models);
+const environmentCount = Number(values.environments);
+
+const basePlatform = `release: "2026.11"
+argocd:
+  repoURL: https://git.example.com/platform/switchyard.git
+  targetRevision: main
+router:
+  image:
+    repository: ghcr.io/switchyard/router
+    tag: 0.1.0
+vllm:
+  image:
+    repository: docker.io/vllm/vllm-openai
+    tag: v0.11.2
+`;
+
+const environmentPlatform = `cloud:
+  provider: generic
+accelerators:
+  nvidia-gpu:
+    resourceName: nvidia.com/gpu
+`;
+
+function modelSpec(index: number, env: number): string {
+  const tensor = [1, 2, 4][index % 3] ?? 1;
+  return `name: model-${String(index).padStart(3, '0')}
+namespace: team-${index % 10}
+model:
+  uri: hf://example-org/model-${index}
+replicas: ${1 + ((index + env) % 4)}
+parallelism:
+  tensor: ${tensor}
+accelerator:
+  type: nvidia-gpu
+  count: ${tensor}
+vllm:
+  maxModelLen: ${4096 * (1 + (index % 4))}
+aliases:
+  - name: alias-${index}
+`;
+}
+
+const root = mkdtempSync(join(values.dir ?? tmpdir(), 'switchyard-bench-'));
+try {
+  mkdirSync(join(root, 'environments/base'), { recursive: true });
+  writeFileSync(join(root, 'environments/base/platform.yaml'), basePlatform);
+  const envNames = Array.from({ length: environmentCount }, (_, i) => `env-${i + 1}`);
+  envNames.forEach((env, e) => {
+    mkdirSync(join(root, 'environments', env, 'models'), { recursive: true });
+    writeFileSync(join(root, 'environments', env, 'platform.yaml'), environmentPlatform);
+    for (let i = 0; i < modelCount; i++) {
+      writeFileSync(
+        join(root, 'environments', env, 'models', `model-${String(i).padStart(3, '0')}.yaml`),
+        modelSpec(i, e),
+      );
+    }
+  });
+
+  const buildStart = performance.now();
+  const { files } = buildOutputs(root);
+  const buildSeconds = (performance.now() - buildStart) / 1000;
+  const writeStart = performance.now();
+  const current = readTree(root);
+  const desired = desiredTree(current, files);
+  const diff = diffTrees(current, desired);
+  replaceTree(root, desired);
+  const writeSeconds = (performance.now() - writeStart) / 1000;
+  const generateSeconds = buildSeconds + writeSeconds;
+  console.log(`generate: ${desired.size} files (${diff.added.length} added)`);
+
+  let validateSeconds: number | null = null;
+  if (values['skip-validate'] !== true) {
+    const validateStart = performance.now();
+    const validateCode = await runValidate({ root });
+    validateSeconds = (performance.now() - validateStart) / 1000;
+    if (validateCode !== 0) {
+      throw new Error(`validate exited with ${validateCode}`);
+    }
+  }
+
+  const result = {
+    models: modelCount,
+    environments: environmentCount,
+    generateSeconds: Number(generateSeconds.toFixed(3)),
+    buildSeconds: Number(buildSeconds.toFixed(3)),
+    writeSeconds: Number(writeSeconds.toFixed(3)),
+    files: desired.size,
+    validateSeconds: validateSeconds === null ? null : Number(validateSeconds.toFixed(3)),
+  };
+  console.log(
+    `${modelCount} models x ${environmentCount} environments: generate ${result.generateSeconds} s ` +
+      `(build ${result.buildSeconds} s, write ${result.files} files ${result.writeSeconds} s), ` +
+      `validate ${result.validateSeconds === null ? 'skipped' : `${result.validateSeconds} s`}`,
+  );
+  if (values.json !== undefined) {
+    writeFileSync(values.json, `${JSON.stringify(result, null, 2)}\n`);
+  }
+} finally {
+  rmSync(root, { recursive: true, force: true });
+}

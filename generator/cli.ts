@@ -1,0 +1,87 @@
+// Switchyard's command line: generate, validate, new-model.
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+import { runGenerate } from './commands/generate.ts';
+import { runNewModel } from './commands/new-model.ts';
+import { runValidate } from './commands/validate.ts';
+
+const defaultRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
+const terminal = { out: (line: string) => console.log(line), err: (line: string) => console.error(line) };
+
+function positiveInteger(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) {
+    throw new InvalidArgumentError('expected a positive integer');
+  }
+  return parsed;
+}
+
+export function buildProgram(): Command {
+  const program = new Command()
+    .name('switchyard')
+    .description('Generates Helm charts and Argo CD Applications for serving LLMs from environments/.')
+    .option('--root <dir>', 'repository root (default: the repository this CLI belongs to)');
+
+  program
+    .command('generate')
+    .description(
+      'validate environments/ and write charts/ and apps/ (atomically; nothing is written on error)',
+    )
+    .option('--env <name>', 'regenerate only the files of this environment')
+    .option('--check', 'write nothing; exit 1 listing the files that differ from the committed output')
+    .action((options: { env?: string; check?: boolean }) => {
+      const root = program.opts<{ root?: string }>().root ?? defaultRoot;
+      process.exitCode = runGenerate(
+        { root, ...(options.env === undefined ? {} : { env: options.env }), check: options.check === true },
+        terminal,
+      );
+    });
+
+  program
+    .command('validate')
+    .description('helm lint/template every chart as the Applications say and validate every rendered object')
+    .option('--env <name>', 'only this environment')
+    .option(
+      '--crds <dir>',
+      'also validate against the CustomResourceDefinitions in this directory (with CEL rules)',
+    )
+    .action(async (options: { env?: string; crds?: string }) => {
+      const root = program.opts<{ root?: string }>().root ?? defaultRoot;
+      process.exitCode = await runValidate({
+        root,
+        ...(options.env === undefined ? {} : { envs: [options.env] }),
+        ...(options.crds === undefined ? {} : { crdsDir: options.crds }),
+      });
+    });
+
+  program
+    .command('new-model')
+    .description('write a model spec environments/<env>/models/<name>.yaml')
+    .requiredOption('--name <name>', 'model name (lowercase DNS label, at most 53 characters)')
+    .requiredOption('--uri <uri>', 'hf://org/repo, pvc://claim/path or oci://registry/image:tag')
+    .requiredOption('--env <env>', 'environment')
+    .option('--namespace <namespace>', 'Kubernetes namespace', 'llm')
+    .option('--accelerator <type>', "accelerator type (default: the platform profile's first)")
+    .option('--gpus <n>', 'GPUs per pod (tensor parallelism)', positiveInteger)
+    .option('--replicas <n>', 'vLLM pods', positiveInteger)
+    .action(
+      (options: {
+        name: string;
+        uri: string;
+        env: string;
+        namespace: string;
+        accelerator?: string;
+        gpus?: number;
+        replicas?: number;
+      }) => {
+        const root = program.opts<{ root?: string }>().root ?? defaultRoot;
+        process.exitCode = runNewModel({ root, ...options }, terminal);
+      },
+    );
+  return program;
+}
+
+if (import.meta.main) {
+  await buildProgram().parseAsync(process.argv);
+}

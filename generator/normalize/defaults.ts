@@ -1,0 +1,38 @@
+// Defaults of optional model-spec fields (mirrored by the `default` keywords in schemas/model.schema.json;
+// a test keeps the two equal).
+export const modelDefaults = {
+  replicas: 1,
+  tensor: 1,
+  data: 1,
+  cpu: '4',
+  memory: '16Gi',
+  blockSize: 64,
+  hashSeed: '42',
+  shmSize: '2Gi',
+  cacheSize: '50Gi',
+  startupTimeoutSeconds: 1800,
+  routerProfile: 'balanced',
+  routerReplicas: 1,
+  failureMode: 'FailOpen',
+  hfTokenKey: 'token',
+  requestTimeout: '0s',
+  objectives: [
+    { name: 'premium', priority: 100 },
+    { name: 'normal', priority: 0 },
+    { name: 'batch', priority: -10 },
+  ],
+} as const;
+
+export const platformDefaults = {
+  gatewayName: 'inference-gateway',
+  gatewayNamespace: 'inference-gateway',
+  monitoringEnabled: true,
+  monitoringNamespace: 'monitoring',
+  monitoringInterval: '30s',
+  argocdNamespace: 'argocd',
+  destinationServer: 'https://kubernetes.default.svc',
+} as const;
+
+/** vLLM serves on this port; the Service, probes, InferencePool and NetworkPolicies use it. */
+export const vllmPort = 8000;
+export const startupProbePeriodSeconds = 10;

@@ -1,0 +1,323 @@
+// Validates loaded inputs against the schemas, checks what the schemas cannot express, and derives the
+// normalized environments. Every problem is collected; nothing is returned when any exists.
+import { toPointer, type InputProblem } from '../errors.ts';
+import type { LoadedEnvironment, LoadedModel } from '../load/environments.ts';
+import { locateIn } from '../load/layers.ts';
+import type { ModelSpec } from '../model/generated/model.ts';
+import type { PlatformProfile } from '../model/generated/platform.ts';
+import { validators } from '../validate/schemas.ts';
+import { cloudAcceleratorPlacement, supportedAccelerators } from '../platform/clouds.ts';
+import { caIssuerName, platformProfileProblems } from '../platform/profile.ts';
+import { schemaProblems } from '../validate/inputs.ts';
+import { modelDefaults, platformDefaults, startupProbePeriodSeconds } from './defaults.ts';
+import { objectName } from './names.ts';
+import { routerConfig, type RouterProfileName } from './router-config.ts';
+import type { ModelSource, NormalizedEnvironment, NormalizedModel, NormalizedPlatform } from './types.ts';
+import { conflictingFlag, vllmArgs } from './vllm-args.ts';
+
+export type NormalizeResult =
+  { ok: true; environments: NormalizedEnvironment[] } | { ok: false; problems: InputProblem[] };
+
+export function normalizeEnvironments(loaded: readonly LoadedEnvironment[]): NormalizeResult {
+  const problems: InputProblem[] = [];
+  const environments: NormalizedEnvironment[] = [];
+  const { model: validateModel, platform: validatePlatform } = validators();
+  for (const env of loaded) {
+    if (!validatePlatform(env.platform.data)) {
+      problems.push(...schemaProblems(env.platform, validatePlatform.errors ?? []));
+      for (const model of env.models) {
+        if (!validateModel(model.input.data)) {
+          problems.push(...schemaProblems(model.input, validateModel.errors ?? []));
+        }
+      }
+      continue;
+    }
+    for (const problem of platformProfileProblems(env.platform.data)) {
+      const segments = problem.pointer.split('/').slice(1);
+      problems.push({
+        ...locateIn(env.platform, segments),
+        pointer: problem.pointer,
+        message: `${problem.message}; expected ${problem.expected}`,
+      });
+    }
+    const platform = normalizePlatform(env.platform.data);
+    const models: NormalizedModel[] = [];
+    for (const model of env.models) {
+      if (!validateModel(model.input.data)) {
+        problems.push(...schemaProblems(model.input, validateModel.errors ?? []));
+        continue;
+      }
+      const result = normalizeModel(env.name, platform, model, model.input.data);
+      if (result.ok) {
+        models.push(result.model);
+      } else {
+        problems.push(...result.problems);
+      }
+    }
+    models.sort((a, b) => a.name.localeCompare(b.name));
+    problems.push(...objectiveNameClashes(env.models, models));
+    environments.push({ name: env.name, platform, models });
+  }
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, environments };
+}
+
+export function normalizePlatform(profile: PlatformProfile): NormalizedPlatform {
+  const sectionName = profile.gateway?.listener?.sectionName;
+  return {
+    profile,
+    release: profile.release,
+    cloudProvider: profile.cloud.provider,
+    gateway: {
+      name: profile.gateway?.name ?? platformDefaults.gatewayName,
+      namespace: profile.gateway?.namespace ?? platformDefaults.gatewayNamespace,
+      ...(sectionName === undefined ? {} : { sectionName }),
+    },
+    monitoring: {
+      enabled: profile.monitoring?.enabled ?? platformDefaults.monitoringEnabled,
+      namespace: profile.monitoring?.namespace ?? platformDefaults.monitoringNamespace,
+      interval: profile.monitoring?.interval ?? platformDefaults.monitoringInterval,
+    },
+    argocd: {
+      repoURL: profile.argocd.repoURL,
+      targetRevision: profile.argocd.targetRevision,
+      namespace: profile.argocd.namespace ?? platformDefaults.argocdNamespace,
+      destinationServer: profile.argocd.destinationServer ?? platformDefaults.destinationServer,
+    },
+    routerImage: profile.router.image,
+    vllmImage: profile.vllm.image,
+    caIssuer: caIssuerName(profile),
+  };
+}
+
+type ModelResult = { ok: true; model: NormalizedModel } | { ok: false; problems: InputProblem[] };
+
+function normalizeModel(
+  environment: string,
+  platform: NormalizedPlatform,
+  loaded: LoadedModel,
+  spec: ModelSpec,
+): ModelResult {
+  const input = loaded.input;
+  const problems: InputProblem[] = [];
+  const problem = (path: readonly string[], message: string, atKey = false): void => {
+    problems.push({ ...locateIn(input, path, atKey), pointer: toPointer(path), message });
+  };
+
+  if (spec.name !== loaded.fileStem) {
+    problem(['name'], `expected "${loaded.fileStem}" (the file name without .yaml), got "${spec.name}"`);
+  }
+
+  const parsedSource = parseSource(spec.model.uri);
+  const revision = spec.model.revision;
+  const source: ModelSource =
+    parsedSource.kind === 'hf' && revision !== undefined ? { ...parsedSource, revision } : parsedSource;
+  if (revision !== undefined && source.kind !== 'hf') {
+    problem(
+      ['model', 'revision'],
+      `expected no revision for a ${source.kind}:// model (revision applies to hf:// only)`,
+    );
+  }
+
+  const tensor = spec.parallelism?.tensor ?? modelDefaults.tensor;
+  const data = spec.parallelism?.data ?? modelDefaults.data;
+  const dataLocal = spec.parallelism?.dataLocal ?? data;
+  if (dataLocal !== data) {
+    problem(
+      ['parallelism', 'dataLocal'],
+      `expected dataLocal equal to data (${data}): a single-node replica holds all data-parallel ranks`,
+    );
+  }
+  const gpusPerPod = tensor * dataLocal;
+  if (spec.accelerator.count !== undefined && spec.accelerator.count !== gpusPerPod) {
+    problem(
+      ['accelerator', 'count'],
+      `expected ${gpusPerPod} (parallelism.tensor ${tensor} x parallelism.dataLocal ${dataLocal}), got ${spec.accelerator.count}`,
+    );
+  }
+
+  // The platform profile may define or override an accelerator; otherwise the cloud profile places it.
+  const acceleratorProfile =
+    platform.profile.accelerators?.[spec.accelerator.type] ??
+    cloudAcceleratorPlacement(platform.cloudProvider, spec.accelerator.type);
+  if (acceleratorProfile === undefined) {
+    const known = [
+      ...new Set([
+        ...Object.keys(platform.profile.accelerators ?? {}),
+        ...supportedAccelerators(platform.cloudProvider),
+      ]),
+    ];
+    problem(
+      ['accelerator', 'type'],
+      `expected an accelerator type of the ${platform.cloudProvider} cloud profile or defined in environments/${environment}/platform.yaml (one of: ${known.join(', ') || 'none defined'}), got "${spec.accelerator.type}"`,
+    );
+  }
+
+  const extraArgs = spec.vllm?.extraArgs ?? [];
+  extraArgs.forEach((arg, index) => {
+    const flag = conflictingFlag(arg);
+    if (flag !== undefined) {
+      problem(
+        ['vllm', 'extraArgs', String(index)],
+        `expected no ${flag}: the generator derives it from the spec (set the corresponding field instead)`,
+      );
+    }
+  });
+
+  const objectives = spec.objectives ?? modelDefaults.objectives;
+  const seenObjectives = new Set<string>();
+  objectives.forEach((objective, index) => {
+    if (seenObjectives.has(objective.name)) {
+      problem(
+        ['objectives', String(index), 'name'],
+        `expected unique objective names, "${objective.name}" repeats`,
+      );
+    }
+    seenObjectives.add(objective.name);
+  });
+
+  const servedName = spec.model.servedName ?? (source.kind === 'hf' ? source.repository : spec.name);
+  const aliases = (spec.aliases ?? []).map((alias) => alias.name);
+  const seenAliases = new Set<string>([servedName]);
+  aliases.forEach((alias, index) => {
+    if (seenAliases.has(alias)) {
+      problem(
+        ['aliases', String(index), 'name'],
+        `expected an alias different from the served name and from other aliases, "${alias}" repeats`,
+      );
+    }
+    seenAliases.add(alias);
+  });
+
+  if (problems.length > 0 || acceleratorProfile === undefined) {
+    return { ok: false, problems };
+  }
+
+  const blockSize = spec.vllm?.blockSize ?? modelDefaults.blockSize;
+  const hashSeed = spec.vllm?.hashSeed ?? modelDefaults.hashSeed;
+  const startupTimeout = spec.vllm?.startupTimeoutSeconds ?? modelDefaults.startupTimeoutSeconds;
+  const profile = (spec.router?.profile ?? modelDefaults.routerProfile) as RouterProfileName;
+  const hfTokenSecret = spec.model.hfTokenSecret;
+  const maxModelLen = spec.vllm?.maxModelLen;
+  const gpuMemoryUtilization = spec.vllm?.gpuMemoryUtilization;
+
+  const model: NormalizedModel = {
+    environment,
+    file: input.file,
+    name: spec.name,
+    namespace: spec.namespace,
+    source,
+    uri: spec.model.uri,
+    servedName,
+    ...(hfTokenSecret === undefined
+      ? {}
+      : { hfTokenSecret: { name: hfTokenSecret.name, key: hfTokenSecret.key ?? modelDefaults.hfTokenKey } }),
+    replicas: spec.replicas ?? modelDefaults.replicas,
+    parallelism: { tensor, data, dataLocal },
+    gpusPerPod,
+    accelerator: {
+      type: spec.accelerator.type,
+      resourceName: acceleratorProfile.resourceName,
+      nodeSelector: definedEntries(acceleratorProfile.nodeSelector ?? {}),
+      tolerations: acceleratorProfile.tolerations ?? [],
+    },
+    resources: {
+      cpu: spec.resources?.cpu ?? modelDefaults.cpu,
+      memory: spec.resources?.memory ?? modelDefaults.memory,
+    },
+    vllm: {
+      image: spec.vllm?.image ?? platform.vllmImage,
+      args: vllmArgs({
+        source,
+        servedName,
+        tensor,
+        data,
+        dataLocal,
+        blockSize,
+        ...(maxModelLen === undefined ? {} : { maxModelLen }),
+        ...(gpuMemoryUtilization === undefined ? {} : { gpuMemoryUtilization }),
+        extraArgs,
+      }),
+      blockSize,
+      hashSeed,
+      shmSize: spec.vllm?.shmSize ?? modelDefaults.shmSize,
+      cacheSize: spec.vllm?.cacheSize ?? modelDefaults.cacheSize,
+      startupFailureThreshold: Math.ceil(startupTimeout / startupProbePeriodSeconds),
+    },
+    router: {
+      image: platform.routerImage,
+      replicas: spec.router?.replicas ?? modelDefaults.routerReplicas,
+      failureMode: spec.router?.failureMode ?? modelDefaults.failureMode,
+      profile,
+      config: routerConfig(profile, blockSize),
+    },
+    objectives: objectives.map((o) => ({ name: o.name, priority: o.priority })),
+    aliases,
+    requestTimeout: spec.route?.requestTimeout ?? modelDefaults.requestTimeout,
+    names: modelObjectNames(
+      spec.name,
+      objectives.map((o) => o.name),
+    ),
+  };
+  return { ok: true, model };
+}
+
+export function modelObjectNames(name: string, objectives: readonly string[]): NormalizedModel['names'] {
+  return {
+    vllm: objectName(name, 'vllm'),
+    pool: objectName(name),
+    router: objectName(name, 'router'),
+    routerTls: objectName(name, 'router', 'tls'),
+    route: objectName(name),
+    rewrites: objectName(name, 'aliases'),
+    objectives: objectives.map((objective) => ({ objective, name: objectName(name, objective) })),
+  };
+}
+
+/** The schema's pattern has already accepted the URI. */
+export function parseSource(uri: string): ModelSource {
+  const [scheme = '', rest = ''] = uri.split('://', 2);
+  if (scheme === 'hf') {
+    return { kind: 'hf', repository: rest };
+  }
+  if (scheme === 'pvc') {
+    const slash = rest.indexOf('/');
+    return { kind: 'pvc', claim: rest.slice(0, slash), path: rest.slice(slash + 1) };
+  }
+  return { kind: 'oci', reference: rest };
+}
+
+function definedEntries(map: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(map).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+}
+
+/**
+ * InferenceObjective objects are named <model>-<objective>, so model "a" with objective "b-premium" and
+ * model "a-b" with objective "premium" would write the same object in a shared namespace.
+ */
+function objectiveNameClashes(
+  loaded: readonly LoadedModel[],
+  models: readonly NormalizedModel[],
+): InputProblem[] {
+  const problems: InputProblem[] = [];
+  const owners = new Map<string, string>();
+  for (const model of models) {
+    model.names.objectives.forEach(({ name }, index) => {
+      const key = `${model.namespace}/${name}`;
+      const owner = owners.get(key);
+      if (owner === undefined) {
+        owners.set(key, model.name);
+        return;
+      }
+      const input = loaded.find((l) => l.input.file === model.file)?.input;
+      const path = ['objectives', String(index), 'name'];
+      problems.push({
+        ...(input === undefined ? { file: model.file, line: 1, column: 1 } : locateIn(input, path)),
+        pointer: toPointer(path),
+        message: `expected an InferenceObjective name unused in namespace ${model.namespace}: "${name}" is also an objective of model ${owner}`,
+      });
+    });
+  }
+  return problems;
+}

@@ -1,0 +1,42 @@
+// The router's scoring profile (EndpointPickerConfig shape). The prefix index's block size is vLLM's
+// --block-size, so a router block is a vLLM KV block. (vLLM's PYTHONHASHSEED only matters to indexes fed by
+// KV-cache events; the approximate index hashes prompts with its own per-model seed.)
+import type { EndpointPickerConfig } from './types.ts';
+
+export const routerProfiles = {
+  balanced: { queue: 2, kvCache: 2, prefix: 3 },
+  'prefix-affinity': { queue: 1, kvCache: 1, prefix: 5 },
+  load: { queue: 3, kvCache: 3, prefix: 1 },
+} as const;
+
+export type RouterProfileName = keyof typeof routerProfiles;
+
+export function routerConfig(profile: RouterProfileName, blockSize: number): EndpointPickerConfig {
+  const weights = routerProfiles[profile];
+  return {
+    apiVersion: 'llm-d.ai/v1alpha1',
+    kind: 'EndpointPickerConfig',
+    plugins: [
+      { type: 'single-profile-handler' },
+      { type: 'queue-scorer' },
+      { type: 'kv-cache-utilization-scorer' },
+      { type: 'prefix-cache-scorer' },
+      {
+        type: 'approx-prefix-cache-producer',
+        parameters: { blockSizeTokens: blockSize, autoTune: false, lruCapacityPerServer: 31250 },
+      },
+      { type: 'max-score-picker' },
+    ],
+    schedulingProfiles: [
+      {
+        name: 'default',
+        plugins: [
+          { pluginRef: 'queue-scorer', weight: weights.queue },
+          { pluginRef: 'kv-cache-utilization-scorer', weight: weights.kvCache },
+          { pluginRef: 'prefix-cache-scorer', weight: weights.prefix },
+          { pluginRef: 'max-score-picker' },
+        ],
+      },
+    ],
+  };
+}

@@ -1,0 +1,115 @@
+// The normalized model every renderer works from: defaults applied, derived values computed once.
+import type { PlatformProfile } from '../model/generated/platform.ts';
+
+export interface Image {
+  readonly repository: string;
+  readonly tag: string;
+}
+
+export interface Toleration {
+  readonly key: string;
+  readonly operator: 'Exists' | 'Equal';
+  readonly value?: string;
+  readonly effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
+}
+
+export interface NormalizedPlatform {
+  /** The validated platform profile with its base layer merged in (for renderers that need raw settings). */
+  readonly profile: PlatformProfile;
+  readonly release: string;
+  readonly cloudProvider: PlatformProfile['cloud']['provider'];
+  readonly gateway: { readonly name: string; readonly namespace: string; readonly sectionName?: string };
+  readonly monitoring: { readonly enabled: boolean; readonly namespace: string; readonly interval: string };
+  readonly argocd: {
+    readonly repoURL: string;
+    readonly targetRevision: string;
+    readonly namespace: string;
+    readonly destinationServer: string;
+  };
+  readonly routerImage: Image;
+  readonly vllmImage: Image;
+  /** The pki chart's CA ClusterIssuer; it signs the router's serving certificate. */
+  readonly caIssuer: string;
+}
+
+export type ModelSource =
+  | { readonly kind: 'hf'; readonly repository: string; readonly revision?: string }
+  | { readonly kind: 'pvc'; readonly claim: string; readonly path: string }
+  | { readonly kind: 'oci'; readonly reference: string };
+
+/** Names of every object of one model chart; each is at most 63 characters. */
+export interface ModelObjectNames {
+  readonly vllm: string;
+  readonly pool: string;
+  readonly router: string;
+  /** Certificate and Secret holding the router's TLS serving pair. */
+  readonly routerTls: string;
+  readonly route: string;
+  readonly rewrites: string;
+  readonly objectives: readonly { readonly name: string; readonly objective: string }[];
+}
+
+export interface EndpointPickerConfig {
+  readonly apiVersion: 'llm-d.ai/v1alpha1';
+  readonly kind: 'EndpointPickerConfig';
+  readonly plugins: readonly {
+    readonly type: string;
+    readonly name?: string;
+    readonly parameters?: Record<string, unknown>;
+  }[];
+  readonly schedulingProfiles: readonly {
+    readonly name: string;
+    readonly plugins: readonly { readonly pluginRef: string; readonly weight?: number }[];
+  }[];
+}
+
+export interface NormalizedModel {
+  readonly environment: string;
+  /** Source file of the spec (repository-relative). */
+  readonly file: string;
+  readonly name: string;
+  readonly namespace: string;
+  readonly source: ModelSource;
+  readonly uri: string;
+  readonly servedName: string;
+  readonly hfTokenSecret?: { readonly name: string; readonly key: string };
+  readonly replicas: number;
+  readonly parallelism: { readonly tensor: number; readonly data: number; readonly dataLocal: number };
+  /** tensor x dataLocal. */
+  readonly gpusPerPod: number;
+  readonly accelerator: {
+    readonly type: string;
+    readonly resourceName: string;
+    readonly nodeSelector: Readonly<Record<string, string>>;
+    readonly tolerations: readonly Toleration[];
+  };
+  readonly resources: { readonly cpu: string; readonly memory: string };
+  readonly vllm: {
+    readonly image: Image;
+    /** Full argument list after `vllm serve`. */
+    readonly args: readonly string[];
+    readonly blockSize: number;
+    readonly hashSeed: string;
+    readonly shmSize: string;
+    readonly cacheSize: string;
+    readonly startupFailureThreshold: number;
+  };
+  readonly router: {
+    readonly image: Image;
+    readonly replicas: number;
+    readonly failureMode: 'FailOpen' | 'FailClose';
+    readonly profile: string;
+    readonly config: EndpointPickerConfig;
+  };
+  readonly objectives: readonly { readonly name: string; readonly priority: number }[];
+  readonly aliases: readonly string[];
+  readonly requestTimeout: string;
+  readonly names: ModelObjectNames;
+}
+
+export interface NormalizedEnvironment {
+  readonly name: string;
+  readonly platform: NormalizedPlatform;
+  /** Sorted by name. */
+  readonly models: readonly NormalizedModel[];
+}

@@ -1,0 +1,136 @@
+// Argo CD objects of one environment: the root app-of-apps, the AppProject for models and one
+// Application per model. The Applications are the truth of what gets deployed: G2-style validation
+// renders each chart exactly with the path, value files, release name and namespace written here.
+import type { IApplication, IAppProject } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1';
+import type { NormalizedEnvironment, NormalizedModel } from '../normalize/types.ts';
+import type { EnvironmentRenderer, OutputFile } from './types.ts';
+import { objectFile } from './object-file.ts';
+
+/** Models sync after every platform component (their waves are below this). */
+export const modelSyncWave = '10';
+export const appsDir = 'apps';
+
+export function rootApplicationName(env: string): string {
+  return `${env}-root`;
+}
+
+export function modelsProjectName(env: string): string {
+  return `${env}-models`;
+}
+
+export function modelApplicationName(env: string, model: string): string {
+  return `${env}-${model}`;
+}
+
+/** Kinds the model charts create; the models AppProject allows nothing else. */
+export const modelNamespacedKinds: readonly { group: string; kind: string }[] = [
+  { group: '', kind: 'ConfigMap' },
+  { group: '', kind: 'Service' },
+  { group: '', kind: 'ServiceAccount' },
+  { group: 'apps', kind: 'Deployment' },
+  { group: 'policy', kind: 'PodDisruptionBudget' },
+  { group: 'rbac.authorization.k8s.io', kind: 'Role' },
+  { group: 'rbac.authorization.k8s.io', kind: 'RoleBinding' },
+  { group: 'networking.k8s.io', kind: 'NetworkPolicy' },
+  { group: 'gateway.networking.k8s.io', kind: 'HTTPRoute' },
+  { group: 'inference.networking.k8s.io', kind: 'InferencePool' },
+  { group: 'inference.networking.x-k8s.io', kind: 'InferenceObjective' },
+  { group: 'inference.networking.x-k8s.io', kind: 'InferenceModelRewrite' },
+  { group: 'monitoring.coreos.com', kind: 'PodMonitor' },
+  { group: 'monitoring.coreos.com', kind: 'ServiceMonitor' },
+  { group: 'cert-manager.io', kind: 'Certificate' },
+  { group: 'networking.istio.io', kind: 'DestinationRule' },
+];
+
+const retry = { limit: 10, backoff: { duration: '10s', factor: 2, maxDuration: '5m' } };
+
+export function rootApplication(env: NormalizedEnvironment): IApplication {
+  const { argocd } = env.platform;
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Application',
+    metadata: {
+      name: rootApplicationName(env.name),
+      namespace: argocd.namespace,
+      labels: { 'app.kubernetes.io/part-of': 'switchyard', 'switchyard.dev/environment': env.name },
+    },
+    spec: {
+      project: 'default',
+      source: {
+        repoURL: argocd.repoURL,
+        targetRevision: argocd.targetRevision,
+        path: `${appsDir}/${env.name}`,
+        directory: { recurse: true, exclude: 'root.yaml' },
+      },
+      destination: { server: argocd.destinationServer, namespace: argocd.namespace },
+      syncPolicy: { automated: { prune: true, selfHeal: true }, retry },
+    },
+  };
+}
+
+export function modelsProject(env: NormalizedEnvironment): IAppProject {
+  const { argocd } = env.platform;
+  const namespaces = [...new Set(env.models.map((m) => m.namespace))].sort();
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'AppProject',
+    metadata: {
+      name: modelsProjectName(env.name),
+      namespace: argocd.namespace,
+      labels: { 'app.kubernetes.io/part-of': 'switchyard', 'switchyard.dev/environment': env.name },
+      finalizers: ['resources-finalizer.argocd.argoproj.io'],
+    },
+    spec: {
+      description: `Models of environment ${env.name}: namespaced serving objects only.`,
+      sourceRepos: [argocd.repoURL],
+      destinations: namespaces.map((namespace) => ({ server: argocd.destinationServer, namespace })),
+      clusterResourceWhitelist: [{ group: '', kind: 'Namespace' }],
+      namespaceResourceWhitelist: modelNamespacedKinds.map((k) => ({ group: k.group, kind: k.kind })),
+    },
+  };
+}
+
+export function modelApplication(env: NormalizedEnvironment, model: NormalizedModel): IApplication {
+  const { argocd } = env.platform;
+  return {
+    apiVersion: 'argoproj.io/v1alpha1',
+    kind: 'Application',
+    metadata: {
+      name: modelApplicationName(env.name, model.name),
+      namespace: argocd.namespace,
+      labels: {
+        'app.kubernetes.io/part-of': 'switchyard',
+        'switchyard.dev/environment': env.name,
+        'switchyard.dev/model': model.name,
+      },
+      annotations: { 'argocd.argoproj.io/sync-wave': modelSyncWave },
+      finalizers: ['resources-finalizer.argocd.argoproj.io'],
+    },
+    spec: {
+      project: modelsProjectName(env.name),
+      source: {
+        repoURL: argocd.repoURL,
+        targetRevision: argocd.targetRevision,
+        path: `charts/models/${model.name}`,
+        helm: { releaseName: model.name, valueFiles: [`values-${env.name}.yaml`] },
+      },
+      destination: { server: argocd.destinationServer, namespace: model.namespace },
+      syncPolicy: {
+        automated: { prune: true, selfHeal: true },
+        syncOptions: ['CreateNamespace=true', 'PruneLast=true'],
+        retry,
+      },
+    },
+  };
+}
+
+export const renderApps: EnvironmentRenderer = (env) => {
+  const dir = `${appsDir}/${env.name}`;
+  const file = (path: string, object: IApplication | IAppProject): OutputFile =>
+    objectFile(path, env.name, object);
+  return [
+    file(`${dir}/root.yaml`, rootApplication(env)),
+    file(`${dir}/projects/models.yaml`, modelsProject(env)),
+    ...env.models.map((model) => file(`${dir}/models/${model.name}.yaml`, modelApplication(env, model))),
+  ];
+};

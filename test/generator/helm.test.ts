@@ -1,0 +1,186 @@
+// The model charts under real helm: lint --strict and template exactly as each Application says, every
+// rendered object valid, the router accepts its ConfigMap, and values.schema.json rejects bad values.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import { buildOutputs } from '../../generator/pipeline.ts';
+import { validateObject } from '../../generator/verify/objects.ts';
+import { parseSchedulerConfig } from '../../scheduler/core/config.ts';
+import { captureConsole, exampleEnvironments, repoRoot, tempRepo } from './helpers.ts';
+import { runGenerate } from '../../generator/commands/generate.ts';
+import { afterAll } from 'vitest';
+
+const helm = join(repoRoot, '.tools/bin/helm');
+const { root, cleanup } = tempRepo(exampleEnvironments);
+afterAll(cleanup);
+const generated = captureConsole();
+if (runGenerate({ root }, generated) !== 0) {
+  throw new Error(generated.lines.err.join('\n'));
+}
+
+interface ModelApplication {
+  file: string;
+  chartPath: string;
+  releaseName: string;
+  valueFiles: string[];
+  namespace: string;
+}
+
+const applications: ModelApplication[] = buildOutputs(repoRoot)
+  .files.filter((f) => /^apps\/[^/]+\/models\/[^/]+\.yaml$/.test(f.path))
+  .map((f) => {
+    const app = parseAllDocuments(f.content)[0]?.toJS() as {
+      spec: {
+        source: { path: string; helm: { releaseName: string; valueFiles: string[] } };
+        destination: { namespace: string };
+      };
+    };
+    return {
+      file: f.path,
+      chartPath: app.spec.source.path,
+      releaseName: app.spec.source.helm.releaseName,
+      valueFiles: app.spec.source.helm.valueFiles,
+      namespace: app.spec.destination.namespace,
+    };
+  });
+
+function helmArgs(app: ModelApplication): string[] {
+  return app.valueFiles.flatMap((v) => ['-f', join(root, app.chartPath, v)]);
+}
+
+function renderedObjects(app: ModelApplication): Record<string, unknown>[] {
+  const output = execFileSync(
+    helm,
+    ['template', app.releaseName, join(root, app.chartPath), '--namespace', app.namespace, ...helmArgs(app)],
+    { encoding: 'utf8' },
+  );
+  return parseAllDocuments(output)
+    .map((d) => (Array.isArray(d) ? null : (d.toJS() as Record<string, unknown> | null)))
+    .filter((o): o is Record<string, unknown> => o !== null);
+}
+
+describe.each(applications.map((a) => [a.file, a] as const))('%s', (_file, app) => {
+  it('passes helm lint --strict with its value files', () => {
+    const result = spawnSync(helm, ['lint', '--strict', join(root, app.chartPath), ...helmArgs(app)], {
+      encoding: 'utf8',
+    });
+    expect(result.status, result.stdout + result.stderr).toBe(0);
+  });
+
+  it('renders objects that all validate, in the Application namespace', () => {
+    const objects = renderedObjects(app);
+    const kinds = objects.map((o) => o.kind).sort();
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        'ConfigMap',
+        'Deployment',
+        'Deployment',
+        'HTTPRoute',
+        'InferenceObjective',
+        'InferencePool',
+        'NetworkPolicy',
+        'PodDisruptionBudget',
+        'Role',
+        'RoleBinding',
+        'Service',
+        'Service',
+        'ServiceAccount',
+      ]),
+    );
+    for (const object of objects) {
+      expect(validateObject(object), `${String(object.kind)}`).toEqual([]);
+    }
+    const route = objects.find((o) => o.kind === 'HTTPRoute') as {
+      spec: { rules: { matches: { path: { value: string } }[] }[] };
+    };
+    expect(route.spec.rules[0]?.matches[0]?.path.value).toBe(`/${app.namespace}/${app.releaseName}/`);
+  });
+
+  it("gives the router a config it accepts, with vLLM's block size", () => {
+    const objects = renderedObjects(app);
+    const configMap = objects.find((o) => o.kind === 'ConfigMap') as { data: Record<string, string> };
+    const vllm = objects.find(
+      (o) => o.kind === 'Deployment' && (o.metadata as { name: string }).name.endsWith('-vllm'),
+    ) as { spec: { template: { spec: { containers: { args: string[] }[] } } } };
+    const args = vllm.spec.template.spec.containers[0]?.args ?? [];
+    const blockSize = Number(args[args.indexOf('--block-size') + 1]);
+    const text = configMap.data['config.yaml'] ?? '';
+    expect(() => parseSchedulerConfig(text, 'config.yaml')).not.toThrow();
+    expect(text).toContain(`blockSizeTokens: ${blockSize}`);
+  });
+});
+
+describe('values.schema.json', () => {
+  const app = applications[0];
+
+  it.each([
+    ['vllm.replicas=-1', /replicas/],
+    ['vllm.bogus=1', /bogus/],
+    ['router.failureMode=Sometimes', /failureMode/],
+  ])('rejects --set %s', (assignment, field) => {
+    if (app === undefined) {
+      throw new Error('no model Application');
+    }
+    const result = spawnSync(
+      helm,
+      ['template', app.releaseName, join(root, app.chartPath), ...helmArgs(app), '--set', assignment],
+      { encoding: 'utf8' },
+    );
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(field);
+  });
+});
+
+describe('pvc:// and oci:// models', () => {
+  const repo = tempRepo(join(repoRoot, 'test/fixtures/inputs/baseline/environments'));
+  afterAll(repo.cleanup);
+  const spec = (name: string, uri: string): string =>
+    `name: ${name}\nnamespace: weights\nmodel:\n  uri: ${uri}\naccelerator:\n  type: nvidia-gpu\n`;
+
+  it.each([
+    [
+      'from-pvc',
+      'pvc://model-store/qwen/2.5',
+      { persistentVolumeClaim: { claimName: 'model-store', readOnly: true } },
+    ],
+    [
+      'from-oci',
+      'oci://quay.io/models/qwen:2.5',
+      { image: { reference: 'quay.io/models/qwen:2.5', pullPolicy: 'IfNotPresent' } },
+    ],
+  ])('%s mounts the weights read-only at /mnt/models', (name, uri, volume) => {
+    writeFileSync(join(repo.root, `environments/dev/models/${name}.yaml`), spec(name, uri));
+    const console = captureConsole();
+    expect(runGenerate({ root: repo.root }, console), console.lines.err.join('\n')).toBe(0);
+    const output = execFileSync(
+      helm,
+      [
+        'template',
+        name,
+        join(repo.root, 'charts/models', name),
+        '-n',
+        'weights',
+        '-f',
+        join(repo.root, 'charts/models', name, 'values-dev.yaml'),
+      ],
+      { encoding: 'utf8' },
+    );
+    const objects = parseAllDocuments(output).map((d) => d.toJS() as Record<string, unknown> | null);
+    const deployment = objects.find(
+      (o) => o?.kind === 'Deployment' && (o.metadata as { name: string }).name === `${name}-vllm`,
+    ) as {
+      spec: {
+        template: { spec: { volumes: Record<string, unknown>[]; containers: { volumeMounts: unknown[] }[] } };
+      };
+    };
+    expect(validateObject(deployment)).toEqual([]);
+    expect(deployment.spec.template.spec.volumes).toContainEqual({ name: 'model-source', ...volume });
+    expect(deployment.spec.template.spec.containers[0]?.volumeMounts).toContainEqual({
+      name: 'model-source',
+      mountPath: '/mnt/models',
+      readOnly: true,
+    });
+  });
+});
