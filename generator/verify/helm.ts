@@ -1,0 +1,52 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** The helm binary the project installs at `npm ci` time. */
+export const helmBinary = fileURLToPath(new URL('../../.tools/bin/helm', import.meta.url));
+
+export interface HelmResult {
+  ok: boolean;
+  stdout: string;
+  stderr: string;
+}
+
+export function runHelm(args: readonly string[]): Promise<HelmResult> {
+  if (!existsSync(helmBinary)) {
+    return Promise.resolve({
+      ok: false,
+      stdout: '',
+      stderr: `helm is not installed at .tools/bin/helm (run npm ci)`,
+    });
+  }
+  return new Promise((resolve) => {
+    execFile(
+      helmBinary,
+      [...args],
+      { maxBuffer: 256 * 1024 * 1024, env: { ...process.env, HELM_NO_PLUGINS: '1' } },
+      (error, stdout, stderr) => {
+        resolve({ ok: error === null, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** One document of `helm template` output and the template file it came from (`# Source:` comment). */
+export interface RenderedDocument {
+  source: string;
+  text: string;
+}
+
+/** Splits `helm template` output into documents, keeping each one's `# Source:` template path. */
+export function splitRenderedDocuments(output: string): RenderedDocument[] {
+  const documents: RenderedDocument[] = [];
+  for (const chunk of output.split(/^---[ \t]*$/m)) {
+    const source = /^# Source: (.+)$/m.exec(chunk)?.[1]?.trim();
+    const body = chunk.replace(/^#.*$/gm, '').trim();
+    if (body === '') {
+      continue;
+    }
+    documents.push({ source: source ?? '(unknown template)', text: chunk });
+  }
+  return documents;
+}
