@@ -1,0 +1,87 @@
+import type { CloudId, GatewayExposure } from './clouds.ts';
+import type { ResolvedRelease } from './releases.ts';
+
+/** Alert thresholds of the monitoring chart's PrometheusRule. */
+export interface AlertThresholds {
+  readonly ttftP95Seconds: number;
+  readonly queueDepth: number;
+  readonly kvCacheUsage: number;
+  readonly routerErrorRatio: number;
+}
+
+/** Everything the platform renderers need for one environment, defaults applied. */
+export interface PlatformSettings {
+  readonly environment: string;
+  readonly release: ResolvedRelease;
+  readonly cloud: CloudId;
+  readonly storageClass: string | null;
+  readonly argocd: {
+    readonly namespace: string;
+    readonly repoURL: string;
+    readonly targetRevision: string;
+    readonly destinationServer: string;
+  };
+  readonly gateway: {
+    readonly name: string;
+    readonly namespace: string;
+    readonly className: string;
+    readonly hostname: string | null;
+    readonly exposure: GatewayExposure;
+    readonly port: number;
+    readonly sectionName: string;
+    readonly tls: { readonly enabled: boolean; readonly issuer: string };
+  };
+  readonly pki: {
+    readonly namespace: string;
+    readonly selfSignedIssuer: string;
+    readonly caIssuer: string;
+    readonly caCommonName: string;
+    readonly acme: { readonly issuer: string; readonly email: string; readonly server: string } | null;
+  };
+  readonly monitoring: {
+    readonly enabled: boolean;
+    readonly namespace: string;
+    readonly interval: string;
+    readonly installCrds: boolean;
+    readonly ruleLabels: Readonly<Record<string, string>>;
+    readonly dashboardLabels: Readonly<Record<string, string>>;
+    readonly alerts: AlertThresholds;
+  };
+  readonly components: {
+    readonly leaderWorkerSet: boolean;
+    readonly argoRollouts: boolean;
+    readonly kserve: boolean;
+  };
+  /** Namespaces the models project may deploy to (for the router's and models' NetworkPolicies, scraping). */
+  readonly modelNamespaces: readonly string[];
+}
+
+export const DEFAULT_ALERTS: AlertThresholds = {
+  ttftP95Seconds: 2,
+  queueDepth: 10,
+  kvCacheUsage: 0.9,
+  routerErrorRatio: 0.02,
+};
+
+/** Defaults of the platform sections this module reads (mirrored by `default` keywords in the schema). */
+export const PLATFORM_SETTING_DEFAULTS = {
+  gatewayName: 'inference-gateway',
+  gatewayNamespace: 'inference-gateway',
+  gatewayClassName: 'istio',
+  exposure: 'external',
+  tlsEnabled: true,
+  caIssuer: 'switchyard-ca',
+  selfSignedIssuer: 'switchyard-selfsigned',
+  acmeIssuer: 'acme',
+  pkiNamespace: 'cert-manager',
+  monitoringEnabled: true,
+  monitoringNamespace: 'monitoring',
+  monitoringInterval: '30s',
+  installCrds: false,
+  dashboardLabels: { grafana_dashboard: '1' },
+  leaderWorkerSet: true,
+  argoRollouts: true,
+  kserve: false,
+  argocdNamespace: 'argocd',
+  destinationServer: 'https://kubernetes.default.svc',
+} as const;
