@@ -54,7 +54,12 @@ export interface RoutingRequest {
   readonly subset?: readonly string[];
 }
 
-export type DropReason = 'rejected-saturated' | 'rejected-no-endpoints' | 'rejected-shutting-down';
+export type DropReason =
+  | 'rejected-saturated'
+  | 'rejected-no-endpoints'
+  | 'rejected-shutting-down'
+  | 'rejected-ttl-expired'
+  | 'rejected-queue-full';
 
 export type PickResult =
   | {
@@ -75,4 +80,115 @@ export interface Completion {
   readonly cachedTokens?: number;
   /** Endpoint that actually served (envoy.lb x-gateway-destination-endpoint-served), if it differs. */
   readonly servedBy?: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Configuration: the in-memory form of an EndpointPickerConfig (see schemas/router-config.schema.json).
+
+/** One plugin instance: `type` selects the implementation, `name` is what profiles refer to. */
+export interface PluginSpec {
+  readonly type: string;
+  /** Defaults to `type` when the config omits it. */
+  readonly name: string;
+  readonly parameters: Readonly<Record<string, unknown>>;
+}
+
+export interface ProfilePluginRef {
+  readonly pluginRef: string;
+  /** Scorer weight; ignored for filters and pickers. Defaults to 1. */
+  readonly weight: number;
+}
+
+export interface SchedulingProfile {
+  readonly name: string;
+  readonly plugins: readonly ProfilePluginRef[];
+}
+
+/** Optional waiting room: priority bands, fairness within a band, FCFS within a flow. */
+export interface FlowControlConfig {
+  /** Queue capacity over all bands; further enqueues are rejected with 429. */
+  readonly maxQueuedRequests: number;
+  /** A queued request older than this is rejected (429 with endpoints, 503 without). */
+  readonly requestTtlMs: number;
+  /** `round-robin`: flows of one band take turns; `global-strict`: oldest request of the band first. */
+  readonly fairness: 'round-robin' | 'global-strict';
+}
+
+export interface SchedulerConfig {
+  readonly apiVersion: 'llm-d.ai/v1alpha1' | 'inference.networking.x-k8s.io/v1alpha1';
+  readonly kind: 'EndpointPickerConfig';
+  readonly plugins: readonly PluginSpec[];
+  readonly schedulingProfiles: readonly SchedulingProfile[];
+  readonly flowControl?: FlowControlConfig;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The scheduler.
+
+export interface SchedulerDeps {
+  /** Current time in milliseconds (wall clock in the router, virtual clock in the simulator). */
+  now(): number;
+  /** Uniform in [0, 1): tie-breaks and random pickers. */
+  random(): number;
+}
+
+/** A request waiting in the flow-control queue. */
+export interface QueueTicket {
+  readonly requestId: string;
+  readonly priority: number;
+  readonly fairnessId: string;
+  readonly enqueuedAtMs: number;
+}
+
+export type EnqueueResult =
+  | { readonly kind: 'queued'; readonly ticket: QueueTicket }
+  | { readonly kind: 'rejected'; readonly status: 429; readonly reason: 'rejected-queue-full' };
+
+/** One outcome of `drain`: a queued request left the queue, either routed or rejected. */
+export interface DrainOutcome {
+  readonly request: RoutingRequest;
+  readonly result: PickResult;
+  /** How long it waited in the queue (ms). */
+  readonly waitedMs: number;
+}
+
+/** Read-only view of what the scheduler believes about an endpoint (metrics export and debugging). */
+export interface EndpointAccounting {
+  readonly key: string;
+  /** Requests picked for this endpoint and not yet completed. */
+  readonly inFlightRequests: number;
+  /** Estimated prompt tokens of in-flight requests that the endpoint still has to prefill. */
+  readonly inFlightUncachedTokens: number;
+  /** Prefix-index blocks currently attributed to this endpoint, and the index's capacity for it. */
+  readonly indexedBlocks: number;
+  readonly indexCapacityBlocks: number;
+}
+
+export interface Scheduler {
+  /**
+   * Admission (saturation shedding of priority < 0 with 429, 503 without candidates), filters, weighted
+   * scorers and the picker; records the request as in flight on the primary endpoint.
+   */
+  pick(request: RoutingRequest, endpoints: readonly Endpoint[]): PickResult;
+  /** Releases a picked request and learns from what the engine reported. Unknown ids are ignored. */
+  complete(requestId: string, completion: Completion): void;
+  /** Pool saturation in [0, ∞) over these endpoints as the saturation detector sees it; ≥ 1 is saturated. */
+  saturation(endpoints: readonly Endpoint[]): number;
+  /**
+   * Flow control (only when the config has `flowControl`): queue a request instead of picking it now.
+   * The adapter then calls `drain` whenever something changed (a completion, a metrics refresh, a timer)
+   * and forwards each outcome; `drain` never blocks.
+   */
+  enqueue(request: RoutingRequest): EnqueueResult;
+  /**
+   * Dispatches queued requests in order (highest priority band first, fairness within a band, FCFS within a
+   * flow) while the pool is not saturated, and expires requests past their TTL.
+   */
+  drain(endpoints: readonly Endpoint[]): readonly DrainOutcome[];
+  /** Removes a queued request (client went away). Returns false when it was not queued. */
+  cancel(requestId: string): boolean;
+  /** Number of requests waiting in the flow-control queue. */
+  queuedRequests(): number;
+  /** Local accounting per endpoint key that the scheduler has seen. */
+  accounting(): readonly EndpointAccounting[];
 }

@@ -1,0 +1,78 @@
+// Contracts between the scheduler and its plugins. A pick runs: filters (in profile order) → every scorer
+// writes one score in [0, 1] per candidate → scores are clamped, weighted and summed → the picker orders
+// candidates.
+import type { EndpointState } from '../state.ts';
+import type { Endpoint, RoutingRequest } from '../types.ts';
+
+/** The prefix index's view of the current request over the candidates. */
+export interface PrefixMatch {
+  readonly blockSize: number;
+  /** Hashes of the prompt's full blocks (bounded by maxPrefixTokensToMatch). */
+  readonly hashes: Float64Array;
+  /** Leading blocks each candidate holds, aligned with `candidates`. */
+  readonly matchedBlocks: Int32Array;
+}
+
+export interface PickContext {
+  readonly request: RoutingRequest;
+  readonly nowMs: number;
+  readonly candidates: readonly Endpoint[];
+  /** Local accounting, aligned with `candidates`. */
+  readonly states: readonly EndpointState[];
+  /** Computed on first use; undefined when the configuration has no prefix index. */
+  prefix(): PrefixMatch | undefined;
+}
+
+export interface FilterPlugin {
+  readonly kind: 'filter';
+  readonly type: string;
+  readonly name: string;
+  filter(request: RoutingRequest, candidates: readonly Endpoint[], nowMs: number): readonly Endpoint[];
+}
+
+export interface ScorerPlugin {
+  readonly kind: 'scorer';
+  readonly type: string;
+  readonly name: string;
+  /** Whether the scorer reads the prefix index (the scheduler then hashes prompts and maintains it). */
+  readonly usesPrefix: boolean;
+  /** Writes one score per candidate into `out`. */
+  score(context: PickContext, out: Float64Array): void;
+  /** Called after the pick with the index of the primary endpoint among the candidates. */
+  picked?(context: PickContext, chosen: number): void;
+}
+
+export interface PickerPlugin {
+  readonly kind: 'picker';
+  readonly type: string;
+  readonly name: string;
+  /** Candidate indices, best first, at most `maxNumOfEndpoints` of them. */
+  pick(totals: Float64Array, random: () => number): number[];
+}
+
+/** Holds the prefix index settings; not used in a profile directly. */
+export interface PrefixProducerPlugin {
+  readonly kind: 'prefix-producer';
+  readonly type: string;
+  readonly name: string;
+  readonly blockSizeTokens: number;
+  readonly maxPrefixBlocksToMatch: number;
+  readonly lruCapacityPerServer: number;
+  /** Size each endpoint's LRU from its reported KV-cache capacity when known. */
+  readonly autoTune: boolean;
+  /** Correct the index and its capacity from the cached-token counts of completions. */
+  readonly learnFromCompletions: boolean;
+}
+
+export interface SaturationDetectorPlugin {
+  readonly kind: 'saturation-detector';
+  readonly type: string;
+  readonly name: string;
+  /** Per-endpoint saturation: ≥ 1 means this endpoint is full. */
+  endpointSaturation(endpoint: Endpoint, state: EndpointState | undefined, nowMs: number): number;
+  /** Level above which the endpoint is dropped when the detector is used as a filter. */
+  readonly filterLimit: number;
+}
+
+export type Plugin =
+  FilterPlugin | ScorerPlugin | PickerPlugin | PrefixProducerPlugin | SaturationDetectorPlugin;

@@ -1,0 +1,35 @@
+// approx-prefix-cache-producer: settings of the approximate prefix index.
+import { paramReader } from './params.ts';
+import type { PrefixProducerPlugin } from './plugin.ts';
+
+type Spec = {
+  readonly type: string;
+  readonly name: string;
+  readonly parameters: Readonly<Record<string, unknown>>;
+};
+
+export const DEFAULT_PREFIX_PRODUCER: Spec = {
+  type: 'approx-prefix-cache-producer',
+  name: 'approx-prefix-cache-producer',
+  parameters: {},
+};
+
+export function approxPrefixProducer(spec: Spec): PrefixProducerPlugin {
+  const params = paramReader(spec.name, spec.parameters);
+  // llm-d clamps the block size to at least 64 tokens to bound the index's memory.
+  const blockSizeTokens = params.number('blockSizeTokens', 64, { min: 16, max: 4096, integer: true });
+  const maxTokens = params.number('maxPrefixTokensToMatch', 131_072, { min: 1, integer: true });
+  return {
+    kind: 'prefix-producer',
+    type: spec.type,
+    name: spec.name,
+    blockSizeTokens,
+    maxPrefixBlocksToMatch: params.number('maxPrefixBlocksToMatch', Math.ceil(maxTokens / blockSizeTokens), {
+      min: 1,
+      integer: true,
+    }),
+    lruCapacityPerServer: params.number('lruCapacityPerServer', 31_250, { min: 1, integer: true }),
+    autoTune: params.boolean('autoTune', true),
+    learnFromCompletions: params.boolean('learnFromCompletions', false),
+  };
+}

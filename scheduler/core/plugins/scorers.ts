@@ -1,0 +1,324 @@
+// Scorers. Each writes one score in [0, 1] per candidate; formulas follow llm-d's endpoint picker unless the
+// comment says the scorer is Switchyard's own.
+import { picksSinceScrape, queuedUncachedTokens, uncachedTokensSinceScrape } from '../state.ts';
+import type { EndpointMetrics } from '../types.ts';
+import { paramReader } from './params.ts';
+import type { PickContext, ScorerPlugin } from './plugin.ts';
+import type { EndpointState } from '../state.ts';
+import type { Endpoint } from '../types.ts';
+
+type Spec = {
+  readonly type: string;
+  readonly name: string;
+  readonly parameters: Readonly<Record<string, unknown>>;
+};
+
+/** (max − v)/(max − min) over the candidates; every candidate gets 1 when all values are equal. */
+export function minMaxLowIsBest(values: Float64Array, out: Float64Array): void {
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (const v of values) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const range = max - min;
+  for (let i = 0; i < values.length; i++) out[i] = range > 0 ? (max - (values[i] ?? 0)) / range : 1;
+}
+
+/** A load value read from the last scrape, optionally plus the requests picked since (Switchyard). */
+function scrapedLoad(
+  context: PickContext,
+  read: (metrics: EndpointMetrics) => number,
+  includeLocal: boolean,
+): Float64Array {
+  const values = new Float64Array(context.candidates.length);
+  context.candidates.forEach((endpoint, i) => {
+    const scraped = endpoint.metrics === undefined ? 0 : read(endpoint.metrics);
+    const state = context.states[i];
+    values[i] = includeLocal && state !== undefined ? scraped + picksSinceScrape(state, endpoint) : scraped;
+  });
+  return values;
+}
+
+/** queue-scorer: min-max over the waiting queue. `includePicksSinceScrape` is Switchyard's anti-herding term. */
+export function queueScorer(spec: Spec): ScorerPlugin {
+  const includeLocal = paramReader(spec.name, spec.parameters).boolean('includePicksSinceScrape', false);
+  return {
+    kind: 'scorer',
+    type: spec.type,
+    name: spec.name,
+    usesPrefix: false,
+    score(context, out) {
+      minMaxLowIsBest(
+        scrapedLoad(context, (m) => m.waitingRequests, includeLocal),
+        out,
+      );
+    },
+  };
+}
+
+/** running-requests-size-scorer: min-max over running requests. */
+export function runningRequestsScorer(spec: Spec): ScorerPlugin {
+  const includeLocal = paramReader(spec.name, spec.parameters).boolean('includePicksSinceScrape', false);
+  return {
+    kind: 'scorer',
+    type: spec.type,
+    name: spec.name,
+    usesPrefix: false,
+    score(context, out) {
+      minMaxLowIsBest(
+        scrapedLoad(context, (m) => m.runningRequests, includeLocal),
+        out,
+      );
+    },
+  };
+}
+
+/**
+ * kv-cache-utilization-scorer: 1 − KV-cache usage (endpoints without metrics count as empty). With
+ * `includePicksSinceScrape` (Switchyard) the uncached prompt tokens of requests picked since the scrape are
+ * added to the usage, as a fraction of the reported capacity.
+ */
+export function kvCacheUtilizationScorer(spec: Spec): ScorerPlugin {
+  const includeLocal = paramReader(spec.name, spec.parameters).boolean('includePicksSinceScrape', false);
+  return {
+    kind: 'scorer',
+    type: spec.type,
+    name: spec.name,
+    usesPrefix: false,
+    score(context, out) {
+      context.candidates.forEach((e, i) => {
+        let usage = e.metrics?.kvCacheUsage ?? 0;
+        const state = context.states[i];
+        const capacity = (e.metrics?.kvCacheCapacityBlocks ?? 0) * (e.metrics?.kvBlockSize ?? 0);
+        if (includeLocal && state !== undefined && capacity > 0) {
+          usage += uncachedTokensSinceScrape(state, e) / capacity;
+        }
+        out[i] = 1 - Math.min(1, Math.max(0, usage));
+      });
+    },
+  };
+}
+
+/** load-aware-scorer: 0.5 when idle, falling linearly to 0 at `threshold` waiting requests. */
+export function loadAwareScorer(spec: Spec): ScorerPlugin {
+  const threshold = paramReader(spec.name, spec.parameters).number('threshold', 128, { min: 1 });
+  return {
+    kind: 'scorer',
+    type: spec.type,
+    name: spec.name,
+    usesPrefix: false,
+    score(context, out) {
+      context.candidates.forEach((e, i) => {
+        const q = e.metrics?.waitingRequests ?? 0;
+        out[i] = q <= 0 ? 0.5 : q >= threshold ? 0 : 0.5 * (1 - q / threshold);
+      });
+    },
+  };
+}
+
+/**
+ * active-request-scorer: local in-flight counts. count ≤ idleThreshold → 1; otherwise
+ * (max − count)/max · maxBusyScore with max the largest count among the candidates. With
+ * `normalization: min-max` (Switchyard) it is (max − count)/(max − min) instead, which stays decisive when every
+ * endpoint is busy.
+ */
+export function activeRequestScorer(spec: Spec): ScorerPlugin {
+  const params = paramReader(spec.name, spec.parameters);
+  const idleThreshold = params.number('idleThreshold', 0, { min: 0 });
+  const maxBusyScore = params.number('maxBusyScore', 1, { min: 0, max: 1 });
+  const minMax = params.string('normalization', 'max', ['max', 'min-max']) === 'min-max';
+  return {
+    kind: 'scorer',
+    type: spec.type,
+    name: spec.name,
+    usesPrefix: false,
+    score(context, out) {
+      if (minMax) {
+        minMaxLowIsBest(
+          Float64Array.from(context.states, (s) => s.inFlightRequests),
+          out,
+        );
+        return;
+      }
+      let max = 0;
+      for (const state of context.states) max = Math.max(max, state.inFlightRequests);
+      context.states.forEach((state, i) => {
+        const count = state.inFlightRequests;
+        out[i] = count <= idleThreshold ? 1 : ((max - count) / max) * maxBusyScore;
+      });
+    },
+  };
+}
+
+/** token-load-scorer: 1 − min(1, in-flight prompt tokens / queueThresholdTokens). */
+export function tokenLoadScorer(spec: Spec): ScorerPlugin {
+  const threshold = paramReader(spec.name, spec.parameters).number('queueThresholdTokens', 4_194_304, {
+    min: 1,
+  });
+  return {
+    kind: 'scorer',
+    type: spec.type,
+    name: spec.name,
+    usesPrefix: false,
+    score(context, out) {
+      context.states.forEach((state, i) => {
+        out[i] = 1 - Math.min(1, state.inFlightPromptTokens / threshold);
+      });
+    },
+  };
+}
+
+/**
+ * prefix-cache-scorer: w·min(1, matchedTokens/matchLengthScaleTokens)² + (1 − w)·matchedBlocks/totalBlocks,
+ * with w = matchLengthWeight (default 0: the plain matched fraction).
+ */
+export function prefixCacheScorer(spec: Spec): ScorerPlugin {
+  const params = paramReader(spec.name, spec.parameters);
+  const w = params.number('matchLengthWeight', 0, { min: 0, max: 1 });
+  const scale = params.number('matchLengthScaleTokens', 8192, { min: 1 });
+  return {
+    kind: 'scorer',
+    type: spec.type,
+    name: spec.name,
+    usesPrefix: true,
+    score(context, out) {
+      const prefix = context.prefix();
+      const total = prefix?.hashes.length ?? 0;
+      for (let i = 0; i < out.length; i++) {
+        if (prefix === undefined || total === 0) {
+          out[i] = 0;
+          continue;
+        }
+        const blocks = prefix.matchedBlocks[i] ?? 0;
+        const lengthTerm = Math.min(1, (blocks * prefix.blockSize) / scale) ** 2;
+        out[i] = w * lengthTerm + (1 - w) * (blocks / total);
+      }
+    },
+  };
+}
+
+/** lora-affinity-scorer: adapter active 1.0; free adapter slot 0.8; adapter waiting 0.6; otherwise 0. */
+export function loraAffinityScorer(spec: Spec): ScorerPlugin {
+  return {
+    kind: 'scorer',
+    type: spec.type,
+    name: spec.name,
+    usesPrefix: false,
+    score(context, out) {
+      const model = context.request.model;
+      for (let i = 0; i < out.length; i++) {
+        const metrics = context.candidates[i]?.metrics;
+        if (metrics === undefined || metrics.maxLoras === 0) out[i] = 1;
+        else if (metrics.activeLoras.includes(model)) out[i] = 1;
+        else if (metrics.activeLoras.length < metrics.maxLoras) out[i] = 0.8;
+        else if (metrics.waitingLoras.includes(model)) out[i] = 0.6;
+        else out[i] = 0;
+      }
+    },
+  };
+}
+
+/**
+ * session-affinity-scorer (session_id strategy): the endpoint that last served the session scores 1, others
+ * 0. Bindings expire after `ttlMs` without use.
+ */
+export function sessionAffinityScorer(spec: Spec): ScorerPlugin {
+  const ttlMs = paramReader(spec.name, spec.parameters).number('ttlMs', 300_000, { min: 1, duration: true });
+  const maxSessions = 100_000;
+  const bindings = new Map<string, { key: string; usedAtMs: number }>();
+  return {
+    kind: 'scorer',
+    type: spec.type,
+    name: spec.name,
+    usesPrefix: false,
+    score(context, out) {
+      const session = context.request.sessionId;
+      const binding = session === undefined ? undefined : bindings.get(session);
+      const live = binding !== undefined && context.nowMs - binding.usedAtMs <= ttlMs ? binding : undefined;
+      for (let i = 0; i < out.length; i++)
+        out[i] = live !== undefined && live.key === context.candidates[i]?.key ? 1 : 0;
+    },
+    picked(context, chosen) {
+      const { request, nowMs } = context;
+      const endpoint = context.candidates[chosen];
+      if (request.sessionId === undefined || endpoint === undefined) return;
+      bindings.delete(request.sessionId);
+      bindings.set(request.sessionId, { key: endpoint.key, usedAtMs: nowMs });
+      // Oldest bindings go first; also bounds memory under a flood of one-off session ids.
+      for (const [session, b] of bindings) {
+        if (bindings.size <= maxSessions && nowMs - b.usedAtMs <= ttlMs) break;
+        bindings.delete(session);
+      }
+    },
+  };
+}
+
+/**
+ * prefill-load-scorer (Switchyard): estimated time-to-first-token in prompt tokens. For each candidate,
+ * cost = prompt tokens it still has to prefill for earlier requests (from local accounting reconciled with the
+ * last scrape) + `uncachedTokenWeight` × this request's uncached tokens there (prompt − indexed prefix; a
+ * weight above 1 also charges the KV memory a cache miss takes from other prefixes) + `decodeTokenCost` per
+ * in-flight request (decode steps slow down prefill). Score = (min cost + s)/(cost + s), s = `smoothingTokens`:
+ * the cheapest candidate scores 1 and a candidate twice as costly about one half.
+ */
+export function prefillLoadScorer(spec: Spec): ScorerPlugin {
+  const params = paramReader(spec.name, spec.parameters);
+  const decodeTokenCost = params.number('decodeTokenCost', 64, { min: 0 });
+  const uncachedWeight = params.number('uncachedTokenWeight', 1, { min: 0 });
+  const outputTokenCost = params.number('outputTokenCost', 0, { min: 0 });
+  const prefillRate = params.number('prefillTokensPerSecond', 0, { min: 0 });
+  const queuedRequestCost = params.number('queuedRequestCost', 0, { min: 0 });
+  /** With a prefill rate: per endpoint key, when its assigned prefill work would be done (ms). */
+  const drainsAt = new Map<string, number>();
+  const queued = (context: PickContext, state: EndpointState, endpoint: Endpoint): number => {
+    const scraped = queuedUncachedTokens(state, endpoint);
+    if (prefillRate === 0) return scraped;
+    const drain = drainsAt.get(endpoint.key) ?? 0;
+    const bucket = (Math.max(0, drain - context.nowMs) * prefillRate) / 1000;
+    return Math.max(bucket, scraped);
+  };
+  const smoothing = params.number('smoothingTokens', 256, { min: 1 });
+  return {
+    kind: 'scorer',
+    type: spec.type,
+    name: spec.name,
+    usesPrefix: true,
+    score(context, out) {
+      const prefix = context.prefix();
+      const promptTokens = context.request.promptTokens.length;
+      let min = Number.POSITIVE_INFINITY;
+      for (let i = 0; i < out.length; i++) {
+        const state = context.states[i];
+        const endpoint = context.candidates[i];
+        if (state === undefined || endpoint === undefined) continue;
+        const cached = prefix === undefined ? 0 : (prefix.matchedBlocks[i] ?? 0) * prefix.blockSize;
+        const cost =
+          queued(context, state, endpoint) +
+          uncachedWeight * Math.max(0, promptTokens - cached) +
+          decodeTokenCost * state.inFlightRequests +
+          (queuedRequestCost === 0
+            ? 0
+            : queuedRequestCost *
+              ((endpoint.metrics?.waitingRequests ?? 0) + picksSinceScrape(state, endpoint))) +
+          outputTokenCost * state.inFlightOutputTokens;
+        out[i] = cost;
+        if (cost < min) min = cost;
+      }
+      for (let i = 0; i < out.length; i++) out[i] = (min + smoothing) / ((out[i] ?? 0) + smoothing);
+    },
+    picked(context, chosen) {
+      const endpoint = context.candidates[chosen];
+      if (prefillRate === 0 || endpoint === undefined) return;
+      const prefix = context.prefix();
+      const cached = prefix === undefined ? 0 : (prefix.matchedBlocks[chosen] ?? 0) * prefix.blockSize;
+      const uncached = Math.max(0, context.request.promptTokens.length - cached);
+      const start = Math.max(drainsAt.get(endpoint.key) ?? 0, context.nowMs);
+      drainsAt.set(endpoint.key, start + (uncached / prefillRate) * 1000);
+      if (drainsAt.size > 4096) {
+        // Endpoints come and go: drop the ones whose bucket is empty anyway.
+        for (const [key, drain] of drainsAt) if (drain <= context.nowMs) drainsAt.delete(key);
+      }
+    },
+  };
+}

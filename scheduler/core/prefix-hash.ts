@@ -1,0 +1,61 @@
+// Hash-chained prompt blocks: block i's hash covers its tokens and block i-1's hash, and the chain starts from
+// a seed derived from the model name, so equal hashes mean equal prefixes of the same model. Hashes are
+// 52-bit integers (two 32-bit lanes) kept as plain numbers: exact as doubles and cheap as Map keys.
+
+const TWO_32 = 4294967296;
+const encoder = new TextEncoder();
+
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+function combine(hi: number, lo: number): number {
+  return (hi & 0xfffff) * TWO_32 + (lo >>> 0);
+}
+
+/** The chain's starting value for a model (and cache salt, when one is used). */
+export function prefixHashSeed(model: string): number {
+  const bytes = encoder.encode(model);
+  let lo = 0x243f6a88;
+  let hi = 0x85a308d3;
+  for (const byte of bytes) {
+    lo = Math.imul(lo ^ byte, 0x01000193);
+    hi = Math.imul(hi ^ byte, 0x9e3779b1) ^ (lo >>> 15);
+  }
+  return combine(fmix32(hi ^ bytes.length), fmix32(lo));
+}
+
+/**
+ * Hashes of the full `blockSize`-token blocks of `tokens` (a partial last block is not hashed: engines only
+ * reuse full blocks), at most `maxBlocks` of them.
+ */
+export function hashPromptBlocks(
+  tokens: Uint32Array,
+  seed: number,
+  blockSize: number,
+  maxBlocks: number,
+): Float64Array {
+  const count = Math.min(Math.floor(tokens.length / blockSize), maxBlocks);
+  const hashes = new Float64Array(count);
+  let parent = seed;
+  for (let block = 0; block < count; block++) {
+    // One murmur3-style lane over the tokens plus a cheap second lane; both folded with the parent hash.
+    let lo = (parent >>> 0) ^ 0x9e3779b9;
+    let hi = Math.floor(parent / TWO_32) ^ 0x7f4a7c15;
+    const end = (block + 1) * blockSize;
+    for (let i = block * blockSize; i < end; i++) {
+      const token = tokens[i] ?? 0;
+      lo = Math.imul(lo ^ token, 0xcc9e2d51);
+      lo = (lo << 15) | (lo >>> 17);
+      hi = ((hi << 5) - hi + token) | 0;
+    }
+    parent = combine(fmix32(hi ^ lo ^ block), fmix32(lo ^ blockSize));
+    hashes[block] = parent;
+  }
+  return hashes;
+}

@@ -1,0 +1,330 @@
+// The scheduler: admission → filters → weighted scorers → picker, plus local in-flight accounting, the
+// approximate prefix index and the optional flow-control queue. Pure: time and randomness come from deps.
+import { FlowQueue } from './flow-queue.ts';
+import { buildPlan } from './plan.ts';
+import type { PickContext, PrefixMatch, SaturationDetectorPlugin } from './plugins/plugin.ts';
+import { hashPromptBlocks, prefixHashSeed } from './prefix-hash.ts';
+import { PrefixIndex } from './prefix-index.ts';
+import { addRecord, releaseRecord, type EndpointState, type InFlightRecord } from './state.ts';
+import type {
+  Completion,
+  DrainOutcome,
+  EndpointAccounting,
+  Endpoint,
+  EnqueueResult,
+  PickResult,
+  RoutingRequest,
+  Scheduler,
+  SchedulerConfig,
+  SchedulerDeps,
+} from './types.ts';
+
+const NO_HASHES = new Float64Array(0);
+/** Output length assumed for requests that do not state max tokens. */
+const DEFAULT_OUTPUT_TOKENS = 256;
+/** Bounds of the learned correction of an endpoint's index capacity (fraction of the reported capacity). */
+const MIN_CAPACITY_SCALE = 0.1;
+const MAX_CAPACITY_SCALE = 1.5;
+const SCALE_DOWN = 0.97;
+const SCALE_UP = 1.01;
+/** llm-d purges endpoints that left the pool from its prefix index every two minutes. */
+const FORGET_AFTER_MS = 120_000;
+const SWEEP_EVERY_MS = 30_000;
+
+export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): Scheduler {
+  const plan = buildPlan(config);
+  const producer = plan.prefix;
+  const index = producer === undefined ? undefined : new PrefixIndex();
+  const states = new Map<string, EndpointState>();
+  /** Ids of forgotten endpoints, reused so the index's per-endpoint tables stay dense. */
+  const freeIds: number[] = [];
+  let lastSweepMs = Number.NEGATIVE_INFINITY;
+  /** Learned capacity correction per endpoint id (1 = trust the reported capacity). */
+  const capacityScale: number[] = [];
+  const inFlight = new Map<string, InFlightRecord>();
+  const seeds = new Map<string, number>();
+  const flow = config.flowControl;
+  const queue = flow === undefined ? undefined : new FlowQueue(flow.fairness);
+
+  function stateOf(key: string, nowMs: number = deps.now()): EndpointState {
+    let state = states.get(key);
+    if (state === undefined) {
+      state = {
+        id: freeIds.pop() ?? states.size,
+        lastSeenMs: nowMs,
+        key,
+        records: [],
+        inFlightRequests: 0,
+        inFlightPromptTokens: 0,
+        inFlightUncachedTokens: 0,
+        inFlightOutputTokens: 0,
+        version: 0,
+        queuedMemo: undefined,
+        sinceScrapeMemo: undefined,
+      };
+      states.set(key, state);
+      capacityScale[state.id] = 1;
+      if (index !== undefined && producer !== undefined)
+        index.setCapacity(state.id, producer.lruCapacityPerServer);
+    }
+    return state;
+  }
+
+  /**
+   * Forgets endpoints absent from the snapshots for FORGET_AFTER_MS and with nothing in flight (pods that
+   * left the pool), so state and index stay bounded under endpoint churn. Looks at the snapshot at most every
+   * SWEEP_EVERY_MS, which keeps the cost off the common pick.
+   */
+  function sweep(endpoints: readonly Endpoint[], now: number): void {
+    if (now - lastSweepMs < SWEEP_EVERY_MS) return;
+    lastSweepMs = now;
+    for (const e of endpoints) {
+      const state = states.get(e.key);
+      if (state !== undefined) state.lastSeenMs = now;
+    }
+    for (const state of [...states.values()]) {
+      if (now - state.lastSeenMs < FORGET_AFTER_MS || state.inFlightRequests > 0) continue;
+      states.delete(state.key);
+      index?.clear(state.id);
+      index?.setCapacity(state.id, 0);
+      capacityScale[state.id] = 1;
+      freeIds.push(state.id);
+    }
+  }
+
+  function syncCapacity(endpoint: Endpoint, state: EndpointState): void {
+    if (index === undefined || producer === undefined) return;
+    const metrics = endpoint.metrics;
+    const reported =
+      producer.autoTune && metrics?.kvCacheCapacityBlocks !== undefined && metrics.kvBlockSize !== undefined
+        ? Math.floor((metrics.kvCacheCapacityBlocks * metrics.kvBlockSize) / producer.blockSizeTokens)
+        : producer.lruCapacityPerServer;
+    const capacity = Math.max(1, Math.floor(reported * (capacityScale[state.id] ?? 1)));
+    if (index.capacity(state.id) !== capacity) index.setCapacity(state.id, capacity);
+  }
+
+  function saturationOf(
+    detector: SaturationDetectorPlugin,
+    endpoints: readonly Endpoint[],
+    now: number,
+  ): number {
+    if (endpoints.length === 0) return Number.POSITIVE_INFINITY;
+    let sum = 0;
+    for (const e of endpoints) sum += detector.endpointSaturation(e, states.get(e.key), now);
+    return sum / endpoints.length;
+  }
+
+  function hashesFor(request: RoutingRequest): Float64Array {
+    if (producer === undefined) return NO_HASHES;
+    let seed = seeds.get(request.model);
+    if (seed === undefined) {
+      seed = prefixHashSeed(request.model);
+      if (seeds.size < 10_000) seeds.set(request.model, seed);
+    }
+    return hashPromptBlocks(
+      request.promptTokens,
+      seed,
+      producer.blockSizeTokens,
+      producer.maxPrefixBlocksToMatch,
+    );
+  }
+
+  function pick(request: RoutingRequest, endpoints: readonly Endpoint[]): PickResult {
+    const now = deps.now();
+    sweep(endpoints, now);
+    let candidates: readonly Endpoint[] = endpoints;
+    if (request.subset !== undefined) {
+      const allowed = new Set(request.subset);
+      candidates = endpoints.filter((e) => allowed.has(e.key));
+    }
+    if (candidates.length === 0) return { kind: 'rejected', status: 503, reason: 'rejected-no-endpoints' };
+    if (request.priority < 0 && saturationOf(plan.detector, candidates, now) >= 1) {
+      return { kind: 'rejected', status: 429, reason: 'rejected-saturated' };
+    }
+    for (const filter of plan.filters) {
+      if (filter.kind === 'filter') candidates = filter.filter(request, candidates, now);
+      else {
+        const kept = candidates.filter(
+          (e) => filter.endpointSaturation(e, states.get(e.key), now) <= filter.filterLimit,
+        );
+        if (kept.length > 0) candidates = kept; // fail open when every endpoint is saturated
+      }
+      if (candidates.length === 0) return { kind: 'rejected', status: 503, reason: 'rejected-no-endpoints' };
+    }
+
+    const candidateStates = candidates.map((e) => {
+      const state = stateOf(e.key, now);
+      syncCapacity(e, state);
+      return state;
+    });
+    let prefixMatch: PrefixMatch | undefined;
+    const context: PickContext = {
+      request,
+      nowMs: now,
+      candidates,
+      states: candidateStates,
+      prefix() {
+        if (prefixMatch === undefined && index !== undefined && producer !== undefined) {
+          const hashes = hashesFor(request);
+          const matchedBlocks = new Int32Array(candidates.length);
+          index.match(
+            hashes,
+            candidateStates.map((s) => s.id),
+            matchedBlocks,
+          );
+          prefixMatch = { blockSize: producer.blockSizeTokens, hashes, matchedBlocks };
+        }
+        return prefixMatch;
+      },
+    };
+
+    const totals = new Float64Array(candidates.length);
+    const scratch = new Float64Array(candidates.length);
+    for (const { scorer, weight } of plan.scorers) {
+      scorer.score(context, scratch);
+      for (let i = 0; i < totals.length; i++) {
+        const s = scratch[i] ?? 0;
+        totals[i] = (totals[i] ?? 0) + weight * (s > 1 ? 1 : s > 0 ? s : 0);
+      }
+    }
+    const order = plan.picker.pick(totals, deps.random);
+    const primaryAt = order[0] ?? -1;
+    const primary = candidates[primaryAt];
+    const primaryState = candidateStates[primaryAt];
+    if (primary === undefined || primaryState === undefined) {
+      return { kind: 'rejected', status: 503, reason: 'rejected-no-endpoints' };
+    }
+
+    const match = producer === undefined ? undefined : context.prefix();
+    const hashes = match?.hashes ?? NO_HASHES;
+    const predictedBlocks = match?.matchedBlocks[primaryAt] ?? 0;
+    const promptTokens = request.promptTokens.length;
+    const cachedTokens = Math.min(promptTokens, predictedBlocks * (match?.blockSize ?? 0));
+    releaseIfPresent(request.id);
+    const record: InFlightRecord = {
+      requestId: request.id,
+      endpointKey: primary.key,
+      pickedAtMs: now,
+      promptTokens,
+      uncachedTokens: promptTokens - cachedTokens,
+      outputTokens: request.maxOutputTokens ?? DEFAULT_OUTPUT_TOKENS,
+      hashes,
+      predictedBlocks,
+      active: true,
+    };
+    addRecord(primaryState, record);
+    inFlight.set(request.id, record);
+    index?.insert(primaryState.id, hashes);
+    for (const { scorer } of plan.scorers) scorer.picked?.(context, primaryAt);
+
+    const scores = new Map<string, number>();
+    candidates.forEach((e, i) => scores.set(e.key, totals[i] ?? 0));
+    const chosen = order.map((i) => candidates[i]).filter((e) => e !== undefined);
+    return { kind: 'picked', endpoints: chosen, scores };
+  }
+
+  function releaseIfPresent(requestId: string): InFlightRecord | undefined {
+    const record = inFlight.get(requestId);
+    if (record === undefined) return undefined;
+    inFlight.delete(requestId);
+    const state = states.get(record.endpointKey);
+    if (state !== undefined) releaseRecord(state, record);
+    return record;
+  }
+
+  function complete(requestId: string, completion: Completion): void {
+    const record = releaseIfPresent(requestId);
+    if (record === undefined || index === undefined || producer === undefined || record.hashes.length === 0)
+      return;
+    const picked = states.get(record.endpointKey);
+    if (picked === undefined) return;
+    if (completion.servedBy !== undefined && completion.servedBy !== picked.key) {
+      // The data plane fell back to another endpoint: the blocks live there, not where we sent them.
+      index.remove(picked.id, record.hashes, record.predictedBlocks);
+      index.insert(stateOf(completion.servedBy).id, record.hashes);
+      return;
+    }
+    if (!completion.ok && completion.cachedTokens === undefined) {
+      index.remove(picked.id, record.hashes, record.predictedBlocks);
+      return;
+    }
+    if (!producer.learnFromCompletions || completion.cachedTokens === undefined) return;
+    const actualBlocks = Math.floor(completion.cachedTokens / producer.blockSizeTokens);
+    const scale = capacityScale[picked.id] ?? 1;
+    if (actualBlocks < record.predictedBlocks) {
+      // The index believed in blocks the engine had already evicted: it overestimates what fits.
+      capacityScale[picked.id] = Math.max(MIN_CAPACITY_SCALE, scale * SCALE_DOWN);
+    } else if (actualBlocks > record.predictedBlocks) {
+      // The engine held more than we knew (another router replica, or a too small capacity).
+      capacityScale[picked.id] = Math.min(MAX_CAPACITY_SCALE, scale * SCALE_UP);
+      index.insert(picked.id, record.hashes, actualBlocks);
+    }
+  }
+
+  function saturation(endpoints: readonly Endpoint[]): number {
+    return saturationOf(plan.detector, endpoints, deps.now());
+  }
+
+  function enqueue(request: RoutingRequest): EnqueueResult {
+    if (queue === undefined || flow === undefined) {
+      throw new Error('enqueue needs a flowControl section in the scheduler configuration');
+    }
+    if (queue.size >= flow.maxQueuedRequests) {
+      return { kind: 'rejected', status: 429, reason: 'rejected-queue-full' };
+    }
+    if (queue.has(request.id)) throw new Error(`request "${request.id}" is already queued`);
+    return { kind: 'queued', ticket: queue.push(request, deps.now()) };
+  }
+
+  function drain(endpoints: readonly Endpoint[]): readonly DrainOutcome[] {
+    if (queue === undefined || flow === undefined) return [];
+    const now = deps.now();
+    const outcomes: DrainOutcome[] = [];
+    for (const entry of queue.olderThan(now - flow.requestTtlMs)) {
+      queue.remove(entry.request.id);
+      outcomes.push({
+        request: entry.request,
+        waitedMs: now - entry.ticket.enqueuedAtMs,
+        result:
+          endpoints.length === 0
+            ? { kind: 'rejected', status: 503, reason: 'rejected-no-endpoints' }
+            : { kind: 'rejected', status: 429, reason: 'rejected-ttl-expired' },
+      });
+    }
+    while (queue.size > 0 && endpoints.length > 0 && saturationOf(plan.detector, endpoints, now) < 1) {
+      const entry = queue.shift();
+      if (entry === undefined) break;
+      outcomes.push({
+        request: entry.request,
+        waitedMs: now - entry.ticket.enqueuedAtMs,
+        result: pick(entry.request, endpoints),
+      });
+    }
+    return outcomes;
+  }
+
+  function cancel(requestId: string): boolean {
+    return queue?.remove(requestId) !== undefined;
+  }
+
+  function accounting(): readonly EndpointAccounting[] {
+    return [...states.values()].map((s) => ({
+      key: s.key,
+      inFlightRequests: s.inFlightRequests,
+      inFlightUncachedTokens: s.inFlightUncachedTokens,
+      indexedBlocks: index?.size(s.id) ?? 0,
+      indexCapacityBlocks: index?.capacity(s.id) ?? 0,
+    }));
+  }
+
+  return {
+    pick,
+    complete,
+    saturation,
+    enqueue,
+    drain,
+    cancel,
+    queuedRequests: () => queue?.size ?? 0,
+    accounting,
+  };
+}

@@ -1,0 +1,159 @@
+/* eslint-disable @typescript-eslint/no-non-null-assertion -- fixtures index arrays whose length the test fixes */
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import {
+  createScheduler,
+  parseSchedulerConfig,
+  PluginConfigError,
+  POLICY_NAMES,
+  policyPresets,
+  SchedulerConfigError,
+} from '../../../scheduler/core/index.ts';
+import { fakeDeps } from './helpers.ts';
+
+const llmdDefault = `apiVersion: llm-d.ai/v1alpha1
+kind: EndpointPickerConfig
+plugins:
+- type: queue-scorer
+- type: kv-cache-utilization-scorer
+- type: prefix-cache-scorer
+- type: metrics-data-source
+  parameters:
+    scheme: http
+    path: /metrics
+- type: core-metrics-extractor
+schedulingProfiles:
+- name: default
+  plugins:
+  - pluginRef: queue-scorer
+    weight: 2
+  - pluginRef: kv-cache-utilization-scorer
+    weight: 2
+  - pluginRef: prefix-cache-scorer
+    weight: 3
+`;
+
+function problemsOf(text: string): string[] {
+  try {
+    parseSchedulerConfig(text, 'router.yaml');
+  } catch (error) {
+    if (error instanceof SchedulerConfigError) return [...error.problems];
+    throw error;
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+describe('parseSchedulerConfig', () => {
+  it("reads llm-d's default EndpointPickerConfig and fills names and weights", () => {
+    const config = parseSchedulerConfig(llmdDefault, 'router.yaml');
+    expect(config.plugins.map((p) => p.name)).toEqual([
+      'queue-scorer',
+      'kv-cache-utilization-scorer',
+      'prefix-cache-scorer',
+      'metrics-data-source',
+      'core-metrics-extractor',
+    ]);
+    expect(config.schedulingProfiles[0]!.plugins.map((p) => p.weight)).toEqual([2, 2, 3]);
+    expect(config.flowControl).toBeUndefined();
+    expect(createScheduler(config, fakeDeps()).pick).toBeTypeOf('function');
+  });
+
+  it('accepts the older API group, named plugins, durations and a flowControl section', () => {
+    const config = parseSchedulerConfig(
+      `apiVersion: inference.networking.x-k8s.io/v1alpha1
+kind: EndpointPickerConfig
+plugins:
+- {type: session-affinity-scorer, name: sticky, parameters: {ttlMs: 2m}}
+- {type: utilization-detector, parameters: {metricsStalenessThreshold: 500ms, queueDepthThreshold: 8}}
+schedulingProfiles:
+- name: only
+  plugins: [{pluginRef: sticky}]
+flowControl: {maxQueuedRequests: 10, requestTtl: 30s, fairness: global-strict}
+`,
+      'router.yaml',
+    );
+    expect(config.plugins[0]).toEqual({
+      type: 'session-affinity-scorer',
+      name: 'sticky',
+      parameters: { ttlMs: '2m' },
+    });
+    expect(config.flowControl).toEqual({
+      maxQueuedRequests: 10,
+      requestTtlMs: 30_000,
+      fairness: 'global-strict',
+    });
+  });
+
+  it('names line, column and field of schema violations, all at once', () => {
+    const problems = problemsOf(`apiVersion: llm-d.ai/v1alpha1
+kind: EndpointPickerConfig
+plugins:
+- type: queue-scorer
+  parameters:
+    treshold: 3
+- type: prefix-cache-scorer
+  parameters:
+    matchLengthWeight: 2
+schedulingProfiles:
+- name: default
+  plugins:
+  - pluginRef: queue-scorer
+    weight: -1
+`);
+    expect(problems).toEqual([
+      'router.yaml:6:5: /plugins/0/parameters/treshold: unknown field "treshold"',
+      'router.yaml:9:24: /plugins/1/parameters/matchLengthWeight: must be <= 1',
+      'router.yaml:14:13: /schedulingProfiles/0/plugins/0/weight: must be >= 0',
+    ]);
+  });
+
+  it('reports unknown plugin types, dangling references and duplicate names', () => {
+    expect(problemsOf(llmdDefault.replace('type: queue-scorer', 'type: queue-scorrer'))[0]).toMatch(
+      /^router\.yaml:4:9: \/plugins\/0\/type: must be one of "queue-scorer"/,
+    );
+    expect(problemsOf(llmdDefault.replace('pluginRef: prefix-cache-scorer', 'pluginRef: prefix'))).toEqual([
+      'router.yaml:19:16: /schedulingProfiles/0/plugins/2/pluginRef: "prefix" names no plugin in plugins',
+    ]);
+    expect(problemsOf(llmdDefault.replace('- type: core-metrics-extractor', '- type: queue-scorer'))).toEqual(
+      ['router.yaml:11:9: /plugins/4/type: plugin name "queue-scorer" is used twice'],
+    );
+  });
+
+  it('reports invalid YAML with its position, and rejects two pickers', () => {
+    expect(problemsOf('apiVersion: [\n')[0]).toMatch(/^router\.yaml:\d+:\d+: invalid YAML/);
+    expect(
+      problemsOf(`apiVersion: llm-d.ai/v1alpha1
+kind: EndpointPickerConfig
+plugins: [{type: random-picker}, {type: max-score-picker}]
+schedulingProfiles: [{name: d, plugins: [{pluginRef: random-picker}, {pluginRef: max-score-picker}]}]
+`)[0],
+    ).toMatch(/^router\.yaml:4:\d+: schedulingProfiles "d": more than one picker/);
+  });
+
+  it('round-trips every preset through YAML', () => {
+    for (const name of POLICY_NAMES) {
+      const preset = policyPresets[name];
+      expect(parseSchedulerConfig(stringify(preset), `${name}.yaml`)).toEqual(preset);
+    }
+  });
+});
+
+describe('createScheduler on configs built in code', () => {
+  it('names the plugin and field of a bad parameter', () => {
+    expect(() =>
+      createScheduler(
+        {
+          apiVersion: 'llm-d.ai/v1alpha1',
+          kind: 'EndpointPickerConfig',
+          plugins: [{ type: 'load-aware-scorer', name: 'load', parameters: { threshold: 'high' } }],
+          schedulingProfiles: [{ name: 'd', plugins: [{ pluginRef: 'load', weight: 1 }] }],
+        },
+        fakeDeps(),
+      ),
+    ).toThrow(
+      new PluginConfigError(
+        'plugin "load": parameters.threshold must be a number in [1, Infinity], got "high"',
+      ),
+    );
+  });
+});

@@ -1,0 +1,116 @@
+/* eslint-disable @typescript-eslint/no-non-null-assertion -- fixtures index arrays whose length the test fixes */
+// Priority bands, fairness within a band, TTL expiry, queue capacity and cancellation.
+import { describe, expect, it } from 'vitest';
+import { createScheduler, policyPresets } from '../../../scheduler/core/index.ts';
+import type { FlowControlConfig, SchedulerConfig } from '../../../scheduler/core/index.ts';
+import { endpoint, fakeDeps, request } from './helpers.ts';
+
+function withQueue(flowControl: Partial<FlowControlConfig> = {}): SchedulerConfig {
+  return {
+    ...policyPresets['least-request'],
+    plugins: [
+      ...policyPresets['least-request'].plugins,
+      { type: 'utilization-detector', name: 'utilization-detector', parameters: { queueDepthThreshold: 1 } },
+    ],
+    flowControl: { maxQueuedRequests: 100, requestTtlMs: 1000, fairness: 'round-robin', ...flowControl },
+  };
+}
+
+/** One endpoint whose saturation allows exactly `slots` dispatches (each pick adds one waiting request). */
+const roomFor = (deps: { now(): number }) => [endpoint(0, { scrapedAtMs: deps.now() })];
+
+describe('flow control', () => {
+  it('dispatches the highest priority band first, FCFS within a flow', () => {
+    const deps = fakeDeps();
+    const scheduler = createScheduler(withQueue(), deps);
+    const low = request({ priority: -1 });
+    const normal1 = request({ priority: 0 });
+    const normal2 = request({ priority: 0 });
+    const premium = request({ priority: 100 });
+    for (const r of [low, normal1, normal2, premium]) expect(scheduler.enqueue(r).kind).toBe('queued');
+    const order: string[] = [];
+    for (let round = 0; round < 4; round++) {
+      deps.advance(10);
+      for (const o of scheduler.drain(roomFor(deps))) {
+        expect(o.result.kind).toBe('picked');
+        order.push(o.request.id);
+        scheduler.complete(o.request.id, { ok: true });
+      }
+    }
+    expect(order).toEqual([premium.id, normal1.id, normal2.id, low.id]);
+    expect(scheduler.queuedRequests()).toBe(0);
+  });
+
+  it('takes turns between fairness ids of one band (round-robin)', () => {
+    const deps = fakeDeps();
+    const scheduler = createScheduler(withQueue(), deps);
+    const a = [1, 2, 3].map(() => request({ fairnessId: 'a' }));
+    const b = [1, 2].map(() => request({ fairnessId: 'b' }));
+    for (const r of [...a, ...b]) scheduler.enqueue(r);
+    const order: string[] = [];
+    for (let round = 0; round < 5; round++) {
+      deps.advance(10);
+      for (const o of scheduler.drain(roomFor(deps))) {
+        order.push(o.request.id);
+        scheduler.complete(o.request.id, { ok: true });
+      }
+    }
+    expect(order).toEqual([a[0]!.id, b[0]!.id, a[1]!.id, b[1]!.id, a[2]!.id]);
+  });
+
+  it('global-strict serves the oldest request of the band first', () => {
+    const deps = fakeDeps();
+    const scheduler = createScheduler(withQueue({ fairness: 'global-strict' }), deps);
+    const reqs = [request({ fairnessId: 'a' }), request({ fairnessId: 'a' }), request({ fairnessId: 'b' })];
+    for (const r of reqs) scheduler.enqueue(r);
+    const order: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      deps.advance(10);
+      for (const o of scheduler.drain(roomFor(deps))) {
+        order.push(o.request.id);
+        scheduler.complete(o.request.id, { ok: true });
+      }
+    }
+    expect(order).toEqual(reqs.map((r) => r.id));
+  });
+
+  it('holds requests while saturated and expires them after the TTL (429, or 503 without endpoints)', () => {
+    const deps = fakeDeps();
+    const scheduler = createScheduler(withQueue({ requestTtlMs: 500 }), deps);
+    const busy = [endpoint(0, { waitingRequests: 3 })];
+    const r1 = request();
+    const r2 = request();
+    scheduler.enqueue(r1);
+    deps.advance(100);
+    scheduler.enqueue(r2);
+    expect(scheduler.drain(busy)).toEqual([]);
+    deps.advance(400);
+    const expired = scheduler.drain(busy);
+    expect(expired.map((o) => [o.request.id, o.result, o.waitedMs])).toEqual([
+      [r1.id, { kind: 'rejected', status: 429, reason: 'rejected-ttl-expired' }, 500],
+    ]);
+    deps.advance(100);
+    expect(scheduler.drain([]).map((o) => o.result)).toEqual([
+      { kind: 'rejected', status: 503, reason: 'rejected-no-endpoints' },
+    ]);
+  });
+
+  it('rejects beyond capacity with 429 and supports cancel', () => {
+    const scheduler = createScheduler(withQueue({ maxQueuedRequests: 2 }), fakeDeps());
+    const r1 = request();
+    scheduler.enqueue(r1);
+    scheduler.enqueue(request());
+    expect(scheduler.enqueue(request())).toEqual({
+      kind: 'rejected',
+      status: 429,
+      reason: 'rejected-queue-full',
+    });
+    expect(scheduler.cancel(r1.id)).toBe(true);
+    expect(scheduler.cancel(r1.id)).toBe(false);
+    expect(scheduler.queuedRequests()).toBe(1);
+  });
+
+  it('refuses enqueue without a flowControl section', () => {
+    expect(() => createScheduler(policyPresets.random, fakeDeps()).enqueue(request())).toThrow(/flowControl/);
+  });
+});

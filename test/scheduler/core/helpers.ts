@@ -1,0 +1,64 @@
+// Builders shared by the core tests.
+import type { Endpoint, EndpointMetrics, RoutingRequest } from '../../../scheduler/core/types.ts';
+
+export function metrics(overrides: Partial<EndpointMetrics> = {}): EndpointMetrics {
+  return {
+    waitingRequests: 0,
+    runningRequests: 0,
+    kvCacheUsage: 0,
+    activeLoras: [],
+    waitingLoras: [],
+    maxLoras: 0,
+    scrapedAtMs: 0,
+    ...overrides,
+  };
+}
+
+export function endpoint(
+  i: number,
+  m: Partial<EndpointMetrics> | undefined = {},
+  labels: Record<string, string> = {},
+): Endpoint {
+  return {
+    key: `10.0.0.${i}:8000`,
+    address: `10.0.0.${i}`,
+    port: 8000,
+    labels,
+    metrics: m === undefined ? undefined : metrics(m),
+  };
+}
+
+export function tokens(length: number, offset = 0): Uint32Array {
+  return Uint32Array.from({ length }, (_, i) => i + offset);
+}
+
+let counter = 0;
+export function request(overrides: Partial<RoutingRequest> = {}): RoutingRequest {
+  counter++;
+  return {
+    id: `req-${counter}`,
+    model: 'qwen',
+    priority: 0,
+    fairnessId: 'default-flow',
+    promptTokens: tokens(256),
+    ...overrides,
+  };
+}
+
+/** A deterministic clock and random source for createScheduler. */
+export function fakeDeps(seed = 1): { now(): number; random(): number; advance(ms: number): void } {
+  let t = 0;
+  let s = seed >>> 0 || 1;
+  return {
+    now: () => t,
+    random: () => {
+      s ^= s << 13;
+      s ^= s >>> 17;
+      s ^= s << 5;
+      return (s >>> 0) / 4294967296;
+    },
+    advance: (ms) => {
+      t += ms;
+    },
+  };
+}

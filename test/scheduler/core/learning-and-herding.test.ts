@@ -1,0 +1,123 @@
+/* eslint-disable @typescript-eslint/no-non-null-assertion -- fixtures index arrays whose length the test fixes */
+// Switchyard's additions over llm-d: the index corrects itself from cached-token counts, and bursts between
+// two metric refreshes spread instead of herding onto the endpoint that last looked idle.
+import { describe, expect, it } from 'vitest';
+import { createScheduler, policyPresets } from '../../../scheduler/core/index.ts';
+import type { SchedulerConfig } from '../../../scheduler/core/index.ts';
+import { endpoint, fakeDeps, request, tokens } from './helpers.ts';
+
+const learning: SchedulerConfig = {
+  apiVersion: 'llm-d.ai/v1alpha1',
+  kind: 'EndpointPickerConfig',
+  plugins: [
+    { type: 'prefix-cache-scorer', name: 'prefix', parameters: {} },
+    {
+      type: 'approx-prefix-cache-producer',
+      name: 'p',
+      parameters: { blockSizeTokens: 64, learnFromCompletions: true },
+    },
+  ],
+  schedulingProfiles: [{ name: 'd', plugins: [{ pluginRef: 'prefix', weight: 1 }] }],
+};
+
+// 100 engine blocks of 64 tokens → an index capacity of 100 blocks.
+const engine = endpoint(0, { kvCacheCapacityBlocks: 400, kvBlockSize: 16 });
+
+describe('learning from cached-token counts', () => {
+  it('shrinks the index capacity when the engine reused less than the index predicted', () => {
+    const scheduler = createScheduler(learning, fakeDeps());
+    const prompt = tokens(640);
+    const first = request({ promptTokens: prompt });
+    scheduler.pick(first, [engine]);
+    scheduler.complete(first.id, { ok: true, cachedTokens: 0 });
+    expect(scheduler.accounting()[0]!.indexCapacityBlocks).toBe(100);
+    for (let i = 0; i < 10; i++) {
+      const again = request({ promptTokens: prompt });
+      scheduler.pick(again, [engine]); // the index predicts all 10 blocks cached
+      scheduler.complete(again.id, { ok: true, cachedTokens: 0 }); // the engine had evicted them
+    }
+    scheduler.pick(request(), [engine]); // capacity is re-synchronised on the next pick
+    const capacity = scheduler.accounting()[0]!.indexCapacityBlocks;
+    expect(capacity).toBeLessThan(100);
+    expect(capacity).toBe(Math.floor(100 * 0.97 ** 10));
+  });
+
+  it('grows it back and records the blocks when the engine held more than predicted', () => {
+    const scheduler = createScheduler(learning, fakeDeps());
+    const r = request({ promptTokens: tokens(640, 50) });
+    scheduler.pick(r, [engine]);
+    scheduler.complete(r.id, { ok: true, cachedTokens: 320 });
+    scheduler.pick(request(), [engine]);
+    expect(scheduler.accounting()[0]!.indexCapacityBlocks).toBe(101);
+  });
+
+  it('moves blocks to the endpoint that really served, and forgets unconfirmed blocks of failures', () => {
+    const scheduler = createScheduler(learning, fakeDeps());
+    const eps = [endpoint(0), endpoint(1)];
+    const r = request({ promptTokens: tokens(640, 9) });
+    const picked = scheduler.pick(r, [eps[0]!]);
+    expect(picked.kind).toBe('picked');
+    scheduler.complete(r.id, { ok: true, servedBy: eps[1]!.key });
+    const blocks = Object.fromEntries(scheduler.accounting().map((a) => [a.key, a.indexedBlocks]));
+    expect(blocks).toEqual({ [eps[0]!.key]: 0, [eps[1]!.key]: 10 });
+
+    const failed = request({ promptTokens: tokens(640, 77_777) });
+    scheduler.pick(failed, [eps[0]!]);
+    scheduler.complete(failed.id, { ok: false });
+    expect(scheduler.accounting().find((a) => a.key === eps[0]!.key)!.indexedBlocks).toBe(0);
+  });
+});
+
+describe('herding between metric refreshes', () => {
+  function burst(policy: 'llm-d' | 'switchyard'): number {
+    const deps = fakeDeps(42);
+    const scheduler = createScheduler(policyPresets[policy], deps);
+    // One snapshot for the whole burst: endpoint 3 looked idle at the last scrape.
+    const eps = [0, 1, 2, 3].map((i) =>
+      endpoint(i, { waitingRequests: i === 3 ? 0 : 1, kvCacheUsage: i === 3 ? 0.1 : 0.3, scrapedAtMs: 0 }),
+    );
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 16; i++) {
+      deps.advance(2);
+      const r = scheduler.pick(request({ promptTokens: tokens(1000, i * 10_000) }), eps);
+      if (r.kind === 'picked') counts.set(r.endpoints[0]!.key, (counts.get(r.endpoints[0]!.key) ?? 0) + 1);
+    }
+    return Math.max(...counts.values());
+  }
+
+  it('llm-d sends the whole burst to one endpoint; switchyard spreads it', () => {
+    expect(burst('llm-d')).toBe(16);
+    expect(burst('switchyard')).toBeLessThanOrEqual(6);
+  });
+});
+
+describe('endpoint churn', () => {
+  it('forgets endpoints gone from the pool for two minutes, but not while requests are in flight', () => {
+    const deps = fakeDeps();
+    const scheduler = createScheduler(policyPresets.switchyard, deps);
+    const [a, b, c] = [endpoint(0), endpoint(1), endpoint(2)];
+    const held = request({ promptTokens: tokens(640, 3) });
+    scheduler.pick(held, [a!]);
+    const done = request({ promptTokens: tokens(640, 4) });
+    scheduler.pick(done, [b!]);
+    scheduler.complete(done.id, { ok: true });
+    for (let minute = 0; minute < 3; minute++) {
+      deps.advance(60_000);
+      scheduler.pick(request(), [c!]);
+    }
+    expect(
+      scheduler
+        .accounting()
+        .map((x) => x.key)
+        .sort(),
+    ).toEqual([a!.key, c!.key]);
+    scheduler.complete(held.id, { ok: true });
+    deps.advance(60_000);
+    scheduler.pick(request(), [c!]);
+    expect(scheduler.accounting().map((x) => x.key)).toEqual([c!.key]);
+    // A returning endpoint starts afresh, reusing a freed slot of the index.
+    const again = scheduler.pick(request({ promptTokens: tokens(640, 3) }), [a!, c!]);
+    expect(again.kind).toBe('picked');
+    expect(scheduler.accounting()).toHaveLength(2);
+  });
+});

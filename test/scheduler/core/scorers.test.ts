@@ -1,0 +1,323 @@
+/* eslint-disable @typescript-eslint/no-non-null-assertion -- fixtures index arrays whose length the test fixes */
+// Scorer formulas, each checked on hand-computed values through a real scheduler pick (scores map = weight 1).
+import { describe, expect, it } from 'vitest';
+import { createScheduler } from '../../../scheduler/core/index.ts';
+import type { Endpoint, PluginSpec, RoutingRequest, SchedulerConfig } from '../../../scheduler/core/index.ts';
+import { endpoint, fakeDeps, request, tokens } from './helpers.ts';
+
+function single(
+  type: string,
+  parameters: Record<string, unknown> = {},
+  extra: PluginSpec[] = [],
+): SchedulerConfig {
+  return {
+    apiVersion: 'llm-d.ai/v1alpha1',
+    kind: 'EndpointPickerConfig',
+    plugins: [{ type, name: type, parameters }, ...extra],
+    schedulingProfiles: [{ name: 'default', plugins: [{ pluginRef: type, weight: 1 }] }],
+  };
+}
+
+function scoresOf(config: SchedulerConfig, endpoints: Endpoint[], req: RoutingRequest = request()): number[] {
+  const result = createScheduler(config, fakeDeps()).pick(req, endpoints);
+  if (result.kind !== 'picked') throw new Error('expected a pick');
+  return endpoints.map((e) => result.scores.get(e.key)!);
+}
+
+describe('queue-scorer', () => {
+  it('is (max − q)/(max − min) over waiting requests', () => {
+    const eps = [
+      endpoint(0, { waitingRequests: 2 }),
+      endpoint(1, { waitingRequests: 10 }),
+      endpoint(2, { waitingRequests: 4 }),
+    ];
+    expect(scoresOf(single('queue-scorer'), eps)).toEqual([1, 0, 0.75]);
+  });
+  it('gives 1 to everybody when all queues are equal', () => {
+    const eps = [endpoint(0, { waitingRequests: 3 }), endpoint(1, { waitingRequests: 3 })];
+    expect(scoresOf(single('queue-scorer'), eps)).toEqual([1, 1]);
+  });
+  it('with includePicksSinceScrape adds the picks made after the scrape', () => {
+    const deps = fakeDeps();
+    const eps = [
+      endpoint(0, { waitingRequests: 0, scrapedAtMs: 0 }),
+      endpoint(1, { waitingRequests: 1, scrapedAtMs: 0 }),
+    ];
+    const scheduler = createScheduler(single('queue-scorer', { includePicksSinceScrape: true }), deps);
+    deps.advance(5);
+    const picks: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const r = scheduler.pick(request(), eps);
+      if (r.kind === 'picked') picks.push(r.endpoints[0]!.key);
+    }
+    // Without local accounting every pick would go to endpoint 0 until the next scrape.
+    expect(picks.filter((k) => k === eps[1]!.key).length).toBeGreaterThanOrEqual(1);
+    expect(picks.filter((k) => k === eps[0]!.key).length).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('kv-cache-utilization-scorer', () => {
+  it('is 1 − usage, clamped, and 1 without metrics', () => {
+    const eps = [
+      endpoint(0, { kvCacheUsage: 0.25 }),
+      endpoint(1, { kvCacheUsage: 1.3 }),
+      endpoint(2, undefined),
+    ];
+    expect(scoresOf(single('kv-cache-utilization-scorer'), eps)).toEqual([0.75, 0, 1]);
+  });
+});
+
+describe('running-requests-size-scorer', () => {
+  it('is min-max over running requests', () => {
+    const eps = [
+      endpoint(0, { runningRequests: 8 }),
+      endpoint(1, { runningRequests: 0 }),
+      endpoint(2, { runningRequests: 6 }),
+    ];
+    expect(scoresOf(single('running-requests-size-scorer'), eps)).toEqual([0, 1, 0.25]);
+  });
+});
+
+describe('load-aware-scorer', () => {
+  it('is 0.5 idle, 0.5·(1 − q/threshold) in between, 0 at the threshold', () => {
+    const eps = [
+      endpoint(0, { waitingRequests: 0 }),
+      endpoint(1, { waitingRequests: 32 }),
+      endpoint(2, { waitingRequests: 200 }),
+    ];
+    expect(scoresOf(single('load-aware-scorer', { threshold: 128 }), eps)).toEqual([0.5, 0.375, 0]);
+  });
+});
+
+describe('active-request-scorer', () => {
+  it('is 1 when idle and (max − n)/max otherwise, from local in-flight counts', () => {
+    const deps = fakeDeps();
+    const eps = [endpoint(0), endpoint(1), endpoint(2)];
+    const scheduler = createScheduler(single('active-request-scorer'), deps);
+    const only = (i: number) => [eps[i]!];
+    for (let k = 0; k < 4; k++) scheduler.pick(request(), only(0));
+    for (let k = 0; k < 1; k++) scheduler.pick(request(), only(1));
+    const result = scheduler.pick(request(), eps);
+    if (result.kind !== 'picked') throw new Error('expected a pick');
+    expect(eps.map((e) => result.scores.get(e.key))).toEqual([0, 0.75, 1]);
+    expect(result.endpoints[0]!.key).toBe(eps[2]!.key);
+  });
+});
+
+describe('token-load-scorer', () => {
+  it('is 1 − min(1, in-flight prompt tokens / threshold)', () => {
+    const deps = fakeDeps();
+    const eps = [endpoint(0), endpoint(1)];
+    const scheduler = createScheduler(single('token-load-scorer', { queueThresholdTokens: 1000 }), deps);
+    scheduler.pick(request({ promptTokens: tokens(250) }), [eps[0]!]);
+    const result = scheduler.pick(request(), eps);
+    if (result.kind !== 'picked') throw new Error('expected a pick');
+    expect(eps.map((e) => result.scores.get(e.key))).toEqual([0.75, 1]);
+  });
+});
+
+describe('prefix-cache-scorer', () => {
+  const producer: PluginSpec = {
+    type: 'approx-prefix-cache-producer',
+    name: 'approx-prefix-cache-producer',
+    parameters: { blockSizeTokens: 64 },
+  };
+
+  it('is matched blocks / total blocks with the default matchLengthWeight 0', () => {
+    const deps = fakeDeps();
+    const eps = [endpoint(0), endpoint(1)];
+    const scheduler = createScheduler(single('prefix-cache-scorer', {}, [producer]), deps);
+    scheduler.pick(request({ promptTokens: tokens(256) }), [eps[0]!]); // endpoint 0 now holds 4 blocks
+    const r = scheduler.pick(
+      request({ promptTokens: Uint32Array.from([...tokens(128), ...tokens(384, 5000)]) }),
+      eps,
+    );
+    if (r.kind !== 'picked') throw new Error('expected a pick');
+    expect(eps.map((e) => r.scores.get(e.key))).toEqual([2 / 8, 0]);
+    expect(r.endpoints[0]!.key).toBe(eps[0]!.key);
+  });
+
+  it('mixes in w·min(1, matchedTokens/scale)² with matchLengthWeight w', () => {
+    const deps = fakeDeps();
+    const eps = [endpoint(0)];
+    const scheduler = createScheduler(
+      single('prefix-cache-scorer', { matchLengthWeight: 0.5, matchLengthScaleTokens: 256 }, [producer]),
+      deps,
+    );
+    scheduler.pick(request({ promptTokens: tokens(128) }), eps);
+    const r = scheduler.pick(request({ promptTokens: tokens(512) }), eps);
+    if (r.kind !== 'picked') throw new Error('expected a pick');
+    // 2 of 8 blocks matched: 0.5·(128/256)² + 0.5·(2/8)
+    expect(r.scores.get(eps[0]!.key)).toBeCloseTo(0.5 * 0.25 + 0.5 * 0.25, 12);
+  });
+
+  it('scores 0 for prompts shorter than one block', () => {
+    expect(
+      scoresOf(
+        single('prefix-cache-scorer', {}, [producer]),
+        [endpoint(0)],
+        request({ promptTokens: tokens(10) }),
+      ),
+    ).toEqual([0]);
+  });
+});
+
+describe('lora-affinity-scorer', () => {
+  it('is 1 active, 0.8 free slot, 0.6 waiting, 0 otherwise; 1 on servers without adapters', () => {
+    const eps = [
+      endpoint(0, { maxLoras: 2, activeLoras: ['sql'] }),
+      endpoint(1, { maxLoras: 2, activeLoras: ['chat'] }),
+      endpoint(2, { maxLoras: 1, activeLoras: ['chat'], waitingLoras: ['sql'] }),
+      endpoint(3, { maxLoras: 1, activeLoras: ['chat'] }),
+      endpoint(4, { maxLoras: 0 }),
+    ];
+    expect(scoresOf(single('lora-affinity-scorer'), eps, request({ model: 'sql' }))).toEqual([
+      1, 0.8, 0.6, 0, 1,
+    ]);
+  });
+});
+
+describe('session-affinity-scorer', () => {
+  it('scores the endpoint that served the session 1 until the binding expires', () => {
+    const deps = fakeDeps();
+    const eps = [endpoint(0), endpoint(1), endpoint(2)];
+    const scheduler = createScheduler(single('session-affinity-scorer', { ttlMs: '10s' }), deps);
+    const first = scheduler.pick(request({ sessionId: 's1' }), [eps[1]!]);
+    expect(first.kind).toBe('picked');
+    const again = scheduler.pick(request({ sessionId: 's1' }), eps);
+    if (again.kind !== 'picked') throw new Error('expected a pick');
+    expect(eps.map((e) => again.scores.get(e.key))).toEqual([0, 1, 0]);
+    deps.advance(10_001);
+    const later = scheduler.pick(request({ sessionId: 's1' }), eps);
+    if (later.kind !== 'picked') throw new Error('expected a pick');
+    expect(eps.map((e) => later.scores.get(e.key))).toEqual([0, 0, 0]);
+  });
+});
+
+describe('prefill-load-scorer', () => {
+  it('charges queued prefill, own uncached tokens and decode load, and scores (min + s)/(cost + s)', () => {
+    const deps = fakeDeps();
+    const eps = [endpoint(0, { scrapedAtMs: 0 }), endpoint(1, { scrapedAtMs: 0 })];
+    const config = single(
+      'prefill-load-scorer',
+      { decodeTokenCost: 100, smoothingTokens: 50, uncachedTokenWeight: 1 },
+      [{ type: 'approx-prefix-cache-producer', name: 'p', parameters: { blockSizeTokens: 64 } }],
+    );
+    const scheduler = createScheduler(config, deps);
+    deps.advance(1);
+    scheduler.pick(request({ promptTokens: tokens(640, 100_000) }), [eps[0]!]); // 640 queued on endpoint 0
+    const r = scheduler.pick(request({ promptTokens: tokens(320) }), eps);
+    if (r.kind !== 'picked') throw new Error('expected a pick');
+    // endpoint 0: 640 queued + 320 own + 100·1 in flight = 1060; endpoint 1: 320.
+    expect(r.scores.get(eps[0]!.key)).toBeCloseTo((320 + 50) / (1060 + 50), 12);
+    expect(r.scores.get(eps[1]!.key)).toBe(1);
+  });
+
+  it('counts an earlier request as queued only while the scrape says something is waiting', () => {
+    const deps = fakeDeps();
+    const config = single('prefill-load-scorer', { decodeTokenCost: 0, smoothingTokens: 1 }, [
+      { type: 'approx-prefix-cache-producer', name: 'p', parameters: {} },
+    ]);
+    const scheduler = createScheduler(config, deps);
+    const before = [endpoint(0, { scrapedAtMs: 0 }), endpoint(1, { scrapedAtMs: 0 })];
+    deps.advance(1);
+    scheduler.pick(request({ promptTokens: tokens(1000, 7) }), [before[0]!]);
+    deps.advance(100);
+    // A later scrape shows nothing waiting: the earlier request is decoding, its prefill is done.
+    const after = [endpoint(0, { scrapedAtMs: 50, waitingRequests: 0 }), endpoint(1, { scrapedAtMs: 50 })];
+    const r = scheduler.pick(request({ promptTokens: tokens(100, 900_000) }), after);
+    if (r.kind !== 'picked') throw new Error('expected a pick');
+    expect(r.scores.get(after[0]!.key)).toBe(1);
+    // Picked after that scrape, so it counts as queued wherever it went.
+    const secondOnZero = r.endpoints[0]!.key === after[0]!.key ? 100 : 0;
+    // A scrape showing one request waiting: the most recent earlier request is still queued.
+    const waiting = [endpoint(0, { scrapedAtMs: 50, waitingRequests: 1 }), endpoint(1, { scrapedAtMs: 50 })];
+    const w = scheduler.pick(request({ promptTokens: tokens(100, 800_000) }), waiting);
+    if (w.kind !== 'picked') throw new Error('expected a pick');
+    expect(w.scores.get(waiting[0]!.key)).toBeCloseTo(
+      (100 + (100 - secondOnZero) + 1) / (1000 + secondOnZero + 100 + 1),
+      12,
+    );
+  });
+});
+
+describe('Switchyard options of llm-d scorers', () => {
+  it('active-request-scorer with min-max normalization spreads the full range', () => {
+    const deps = fakeDeps();
+    const eps = [endpoint(0), endpoint(1), endpoint(2)];
+    const scheduler = createScheduler(single('active-request-scorer', { normalization: 'min-max' }), deps);
+    for (let k = 0; k < 10; k++) scheduler.pick(request(), [eps[0]!]);
+    for (let k = 0; k < 8; k++) scheduler.pick(request(), [eps[1]!]);
+    for (let k = 0; k < 6; k++) scheduler.pick(request(), [eps[2]!]);
+    const r = scheduler.pick(request(), eps);
+    if (r.kind !== 'picked') throw new Error('expected a pick');
+    // (max − n)/(max − min): 10 → 0, 8 → 0.5, 6 → 1; the llm-d formula would give 0, 0.2, 0.4.
+    expect(eps.map((e) => r.scores.get(e.key))).toEqual([0, 0.5, 1]);
+  });
+
+  it('kv-cache-utilization-scorer with includePicksSinceScrape adds picked tokens over the capacity', () => {
+    const deps = fakeDeps();
+    const kv = { kvCacheUsage: 0.25, kvCacheCapacityBlocks: 100, kvBlockSize: 16, scrapedAtMs: 0 };
+    const eps = [endpoint(0, kv), endpoint(1, kv)];
+    const scheduler = createScheduler(
+      single('kv-cache-utilization-scorer', { includePicksSinceScrape: true }),
+      deps,
+    );
+    deps.advance(1);
+    scheduler.pick(request({ promptTokens: tokens(400) }), [eps[0]!]); // 400 of 1600 tokens = 0.25
+    const r = scheduler.pick(request(), eps);
+    if (r.kind !== 'picked') throw new Error('expected a pick');
+    expect(eps.map((e) => r.scores.get(e.key))).toEqual([0.5, 0.75]);
+  });
+});
+
+describe('prefill-load-scorer drain model', () => {
+  it('tracks assigned prefill as a bucket draining at prefillTokensPerSecond', () => {
+    const deps = fakeDeps();
+    // The scrape never shows anything waiting: only the drain model sees the backlog.
+    const eps = [endpoint(0, { scrapedAtMs: 0 }), endpoint(1, { scrapedAtMs: 0 })];
+    const config = single(
+      'prefill-load-scorer',
+      { prefillTokensPerSecond: 10_000, decodeTokenCost: 0, smoothingTokens: 1 },
+      [{ type: 'approx-prefix-cache-producer', name: 'p', parameters: {} }],
+    );
+    const scheduler = createScheduler(config, deps);
+    scheduler.pick(request({ promptTokens: tokens(20_000, 1) }), [eps[0]!]); // 2 s of prefill on endpoint 0
+    const fresh = (): Endpoint[] => [
+      endpoint(0, { scrapedAtMs: deps.now() }),
+      endpoint(1, { scrapedAtMs: deps.now() }),
+    ];
+    deps.advance(500); // 1.5 s = 15,000 tokens still queued
+    const a = scheduler.pick(request({ promptTokens: tokens(1000, 50_000) }), fresh());
+    if (a.kind !== 'picked') throw new Error('expected a pick');
+    expect(a.endpoints[0]!.key).toBe(eps[1]!.key);
+    expect(a.scores.get(eps[0]!.key)).toBeCloseTo(1001 / (15_000 + 1000 + 1), 9);
+  });
+});
+
+describe('prefill-load-scorer queuedRequestCost', () => {
+  it('charges every waiting request, scraped or picked since the scrape', () => {
+    const deps = fakeDeps();
+    const config = single(
+      'prefill-load-scorer',
+      { queuedRequestCost: 1000, decodeTokenCost: 0, smoothingTokens: 1 },
+      [{ type: 'approx-prefix-cache-producer', name: 'p', parameters: {} }],
+    );
+    const scheduler = createScheduler(config, deps);
+    const eps = [
+      endpoint(0, { waitingRequests: 3, scrapedAtMs: 0 }),
+      endpoint(1, { waitingRequests: 0, scrapedAtMs: 0 }),
+    ];
+    deps.advance(1);
+    const r = scheduler.pick(request({ promptTokens: tokens(100, 31) }), eps);
+    if (r.kind !== 'picked') throw new Error('expected a pick');
+    // endpoint 0: 3 waiting × 1000 + 100 own; endpoint 1: 100 own. No local records: nothing else queued.
+    expect(r.scores.get(eps[0]!.key)).toBeCloseTo(101 / 3101, 12);
+    expect(r.endpoints[0]!.key).toBe(eps[1]!.key);
+    // That pick now counts as waiting on endpoint 1 until the next scrape: 1000 + its 100 queued tokens.
+    const s = scheduler.pick(request({ promptTokens: tokens(100, 61) }), eps);
+    if (s.kind !== 'picked') throw new Error('expected a pick');
+    expect(s.scores.get(eps[1]!.key)).toBe(1);
+    expect(s.scores.get(eps[0]!.key)).toBeCloseTo((1000 + 100 + 100 + 1) / (3000 + 100 + 1), 12);
+  });
+});
