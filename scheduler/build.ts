@@ -1,0 +1,43 @@
+// `npm run build:router`: bundles scheduler/main.ts and every dependency into one ES module,
+// dist/router/router.mjs, that runs with `node router.mjs` from a folder without node_modules. The router
+// image copies only this file.
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+export const BUNDLE_NAME = 'router.mjs';
+
+/** Bundles the router into `outDir` (emptied first); returns the bundle's path and size. */
+export async function buildRouterBundle(outDir: string): Promise<{ file: string; bytes: number }> {
+  const file = join(outDir, BUNDLE_NAME);
+  await rm(outDir, { recursive: true, force: true });
+  await mkdir(outDir, { recursive: true });
+  const result = await build({
+    entryPoints: [join(ROOT, 'scheduler', 'main.ts')],
+    outfile: file,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node24',
+    minify: true,
+    keepNames: true,
+    sourcemap: 'linked',
+    legalComments: 'linked',
+    metafile: true,
+    logLevel: 'warning',
+    // Bundled CommonJS dependencies call require() for Node built-ins; an ES module has no require of its own.
+    banner: {
+      js: "import { createRequire as __routerCreateRequire } from 'node:module'; const require = __routerCreateRequire(import.meta.url);",
+    },
+  });
+  await writeFile(join(outDir, 'meta.json'), JSON.stringify(result.metafile));
+  const output = Object.entries(result.metafile.outputs).find(([path]) => path.endsWith(BUNDLE_NAME));
+  return { file, bytes: output?.[1].bytes ?? 0 };
+}
+
+if (import.meta.main) {
+  const { file, bytes } = await buildRouterBundle(join(ROOT, 'dist', 'router'));
+  process.stdout.write(`${relative(ROOT, file)}: ${(bytes / 1024 / 1024).toFixed(2)} MiB\n`);
+}

@@ -1,0 +1,49 @@
+// `npm run router -- [flags]` (or `node router.mjs [flags]` from the bundle): starts the router and drains it
+// on SIGTERM / SIGINT. A second signal exits at once.
+import { CommanderError } from 'commander';
+import { parseRouterArgs } from './service/flags.ts';
+import { jsonLogger } from './service/log.ts';
+import { startRouter } from './service/router-app.ts';
+
+const log = jsonLogger();
+
+async function main(): Promise<void> {
+  let options;
+  try {
+    options = parseRouterArgs(process.argv, process.env);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander already printed the message (or the help text, exit code 0).
+      process.exit(err.exitCode === 0 ? 0 : 2);
+    }
+    process.stderr.write(`router: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(2);
+  }
+  let router;
+  try {
+    router = await startRouter(options, log);
+  } catch (err) {
+    log.error('router failed to start', { error: err instanceof Error ? err.message : String(err) });
+    process.exit(1);
+  }
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) {
+      log.warn('second signal, exiting without draining', { signal });
+      process.exit(1);
+    }
+    stopping = true;
+    log.info('shutting down', { signal, drainTimeoutMs: options.drainTimeoutMs });
+    router.shutdown(options.drainTimeoutMs).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error('shutdown failed', { error: err instanceof Error ? err.message : String(err) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+await main();

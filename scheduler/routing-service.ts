@@ -1,0 +1,36 @@
+// What the protocol adapters (Envoy ext_proc, HTTP proxy) need from the rest of the router. The composition
+// root (scheduler/main.ts) builds one RoutingService from the core scheduler, the endpoint data layer and the
+// InferenceObjective / InferenceModelRewrite tables, and hands it to every adapter.
+import type { Completion, Endpoint, PickResult, RoutingRequest } from './core/types.ts';
+
+export interface ModelRewriteDecision {
+  /** Model name to send upstream. */
+  readonly targetModel: string;
+  /** Whether the body's "model" field has to be rewritten. */
+  readonly rewritten: boolean;
+}
+
+export interface RoutingService {
+  /** Picks endpoints for a request among the current ready endpoints and records it as in flight. */
+  route(request: RoutingRequest): PickResult;
+  /**
+   * Admission for a new request: with flow control off, the same as route(); with it on, the request goes
+   * through the priority/fairness queue. The result comes back at once when no waiting was needed (the hot
+   * path stays synchronous), otherwise as a promise that settles when the request is dispatched (picked, in
+   * flight) or dropped (429 queue full or TTL expired, 503), and rejects when `signal` aborts while it
+   * waits, leaving nothing queued or in flight.
+   */
+  admit(request: RoutingRequest, signal?: AbortSignal): PickResult | Promise<PickResult>;
+  /** Releases a request picked by route(); safe to call more than once per id. */
+  complete(requestId: string, completion: Completion): void;
+  /** Priority of the InferenceObjective with this name in the pool's namespace; 0 when unknown or absent. */
+  objectivePriority(objectiveName: string | undefined): number;
+  /** Applies InferenceModelRewrite rules to the requested model name. `pick` in [0,1) chooses among weighted targets. */
+  rewriteModel(model: string, pick: number): ModelRewriteDecision;
+  /** Model names this pool serves (base models, served aliases and adapters); empty means "accept any". */
+  servedModels(): readonly string[];
+  /** The current ready endpoints. */
+  endpoints(): readonly Endpoint[];
+  /** True once discovery has synced and the router is not draining. */
+  ready(): boolean;
+}

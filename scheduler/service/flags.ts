@@ -1,0 +1,273 @@
+// Command-line flags of the router. Names follow llm-d's endpoint picker where it has the same setting, so
+// charts written for it carry over: --pool-name, --pool-namespace, --config-file, --grpc-port 9002,
+// --grpc-health-port 9003, --metrics-port 9090, --refresh-metrics-interval, --secure-serving, --cert-path, …
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { POLICY_NAMES, type PolicyName } from '../core/index.ts';
+import { parseStaticEndpoints } from '../datalayer/static-endpoints.ts';
+
+export interface RouterOptions {
+  readonly listenAddress: string;
+  readonly grpcPort: number;
+  readonly grpcHealthPort: number;
+  readonly metricsPort: number;
+  /** OpenAI-compatible HTTP proxy port; undefined disables the proxy. */
+  readonly httpPort: number | undefined;
+  readonly poolName: string | undefined;
+  readonly poolNamespace: string;
+  readonly poolGroup: string;
+  readonly staticEndpoints: string | undefined;
+  readonly configFile: string | undefined;
+  readonly configText: string | undefined;
+  readonly policy: PolicyName;
+  readonly refreshMetricsIntervalMs: number;
+  readonly metricsStalenessThresholdMs: number;
+  readonly secureServing: boolean;
+  readonly certPath: string | undefined;
+  readonly drainTimeoutMs: number;
+  readonly maxRequestBodyBytes: number;
+  readonly grpcMaxMessageBytes: number | undefined;
+  readonly servedModels: readonly string[];
+  readonly objectiveApiGroup: string;
+  readonly kubeconfig: string | undefined;
+}
+
+const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Go-style durations ("50ms", "2s", "1m30s") or plain milliseconds ("50"). */
+export function parseDuration(text: string, flag: string): number {
+  const trimmed = text.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) {
+    return Number(trimmed);
+  }
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  let total = 0;
+  let consumed = 0;
+  for (let m = re.exec(trimmed); m !== null; m = re.exec(trimmed)) {
+    total += Number(m[1]) * (UNIT_MS[m[2] ?? ''] ?? 0);
+    consumed = re.lastIndex;
+  }
+  if (consumed === 0 || consumed !== trimmed.length) {
+    throw new InvalidArgumentError(`${flag}: expected a duration such as 50ms, 2s or 1m30s, got "${text}"`);
+  }
+  return total;
+}
+
+/** Byte sizes: "4194304", "4Mi", "10MiB", "512Ki", "1G". */
+export function parseByteSize(text: string, flag: string): number {
+  const m = /^(\d+)\s*(|k|ki|kib|kb|m|mi|mib|mb|g|gi|gib|gb)$/i.exec(text.trim());
+  if (m === null) {
+    throw new InvalidArgumentError(`${flag}: expected a size such as 4194304, 512Ki or 10MiB, got "${text}"`);
+  }
+  const unit = (m[2] ?? '').toLowerCase();
+  const factor = unit.startsWith('k')
+    ? 1024
+    : unit.startsWith('m')
+      ? 1024 ** 2
+      : unit.startsWith('g')
+        ? 1024 ** 3
+        : 1;
+  return Number(m[1]) * factor;
+}
+
+function port(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || n < 0 || n > 65535) {
+      throw new InvalidArgumentError(
+        `${flag}: expected a port number in 0..65535 (0 picks a free port), got "${value}"`,
+      );
+    }
+    return n;
+  };
+}
+
+function bool(flag: string) {
+  return (value: string | undefined): boolean => {
+    if (value === undefined || value === 'true' || value === '1') {
+      return true;
+    }
+    if (value === 'false' || value === '0') {
+      return false;
+    }
+    throw new InvalidArgumentError(`${flag}: expected true or false, got "${value}"`);
+  };
+}
+
+function withDefault(
+  flags: string,
+  description: string,
+  defaultText: string,
+  parse: (text: string, flag: string) => number,
+): Option {
+  const flag = flags.split(' ')[0] ?? flags;
+  return new Option(flags, description)
+    .default(parse(defaultText, flag), defaultText)
+    .argParser((v: string) => parse(v, flag));
+}
+
+export function buildProgram(): Command {
+  return new Command('router')
+    .description(
+      'Switchyard router: endpoint picker for an InferencePool (Envoy ext_proc on --grpc-port), gRPC health, ' +
+        'Prometheus metrics, and an optional OpenAI-compatible HTTP proxy (--http-port).',
+    )
+    .option(
+      '--pool-name <name>',
+      'InferencePool to watch (with its Pods, InferenceObjectives, InferenceModelRewrites)',
+    )
+    .option('--pool-namespace <namespace>', 'namespace of the pool (default: $NAMESPACE, else "default")')
+    .option('--pool-group <group>', 'API group of the InferencePool', 'inference.networking.k8s.io')
+    .option('--static-endpoints <list>', 'route to these "host:port,host:port" endpoints instead of a pool')
+    .option(
+      '--config-file <path>',
+      'EndpointPickerConfig YAML (plugins, scheduling profiles, optional flowControl queue)',
+    )
+    .option('--config-text <yaml>', 'EndpointPickerConfig given inline')
+    .addOption(
+      new Option(
+        '--policy <name>',
+        'built-in configuration when neither --config-file nor --config-text is given',
+      )
+        .choices(POLICY_NAMES)
+        .default('switchyard'),
+    )
+    .option('--listen-address <address>', 'address every server binds to', '0.0.0.0')
+    .option('--grpc-port <port>', 'Envoy ext_proc gRPC port', port('--grpc-port'), 9002)
+    .option('--grpc-health-port <port>', 'gRPC health port', port('--grpc-health-port'), 9003)
+    .option('--metrics-port <port>', 'Prometheus metrics port', port('--metrics-port'), 9090)
+    .option('--http-port <port>', 'serve the OpenAI-compatible HTTP proxy on this port', port('--http-port'))
+    .addOption(
+      withDefault(
+        '--refresh-metrics-interval <duration>',
+        'how often each endpoint /metrics is scraped',
+        '50ms',
+        parseDuration,
+      ),
+    )
+    .addOption(
+      withDefault(
+        '--metrics-staleness-threshold <duration>',
+        'age after which scraped metrics count as stale',
+        '2s',
+        parseDuration,
+      ),
+    )
+    .option('--secure-serving [bool]', 'serve ext_proc over TLS', bool('--secure-serving'), true)
+    .option(
+      '--cert-path <dir>',
+      'directory with tls.crt and tls.key (reloaded on change); self-signed when absent',
+    )
+    .addOption(
+      withDefault(
+        '--drain-timeout <duration>',
+        'on SIGTERM, how long requests in flight may take to finish',
+        '30s',
+        parseDuration,
+      ),
+    )
+    .addOption(
+      withDefault(
+        '--max-request-body-bytes <size>',
+        'largest request body the HTTP proxy accepts (413 above)',
+        '8Mi',
+        parseByteSize,
+      ),
+    )
+    .option('--grpc-max-recv-msg-size <size>', 'largest gRPC message on the ext_proc port', (v: string) =>
+      parseByteSize(v, '--grpc-max-recv-msg-size'),
+    )
+    .option('--served-models <list>', 'comma-separated model names to accept (default: accept any)')
+    .option(
+      '--objective-api-group <group>',
+      'API group of InferenceObjective and InferenceModelRewrite',
+      'llm-d.ai',
+    )
+    .option(
+      '--kubeconfig <path>',
+      'kubeconfig file (default: in-cluster config, then $KUBECONFIG, ~/.kube/config)',
+    )
+    .showHelpAfterError('(run with --help for usage)');
+}
+
+interface RawOptions {
+  poolName?: string;
+  poolNamespace?: string;
+  poolGroup: string;
+  staticEndpoints?: string;
+  configFile?: string;
+  configText?: string;
+  policy: PolicyName;
+  listenAddress: string;
+  grpcPort: number;
+  grpcHealthPort: number;
+  metricsPort: number;
+  httpPort?: number;
+  refreshMetricsInterval: number;
+  metricsStalenessThreshold: number;
+  secureServing: boolean;
+  certPath?: string;
+  drainTimeout: number;
+  maxRequestBodyBytes: number;
+  grpcMaxRecvMsgSize?: number;
+  servedModels?: string;
+  objectiveApiGroup: string;
+  kubeconfig?: string;
+}
+
+/** Checks combinations that single flags cannot express; throws naming the flags involved. */
+export function resolveOptions(raw: RawOptions, env: NodeJS.ProcessEnv): RouterOptions {
+  if ((raw.poolName === undefined) === (raw.staticEndpoints === undefined)) {
+    throw new Error(
+      'give exactly one of --pool-name (Kubernetes discovery) or --static-endpoints (fixed list)',
+    );
+  }
+  if (raw.staticEndpoints !== undefined) {
+    parseStaticEndpoints(raw.staticEndpoints);
+  }
+  if (raw.configFile !== undefined && raw.configText !== undefined) {
+    throw new Error('--config-file and --config-text are mutually exclusive');
+  }
+  if (raw.poolGroup !== 'inference.networking.k8s.io') {
+    throw new Error(
+      `--pool-group: only inference.networking.k8s.io (InferencePool v1) is supported, got "${raw.poolGroup}"`,
+    );
+  }
+  if (raw.refreshMetricsInterval < 10) {
+    throw new Error('--refresh-metrics-interval: must be at least 10ms');
+  }
+  return {
+    listenAddress: raw.listenAddress,
+    grpcPort: raw.grpcPort,
+    grpcHealthPort: raw.grpcHealthPort,
+    metricsPort: raw.metricsPort,
+    httpPort: raw.httpPort,
+    poolName: raw.poolName,
+    poolNamespace: raw.poolNamespace ?? env['NAMESPACE'] ?? 'default',
+    poolGroup: raw.poolGroup,
+    staticEndpoints: raw.staticEndpoints,
+    configFile: raw.configFile,
+    configText: raw.configText,
+    policy: raw.policy,
+    refreshMetricsIntervalMs: raw.refreshMetricsInterval,
+    metricsStalenessThresholdMs: raw.metricsStalenessThreshold,
+    secureServing: raw.secureServing,
+    certPath: raw.certPath,
+    drainTimeoutMs: raw.drainTimeout,
+    maxRequestBodyBytes: raw.maxRequestBodyBytes,
+    grpcMaxMessageBytes: raw.grpcMaxRecvMsgSize,
+    servedModels: (raw.servedModels ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+    objectiveApiGroup: raw.objectiveApiGroup,
+    kubeconfig: raw.kubeconfig,
+  };
+}
+
+/** Parses argv (including the node and script entries) into validated options. */
+export function parseRouterArgs(argv: readonly string[], env: NodeJS.ProcessEnv): RouterOptions {
+  // Commander prints its own messages; exitOverride turns its exits into CommanderError for the caller.
+  const program = buildProgram().exitOverride();
+  program.parse([...argv]);
+  return resolveOptions(program.opts<RawOptions>(), env);
+}

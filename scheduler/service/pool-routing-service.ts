@@ -1,0 +1,262 @@
+// The RoutingService every adapter uses: the core scheduler over the endpoint registry's current snapshot,
+// plus the InferenceObjective / InferenceModelRewrite tables that discovery keeps up to date.
+// With flow control on, admit() puts requests in the core's queue and settles each one when a drain
+// dispatches or expires it; drains run after every enqueue and completion, and on a timer while anything
+// waits (which also picks up metric refreshes and fires TTLs).
+import type { Completion, PickResult, RoutingRequest, Scheduler } from '../core/index.ts';
+import type { EndpointRegistry } from '../datalayer/endpoint-registry.ts';
+import { applyRewrite, type RewriteRule } from '../datalayer/objectives.ts';
+import type { ModelRewriteDecision, RoutingService } from '../routing-service.ts';
+
+export interface PoolRoutingServiceOptions {
+  readonly scheduler: Scheduler;
+  readonly registry: EndpointRegistry;
+  /** Model names the pool serves (from flags); empty accepts any model. */
+  readonly servedModels?: readonly string[];
+  /** Queue requests in the core's flow control (the scheduler config has a `flowControl` section). */
+  readonly flowControl?: boolean;
+  /** Period of the drain timer while requests wait (default 50 ms, the metrics refresh interval). */
+  readonly drainIntervalMs?: number;
+}
+
+/** A request waiting in the flow-control queue for its admission promise to settle. */
+interface Waiter {
+  readonly resolve: (result: PickResult) => void;
+  readonly reject: (reason: Error) => void;
+  /** Stops listening to the caller's abort signal. */
+  readonly detach: () => void;
+}
+
+const DEFAULT_DRAIN_INTERVAL_MS = 50;
+
+function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error('admission cancelled: the client went away');
+}
+
+export class PoolRoutingService implements RoutingService {
+  readonly #scheduler: Scheduler;
+  readonly #registry: EndpointRegistry;
+  readonly #configuredModels: readonly string[];
+  #servedModels: readonly string[];
+  #priorities: ReadonlyMap<string, number> = new Map();
+  #rules: readonly RewriteRule[] = [];
+  readonly #inFlight = new Set<string>();
+  #draining = false;
+  readonly #idleWaiters: (() => void)[] = [];
+  readonly #flowControl: boolean;
+  readonly #drainIntervalMs: number;
+  readonly #waiting = new Map<string, Waiter>();
+  #drainTimer: NodeJS.Timeout | undefined;
+
+  constructor(opts: PoolRoutingServiceOptions) {
+    this.#scheduler = opts.scheduler;
+    this.#registry = opts.registry;
+    this.#configuredModels = opts.servedModels ?? [];
+    this.#servedModels = this.#configuredModels;
+    this.#flowControl = opts.flowControl ?? false;
+    this.#drainIntervalMs = Math.max(1, opts.drainIntervalMs ?? DEFAULT_DRAIN_INTERVAL_MS);
+  }
+
+  route(request: RoutingRequest): PickResult {
+    if (this.#draining) {
+      return { kind: 'rejected', status: 503, reason: 'rejected-shutting-down' };
+    }
+    const result = this.#scheduler.pick(request, this.#registry.snapshot());
+    if (result.kind === 'picked') {
+      this.#inFlight.add(request.id);
+    }
+    return result;
+  }
+
+  admit(request: RoutingRequest, signal?: AbortSignal): PickResult | Promise<PickResult> {
+    if (!this.#flowControl || this.#draining) {
+      return this.route(request);
+    }
+    if (signal?.aborted === true) {
+      return Promise.reject(abortReason(signal));
+    }
+    if (this.#waiting.has(request.id) || this.#inFlight.has(request.id)) {
+      return Promise.reject(new Error(`request id "${request.id}" is already queued or in flight`));
+    }
+    const queued = this.#scheduler.enqueue(request);
+    if (queued.kind === 'rejected') {
+      return queued;
+    }
+    // Settled synchronously when this very drain dispatches it; otherwise the promise below takes over.
+    let settled: PickResult | undefined;
+    let later: { resolve: (result: PickResult) => void; reject: (reason: Error) => void } | undefined;
+    let detach = (): void => undefined;
+    if (signal !== undefined) {
+      const onAbort = (): void => this.#abandon(request.id, abortReason(signal));
+      signal.addEventListener('abort', onAbort, { once: true });
+      detach = () => signal.removeEventListener('abort', onAbort);
+    }
+    this.#waiting.set(request.id, {
+      resolve: (result) => {
+        if (later === undefined) {
+          settled = result;
+        } else {
+          later.resolve(result);
+        }
+      },
+      reject: (reason) => later?.reject(reason),
+      detach,
+    });
+    this.dispatchQueued();
+    if (settled !== undefined) {
+      return settled;
+    }
+    return new Promise<PickResult>((resolve, reject) => {
+      later = { resolve, reject };
+    });
+  }
+
+  complete(requestId: string, completion: Completion): void {
+    if (!this.#inFlight.delete(requestId)) {
+      return;
+    }
+    this.#scheduler.complete(requestId, completion);
+    if (this.#waiting.size > 0) {
+      this.dispatchQueued();
+    }
+    if (this.#inFlight.size === 0) {
+      for (const wake of this.#idleWaiters.splice(0)) {
+        wake();
+      }
+    }
+  }
+
+  /** Runs one drain of the flow-control queue and settles the admissions it dispatched or expired. */
+  dispatchQueued(): void {
+    if (!this.#flowControl) {
+      return;
+    }
+    for (const outcome of this.#scheduler.drain(this.#registry.snapshot())) {
+      const id = outcome.request.id;
+      const waiter = this.#waiting.get(id);
+      if (waiter === undefined) {
+        // Nobody waits for it any more: release what the pick recorded.
+        if (outcome.result.kind === 'picked') {
+          this.#scheduler.complete(id, { ok: false });
+        }
+        continue;
+      }
+      this.#waiting.delete(id);
+      waiter.detach();
+      if (outcome.result.kind === 'picked') {
+        this.#inFlight.add(id);
+      }
+      waiter.resolve(outcome.result);
+    }
+    this.#scheduleDrains();
+  }
+
+  /** Requests waiting in the flow-control queue. */
+  queuedCount(): number {
+    return this.#waiting.size;
+  }
+
+  #abandon(requestId: string, reason: Error): void {
+    const waiter = this.#waiting.get(requestId);
+    if (waiter === undefined) {
+      return;
+    }
+    this.#waiting.delete(requestId);
+    waiter.detach();
+    this.#scheduler.cancel(requestId);
+    waiter.reject(reason);
+    this.#scheduleDrains();
+  }
+
+  /** Keeps the drain timer running exactly while requests wait. */
+  #scheduleDrains(): void {
+    if (this.#waiting.size > 0 && this.#drainTimer === undefined) {
+      this.#drainTimer = setInterval(() => this.dispatchQueued(), this.#drainIntervalMs);
+      this.#drainTimer.unref();
+    } else if (this.#waiting.size === 0 && this.#drainTimer !== undefined) {
+      clearInterval(this.#drainTimer);
+      this.#drainTimer = undefined;
+    }
+  }
+
+  objectivePriority(objectiveName: string | undefined): number {
+    return objectiveName === undefined ? 0 : (this.#priorities.get(objectiveName) ?? 0);
+  }
+
+  rewriteModel(model: string, pick: number): ModelRewriteDecision {
+    return applyRewrite(this.#rules, model, pick);
+  }
+
+  servedModels(): readonly string[] {
+    return this.#servedModels;
+  }
+
+  endpoints(): ReturnType<EndpointRegistry['snapshot']> {
+    return this.#registry.snapshot();
+  }
+
+  ready(): boolean {
+    return !this.#draining && this.#registry.synced();
+  }
+
+  setObjectivePriorities(priorities: ReadonlyMap<string, number>): void {
+    this.#priorities = priorities;
+  }
+
+  setRewriteRules(rules: readonly RewriteRule[]): void {
+    this.#rules = rules;
+    if (this.#configuredModels.length > 0) {
+      // Aliases that a rewrite maps onto the pool's models are served too.
+      const names = new Set(this.#configuredModels);
+      for (const rule of rules) {
+        for (const model of rule.models) {
+          names.add(model);
+        }
+      }
+      this.#servedModels = [...names];
+    }
+  }
+
+  /** Requests routed and not yet completed, over every adapter. */
+  inFlightCount(): number {
+    return this.#inFlight.size;
+  }
+
+  /** From now on readiness fails and new requests are refused with 503 (rejected-shutting-down). */
+  startDraining(): void {
+    this.#draining = true;
+    for (const [id, waiter] of [...this.#waiting]) {
+      this.#waiting.delete(id);
+      waiter.detach();
+      this.#scheduler.cancel(id);
+      waiter.resolve({ kind: 'rejected', status: 503, reason: 'rejected-shutting-down' });
+    }
+    this.#scheduleDrains();
+  }
+
+  draining(): boolean {
+    return this.#draining;
+  }
+
+  /** Resolves when no routed request is in flight, or after `timeoutMs`; returns whether it went idle. */
+  whenIdle(timeoutMs: number): Promise<boolean> {
+    if (this.#inFlight.size === 0) {
+      return Promise.resolve(true);
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        const at = this.#idleWaiters.indexOf(done);
+        if (at >= 0) {
+          this.#idleWaiters.splice(at, 1);
+        }
+        resolve(false);
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.#idleWaiters.push(done);
+    });
+  }
+}

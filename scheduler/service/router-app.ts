@@ -1,0 +1,198 @@
+// Composition root of the router process: scheduler configuration → data layer (discovery + metrics
+// scraper) → routing service → adapters (ext_proc, gRPC health, Prometheus metrics, optional HTTP proxy),
+// and the ordered shutdown that drains them.
+import { readFile, rm } from 'node:fs/promises';
+import { KubeConfig } from '@kubernetes/client-node';
+import { createScheduler, parseSchedulerConfig, policyPresets, type SchedulerConfig } from '../core/index.ts';
+import { EndpointRegistry } from '../datalayer/endpoint-registry.ts';
+import { KubeDiscovery } from '../datalayer/kube-discovery.ts';
+import { MetricsScraper } from '../datalayer/metrics-scraper.ts';
+import { parseStaticEndpoints } from '../datalayer/static-endpoints.ts';
+import { startExtProcServer, type ExtProcServer } from '../extproc/server.ts';
+import { startHealthServer, type HealthServer } from '../health/server.ts';
+import { startProxyServer, type ProxyServer } from '../proxy/server.ts';
+import { RouterMetrics } from '../telemetry/metrics.ts';
+import { startMetricsServer, type MetricsServer } from '../telemetry/server.ts';
+import type { RouterOptions } from './flags.ts';
+import type { Logger } from './log.ts';
+import { PoolRoutingService } from './pool-routing-service.ts';
+import { writeSelfSignedCertificate } from './self-signed.ts';
+
+export interface RunningRouter {
+  readonly service: PoolRoutingService;
+  readonly ports: {
+    readonly grpc: number;
+    readonly grpcHealth: number;
+    readonly metrics: number;
+    readonly http: number | undefined;
+  };
+  /** Fails readiness, refuses new requests, lets requests in flight finish within graceMs, stops everything. */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+async function loadSchedulerConfig(options: RouterOptions): Promise<SchedulerConfig> {
+  if (options.configFile !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(options.configFile, 'utf8');
+    } catch (err) {
+      throw new Error(
+        `--config-file ${options.configFile}: ${err instanceof Error ? err.message : String(err)}`,
+        {
+          cause: err,
+        },
+      );
+    }
+    return parseSchedulerConfig(text, options.configFile);
+  }
+  if (options.configText !== undefined) {
+    return parseSchedulerConfig(options.configText, '--config-text');
+  }
+  return policyPresets[options.policy];
+}
+
+export async function startRouter(options: RouterOptions, log: Logger): Promise<RunningRouter> {
+  const schedulerConfig = await loadSchedulerConfig(options);
+  const scheduler = createScheduler(schedulerConfig, { now: Date.now, random: Math.random });
+  const registry = new EndpointRegistry();
+  const service = new PoolRoutingService({
+    scheduler,
+    registry,
+    servedModels: options.servedModels,
+    flowControl: schedulerConfig.flowControl !== undefined,
+    // Drains while requests wait follow the metrics refresh, so a refresh that frees room dispatches soon.
+    drainIntervalMs: options.refreshMetricsIntervalMs,
+  });
+  const metrics = new RouterMetrics({
+    poolName: options.poolName ?? 'static',
+    endpoints: () => registry.snapshot(),
+    queuedRequests: () => service.queuedCount(),
+  });
+  registry.onTargetsChanged((targets) =>
+    log.info('endpoints changed', { endpoints: targets.map((t) => t.key) }),
+  );
+
+  let discovery: KubeDiscovery | undefined;
+  if (options.staticEndpoints !== undefined) {
+    registry.setTargets(parseStaticEndpoints(options.staticEndpoints));
+    registry.markSynced();
+  } else {
+    const kubeConfig = new KubeConfig();
+    if (options.kubeconfig !== undefined) {
+      kubeConfig.loadFromFile(options.kubeconfig);
+    } else {
+      kubeConfig.loadFromDefault();
+    }
+    discovery = new KubeDiscovery({
+      kubeConfig,
+      namespace: options.poolNamespace,
+      poolName: options.poolName ?? '',
+      registry,
+      objectiveGroup: options.objectiveApiGroup,
+      onObjectives: (priorities) => {
+        service.setObjectivePriorities(priorities);
+        log.info('objectives changed', { objectives: Object.fromEntries(priorities) });
+      },
+      onRewrites: (rules) => {
+        service.setRewriteRules(rules);
+        log.info('model rewrites changed', { rules: rules.map((r) => r.source) });
+      },
+      onEvent: (message) => log.warn(message),
+    });
+    await discovery.start();
+  }
+
+  const scraper = new MetricsScraper({
+    registry,
+    intervalMs: options.refreshMetricsIntervalMs,
+    stalenessMs: options.metricsStalenessThresholdMs,
+    now: Date.now,
+    onEvent: (event) => {
+      // Scrape errors repeat every interval; only changes of freshness are worth a log line.
+      if (event.kind === 'stale') {
+        log.warn('endpoint metrics are stale', { endpoint: event.key, ageMs: event.ageMs });
+      } else if (event.kind === 'fresh') {
+        log.info('endpoint metrics are fresh again', { endpoint: event.key });
+      }
+    },
+  });
+  scraper.start();
+
+  const host = options.listenAddress;
+  const started: { close(): Promise<void> }[] = [];
+  try {
+    const selfSignedDir =
+      options.secureServing && options.certPath === undefined
+        ? await writeSelfSignedCertificate(options.poolName ?? 'switchyard-router')
+        : undefined;
+    if (selfSignedDir !== undefined) {
+      started.push({ close: () => rm(selfSignedDir, { recursive: true, force: true }) });
+    }
+    const certDir = options.secureServing ? (options.certPath ?? selfSignedDir) : undefined;
+    const extproc: ExtProcServer = await startExtProcServer({
+      host,
+      port: options.grpcPort,
+      service,
+      metrics,
+      ...(certDir !== undefined ? { tls: { certDir } } : {}),
+      ...(options.grpcMaxMessageBytes !== undefined ? { maxMessageBytes: options.grpcMaxMessageBytes } : {}),
+      onError: (err) => log.warn(err.message),
+    });
+    started.push({ close: () => extproc.close(0) });
+    const health: HealthServer = await startHealthServer({
+      host,
+      port: options.grpcHealthPort,
+      ready: () => service.ready(),
+    });
+    started.push({ close: () => health.close(0) });
+    const metricsServer: MetricsServer = await startMetricsServer({
+      host,
+      port: options.metricsPort,
+      registry: metrics.registry,
+    });
+    started.push(metricsServer);
+    const proxy: ProxyServer | undefined =
+      options.httpPort === undefined
+        ? undefined
+        : await startProxyServer({
+            host,
+            port: options.httpPort,
+            service,
+            metrics,
+            maxBodyBytes: options.maxRequestBodyBytes,
+          });
+
+    log.info('router started', {
+      grpcPort: extproc.port,
+      grpcHealthPort: health.port,
+      metricsPort: metricsServer.port,
+      httpPort: proxy?.port,
+      tls: certDir !== undefined,
+      discovery: discovery === undefined ? 'static' : `${options.poolNamespace}/${options.poolName ?? ''}`,
+    });
+
+    return {
+      service,
+      ports: { grpc: extproc.port, grpcHealth: health.port, metrics: metricsServer.port, http: proxy?.port },
+      async shutdown(graceMs: number): Promise<void> {
+        service.startDraining();
+        log.info('draining', { inFlight: service.inFlightCount(), graceMs });
+        const started = performance.now();
+        await Promise.all([extproc.close(graceMs), proxy?.close(graceMs)]);
+        const idle = await service.whenIdle(Math.max(0, graceMs - (performance.now() - started)));
+        log.info('drained', { idle, inFlight: service.inFlightCount() });
+        await scraper.stop();
+        await discovery?.stop();
+        await Promise.all([health.close(0), metricsServer.close()]);
+        if (selfSignedDir !== undefined) {
+          await rm(selfSignedDir, { recursive: true, force: true });
+        }
+      },
+    };
+  } catch (err) {
+    await scraper.stop();
+    await discovery?.stop();
+    await Promise.all(started.map((s) => s.close().catch(() => undefined)));
+    throw err;
+  }
+}

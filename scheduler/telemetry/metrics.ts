@@ -1,0 +1,369 @@
+// The router's own Prometheus metrics, named as the llm-d endpoint picker names them (`llm_d_epp_*`), so
+// dashboards and alerts written for llm-d work unchanged. One Registry per instance (no global state).
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Endpoint } from '../core/types.ts';
+
+export interface RequestLabels {
+  /** Model name the client asked for. */
+  readonly modelName: string;
+  /** Model name sent upstream after rewrites. */
+  readonly targetModelName: string;
+  readonly fairnessId: string;
+  readonly priority: number;
+}
+
+/** Error codes, as llm-d names them in `request_error_total{error_code}`. */
+export type RequestErrorCode =
+  | 'BadRequest'
+  | 'NotFound'
+  | 'PayloadTooLarge'
+  | 'ResourceExhausted'
+  | 'ServiceUnavailable'
+  | 'ModelServerError'
+  | 'Cancelled'
+  | 'Internal';
+
+export interface RequestOutcome {
+  readonly durationSeconds: number;
+  /** Set when the request failed after it was routed (upstream error status, cancel, stream error). */
+  readonly errorCode?: RequestErrorCode;
+  readonly responseBytes: number;
+  readonly promptTokens?: number;
+  readonly completionTokens?: number;
+  readonly cachedTokens?: number;
+  /** Router time spent on the response messages of this request. */
+  readonly responseProcessingSeconds?: number;
+  /** Time to the first response body bytes, when the response streamed. */
+  readonly streamingTtftSeconds?: number;
+}
+
+export interface RouterMetricsOptions {
+  /** InferencePool name, the `name` label of pool gauges. */
+  readonly poolName: string;
+  /** Current endpoints, read at scrape time for the pool gauges. */
+  readonly endpoints?: () => readonly Endpoint[];
+  /** Requests waiting in the flow-control queue, read at scrape time (0 without flow control). */
+  readonly queuedRequests?: () => number;
+}
+
+const LABEL_NAMES = ['model_name', 'target_model_name', 'fairness_id', 'priority'] as const;
+type LabelName = (typeof LABEL_NAMES)[number];
+const MAX_DISTINCT_VALUES = 1000;
+
+const DURATION_BUCKETS = [
+  0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60, 120,
+  180, 240, 300, 360, 480, 600, 900, 1200, 1800, 2700, 3600,
+];
+const TTFT_BUCKETS = [
+  0.001, 0.002, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.125, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8, 1, 1.5,
+  2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60, 120, 180, 240, 300, 360, 480, 600, 900, 1200, 1800, 2700, 3600,
+];
+const TPOT_BUCKETS = [
+  0.0005, 0.00075, 0.001, 0.0025, 0.005, 0.0075, 0.01, 0.0125, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.06,
+  0.075, 0.1, 0.125, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2, 4, 8,
+];
+const OVERHEAD_BUCKETS = [
+  0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5,
+];
+const TOKEN_BUCKETS = [
+  1, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, 524288,
+  1048576,
+];
+const SIZE_BUCKETS = [
+  64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072, 262144, 524288, 1048576, 2097152,
+  4194304, 8388608, 16777216, 33554432, 67108864, 134217728, 268435456, 536870912, 1073741824,
+];
+
+/** Keeps label values bounded: after `limit` distinct values, new ones are reported as "other". */
+class CardinalityCap {
+  private readonly seen = new Set<string>();
+  private readonly limit: number;
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+  value(raw: string): string {
+    if (this.seen.has(raw)) {
+      return raw;
+    }
+    if (this.seen.size >= this.limit) {
+      return 'other';
+    }
+    this.seen.add(raw);
+    return raw;
+  }
+}
+
+export class RouterMetrics {
+  readonly registry = new Registry();
+  private readonly models = new CardinalityCap(MAX_DISTINCT_VALUES);
+  private readonly flows = new CardinalityCap(MAX_DISTINCT_VALUES);
+
+  private readonly requestTotal: Counter<LabelName>;
+  private readonly requestErrors: Counter<LabelName | 'error_code'>;
+  private readonly requestDuration: Histogram<LabelName>;
+  private readonly requestSize: Histogram<LabelName>;
+  private readonly responseSize: Histogram<LabelName>;
+  private readonly inputTokens: Histogram<LabelName>;
+  private readonly outputTokens: Histogram<LabelName>;
+  private readonly cachedTokens: Histogram<LabelName>;
+  private readonly running: Gauge<LabelName>;
+  private readonly ttft: Histogram<LabelName | 'streaming'>;
+  private readonly ntpot: Histogram<LabelName>;
+  private readonly streamingTpot: Histogram<LabelName>;
+  private readonly schedulerDuration: Histogram;
+  private readonly schedulerAttempts: Counter<'status'>;
+  private readonly requestProcessing: Histogram;
+  private readonly responseProcessing: Histogram;
+
+  constructor(options: RouterMetricsOptions) {
+    const registers = [this.registry];
+    const labelNames = [...LABEL_NAMES];
+    this.requestTotal = new Counter({
+      name: 'llm_d_epp_request_total',
+      help: 'Requests the router routed or rejected, by client model, target model, flow and priority.',
+      labelNames,
+      registers,
+    });
+    this.requestErrors = new Counter({
+      name: 'llm_d_epp_request_error_total',
+      help: 'Requests that failed: rejected by the router or failed upstream, by error code.',
+      labelNames: [...labelNames, 'error_code'],
+      registers,
+    });
+    this.requestDuration = new Histogram({
+      name: 'llm_d_epp_request_duration_seconds',
+      help: 'Time from the request headers reaching the router to the end of the response.',
+      labelNames,
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    this.requestSize = new Histogram({
+      name: 'llm_d_epp_request_size_bytes',
+      help: 'Request body size.',
+      labelNames,
+      buckets: SIZE_BUCKETS,
+      registers,
+    });
+    this.responseSize = new Histogram({
+      name: 'llm_d_epp_response_size_bytes',
+      help: 'Response body size.',
+      labelNames,
+      buckets: SIZE_BUCKETS,
+      registers,
+    });
+    this.inputTokens = new Histogram({
+      name: 'llm_d_epp_request_input_tokens',
+      help: 'Prompt tokens reported in the response usage.',
+      labelNames,
+      buckets: TOKEN_BUCKETS,
+      registers,
+    });
+    this.outputTokens = new Histogram({
+      name: 'llm_d_epp_request_output_tokens',
+      help: 'Completion tokens reported in the response usage.',
+      labelNames,
+      buckets: TOKEN_BUCKETS,
+      registers,
+    });
+    this.cachedTokens = new Histogram({
+      name: 'llm_d_epp_request_cached_tokens',
+      help: 'Prompt tokens the engine served from its prefix cache, as reported in the response usage.',
+      labelNames,
+      buckets: TOKEN_BUCKETS,
+      registers,
+    });
+    this.running = new Gauge({
+      name: 'llm_d_epp_request_running',
+      help: 'Requests routed and not yet finished.',
+      labelNames,
+      registers,
+    });
+    this.ttft = new Histogram({
+      name: 'llm_d_epp_request_ttft_seconds',
+      help: 'Time from the request headers reaching the router to the first response body bytes.',
+      labelNames: [...labelNames, 'streaming'],
+      buckets: TTFT_BUCKETS,
+      registers,
+    });
+    this.ntpot = new Histogram({
+      name: 'llm_d_epp_request_ntpot_seconds',
+      help: 'Normalized time per output token: request duration divided by completion tokens.',
+      labelNames,
+      buckets: TPOT_BUCKETS,
+      registers,
+    });
+    this.streamingTpot = new Histogram({
+      name: 'llm_d_epp_request_streaming_tpot_seconds',
+      help: 'Streaming responses: time after the first bytes divided by the remaining completion tokens.',
+      labelNames,
+      buckets: TPOT_BUCKETS,
+      registers,
+    });
+    this.schedulerDuration = new Histogram({
+      name: 'llm_d_epp_scheduler_e2e_duration_seconds',
+      help: 'Time of one scheduling decision.',
+      buckets: OVERHEAD_BUCKETS,
+      registers,
+    });
+    this.schedulerAttempts = new Counter({
+      name: 'llm_d_epp_scheduler_attempts_total',
+      help: 'Scheduling decisions, by outcome.',
+      labelNames: ['status'],
+      registers,
+    });
+    this.requestProcessing = new Histogram({
+      name: 'llm_d_epp_request_processing_duration_seconds',
+      help: 'Router time on the request path: from the end of the request body to the routing response.',
+      buckets: OVERHEAD_BUCKETS,
+      registers,
+    });
+    this.responseProcessing = new Histogram({
+      name: 'llm_d_epp_response_processing_duration_seconds',
+      help: 'Router time spent on the response messages of one request (usage parsing, echo).',
+      buckets: OVERHEAD_BUCKETS,
+      registers,
+    });
+    this.registerPoolGauges(options);
+  }
+
+  /** Label values per request, computed once (requests keep one RequestLabels object while they run). */
+  private readonly labelCache = new WeakMap<RequestLabels, Record<LabelName, string>>();
+
+  private labels(labels: RequestLabels): Record<LabelName, string> {
+    const cached = this.labelCache.get(labels);
+    if (cached !== undefined) {
+      return cached;
+    }
+    const values = {
+      model_name: this.models.value(labels.modelName),
+      target_model_name: this.models.value(labels.targetModelName),
+      fairness_id: this.flows.value(labels.fairnessId),
+      priority: String(labels.priority),
+    };
+    this.labelCache.set(labels, values);
+    return values;
+  }
+
+  /** A request was parsed and is about to be scheduled. */
+  requestStarted(labels: RequestLabels, requestBytes: number): void {
+    const values = this.labels(labels);
+    this.requestTotal.inc(values);
+    this.requestSize.observe(values, requestBytes);
+  }
+
+  /** The router answered the request itself (400, 404, 413, 429, 503). */
+  requestRejected(labels: RequestLabels, errorCode: RequestErrorCode): void {
+    this.requestErrors.inc({ ...this.labels(labels), error_code: errorCode });
+  }
+
+  schedulingDone(seconds: number, picked: boolean): void {
+    this.schedulerDuration.observe(seconds);
+    this.schedulerAttempts.inc({ status: picked ? 'success' : 'failure' });
+  }
+
+  requestRouted(labels: RequestLabels, processingSeconds: number): void {
+    this.running.inc(this.labels(labels));
+    this.requestProcessing.observe(processingSeconds);
+  }
+
+  firstResponseBytes(labels: RequestLabels, seconds: number, streaming: boolean): void {
+    this.ttft.observe({ ...this.labels(labels), streaming: String(streaming) }, seconds);
+  }
+
+  /** A routed request ended (response complete, upstream error, cancel). Called once per routed request. */
+  requestFinished(labels: RequestLabels, outcome: RequestOutcome): void {
+    const values = this.labels(labels);
+    this.running.dec(values);
+    this.requestDuration.observe(values, outcome.durationSeconds);
+    this.responseSize.observe(values, outcome.responseBytes);
+    if (outcome.responseProcessingSeconds !== undefined) {
+      this.responseProcessing.observe(outcome.responseProcessingSeconds);
+    }
+    if (outcome.errorCode !== undefined) {
+      this.requestErrors.inc({ ...values, error_code: outcome.errorCode });
+    }
+    if (outcome.promptTokens !== undefined) {
+      this.inputTokens.observe(values, outcome.promptTokens);
+    }
+    const completionTokens = outcome.completionTokens;
+    if (completionTokens !== undefined) {
+      this.outputTokens.observe(values, completionTokens);
+      if (completionTokens > 0 && outcome.errorCode === undefined) {
+        this.ntpot.observe(values, outcome.durationSeconds / completionTokens);
+        if (outcome.streamingTtftSeconds !== undefined && completionTokens > 1) {
+          this.streamingTpot.observe(
+            values,
+            (outcome.durationSeconds - outcome.streamingTtftSeconds) / (completionTokens - 1),
+          );
+        }
+      }
+    }
+    if (outcome.cachedTokens !== undefined) {
+      this.cachedTokens.observe(values, outcome.cachedTokens);
+    }
+  }
+
+  private registerPoolGauges(options: RouterMetricsOptions): void {
+    const registers = [this.registry];
+    const source = options.endpoints;
+    const name = options.poolName;
+    const average = (pick: (endpoint: Endpoint) => number | undefined) => (): number => {
+      let sum = 0;
+      let count = 0;
+      for (const endpoint of source?.() ?? []) {
+        const value = pick(endpoint);
+        if (value !== undefined) {
+          sum += value;
+          count++;
+        }
+      }
+      return count === 0 ? 0 : sum / count;
+    };
+    const gauge = (metricName: string, help: string, value: () => number): void => {
+      new Gauge({
+        name: metricName,
+        help,
+        labelNames: ['name'],
+        registers,
+        collect() {
+          this.set({ name }, value());
+        },
+      });
+    };
+    gauge('llm_d_epp_ready_endpoints', 'Ready endpoints in the pool.', () => source?.().length ?? 0);
+    gauge(
+      'llm_d_epp_flow_control_queue_size',
+      "Requests waiting in this router replica's flow-control queue.",
+      () => options.queuedRequests?.() ?? 0,
+    );
+    gauge(
+      'llm_d_epp_average_queue_size',
+      'Average vllm:num_requests_waiting over the pool.',
+      average((endpoint) => endpoint.metrics?.waitingRequests),
+    );
+    gauge(
+      'llm_d_epp_average_running_requests',
+      'Average vllm:num_requests_running over the pool.',
+      average((endpoint) => endpoint.metrics?.runningRequests),
+    );
+    gauge(
+      'llm_d_epp_average_kv_cache_utilization',
+      'Average vllm:kv_cache_usage_perc over the pool.',
+      average((endpoint) => endpoint.metrics?.kvCacheUsage),
+    );
+    new Gauge({
+      name: 'llm_d_epp_per_endpoint_queue_size',
+      help: 'vllm:num_requests_waiting per endpoint.',
+      labelNames: ['name', 'model_server_endpoint'],
+      registers,
+      collect() {
+        this.reset();
+        for (const endpoint of source?.() ?? []) {
+          if (endpoint.metrics !== undefined) {
+            this.set({ name, model_server_endpoint: endpoint.key }, endpoint.metrics.waitingRequests);
+          }
+        }
+      },
+    });
+  }
+}

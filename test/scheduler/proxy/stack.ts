@@ -1,0 +1,97 @@
+// Test stack: real simulated vLLM replicas on loopback, the real core scheduler, the routing service and the
+// HTTP proxy, wired as scheduler/main.ts wires them (static endpoints, metrics scraper).
+import { createScheduler, policyPresets, type PolicyName } from '../../../scheduler/core/index.ts';
+import { EndpointRegistry } from '../../../scheduler/datalayer/endpoint-registry.ts';
+import { MetricsScraper } from '../../../scheduler/datalayer/metrics-scraper.ts';
+import { parseStaticEndpoints } from '../../../scheduler/datalayer/static-endpoints.ts';
+import {
+  startProxyServer,
+  type ProxyServer,
+  type ProxyServerOptions,
+} from '../../../scheduler/proxy/server.ts';
+import { PoolRoutingService } from '../../../scheduler/service/pool-routing-service.ts';
+import { startSimServer, type SimFaults, type SimServer } from '../../../scheduler/sim/server.ts';
+
+export const MODEL = 'Qwen/Qwen2.5-0.5B-Instruct';
+
+export interface Stack {
+  readonly sims: SimServer[];
+  readonly registry: EndpointRegistry;
+  readonly service: PoolRoutingService;
+  readonly scraper: MetricsScraper;
+  readonly proxy: ProxyServer;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export async function startStack(
+  opts: {
+    replicas?: number;
+    faults?: readonly (SimFaults | undefined)[];
+    policy?: PolicyName;
+    /** Extra "host:port" endpoints nobody listens on. */
+    deadEndpoints?: readonly string[];
+    proxy?: Partial<ProxyServerOptions>;
+    servedModels?: readonly string[];
+    slowdown?: number;
+  } = {},
+): Promise<Stack> {
+  const sims: SimServer[] = [];
+  for (let i = 0; i < (opts.replicas ?? 2); i++) {
+    const faults =
+      opts.faults?.[i] ?? (opts.slowdown !== undefined ? { slowdown: opts.slowdown } : undefined);
+    sims.push(
+      await startSimServer({
+        host: '127.0.0.1',
+        port: 0,
+        model: MODEL,
+        profile: 'qwen2.5-0.5b-l4',
+        seed: i + 1,
+        ...(faults !== undefined ? { faults } : {}),
+      }),
+    );
+  }
+  const registry = new EndpointRegistry();
+  const spec = [...sims.map((s) => `127.0.0.1:${s.port}`), ...(opts.deadEndpoints ?? [])].join(',');
+  registry.setTargets(parseStaticEndpoints(spec));
+  registry.markSynced();
+  const scheduler = createScheduler(policyPresets[opts.policy ?? 'least-request'], {
+    now: Date.now,
+    random: Math.random,
+  });
+  const service = new PoolRoutingService({
+    scheduler,
+    registry,
+    ...(opts.servedModels !== undefined ? { servedModels: opts.servedModels } : {}),
+  });
+  const scraper = new MetricsScraper({ registry, intervalMs: 50, stalenessMs: 2000, now: Date.now });
+  const proxy = await startProxyServer({ host: '127.0.0.1', port: 0, service, ...opts.proxy });
+  return {
+    sims,
+    registry,
+    service,
+    scraper,
+    proxy,
+    url: `http://127.0.0.1:${proxy.port}`,
+    async close() {
+      await proxy.close(1000);
+      await scraper.stop();
+      await Promise.all(sims.map((s) => s.close().catch(() => undefined)));
+    },
+  };
+}
+
+export async function eventually(check: () => void | Promise<void>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (err) {
+      if (Date.now() > deadline) {
+        throw err;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
