@@ -101,6 +101,16 @@ describe.each(modelApplications())('router of %s', (key, app) => {
     expect(pool.spec.endpointPickerRef.port.number).toBe(options.grpcPort);
   });
 
+  it('watches the API group of the InferenceObjectives and InferenceModelRewrites the chart emits', () => {
+    const policyObjects = objects.filter(
+      (object) => object.kind === 'InferenceObjective' || object.kind === 'InferenceModelRewrite',
+    );
+    expect(policyObjects.length).toBeGreaterThan(0);
+    for (const object of policyObjects) {
+      expect(object.apiVersion.split('/')[0]).toBe(options.objectiveApiGroup);
+    }
+  });
+
   it('serves TLS from the mounted cert-manager Secret, keeping the root filesystem read-only', () => {
     expect(options.secureServing).toBe(true);
     expect(options.certPath).toBeDefined();

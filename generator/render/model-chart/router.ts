@@ -20,6 +20,14 @@ export const routerHealthServices = { liveness: 'liveness', readiness: 'readines
 /** Non-root user of the router image; also the group that may read the mounted key. */
 export const routerUser = 65532;
 
+/**
+ * API group of the InferenceObjectives and InferenceModelRewrites the chart emits (the inference extension's
+ * experimental group, whose CRDs the platform installs). The router watches this group, so it is passed as
+ * --objective-api-group: the router's own default is llm-d's newer `llm-d.ai` group.
+ */
+export const objectiveApiGroup = 'inference.networking.x-k8s.io';
+export const objectiveApiVersion = `${objectiveApiGroup}/v1alpha2`;
+
 /** Values passed to the Handlebars templates. */
 export const routerTemplateContext = {
   configDir: routerConfigDir,
@@ -29,4 +37,6 @@ export const routerTemplateContext = {
   ports: routerPorts,
   health: routerHealthServices,
   user: routerUser,
+  objectiveApiGroup,
+  objectiveApiVersion,
 };
