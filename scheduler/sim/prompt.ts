@@ -1,0 +1,8 @@
+// Turning prompt tokens into what the engine needs: length and chained block hashes at its block size.
+
+import { blockHashes } from './hashing.ts';
+import type { EnginePrompt } from './engine.ts';
+
+export function enginePrompt(tokens: ArrayLike<number>, blockSize: number): EnginePrompt {
+  return { length: tokens.length, blockHashes: blockHashes(tokens, blockSize) };
+}

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { createScheduler, policyPresets } from '../../../scheduler/core/index.ts';
+import { getEngineProfile } from '../../../scheduler/sim/profiles.ts';
+import { enginePrompt } from '../../../scheduler/sim/prompt.ts';
+import { createRandom } from '../../../scheduler/sim/random.ts';
+import { runVirtualCluster, type VirtualRequest } from '../../../scheduler/sim/virtual-cluster.ts';
+
+const profile = getEngineProfile('qwen2.5-0.5b-l4');
+
+function workload(seed: number, count: number, ratePerSecond: number): VirtualRequest[] {
+  const random = createRandom(seed);
+  const systems = [0, 1, 2].map((group) =>
+    Uint32Array.from({ length: 1024 }, (_, i) => (group * 100_003 + i * 7) % 151_643),
+  );
+  const requests: VirtualRequest[] = [];
+  let t = 0;
+  for (let i = 0; i < count; i++) {
+    t += random.exponential(1000 / ratePerSecond);
+    const system = systems[random.int(0, 2)] as Uint32Array;
+    const question = Uint32Array.from({ length: random.int(16, 256) }, () => random.int(0, 151_642));
+    const tokens = new Uint32Array(system.length + question.length);
+    tokens.set(system);
+    tokens.set(question, system.length);
+    requests.push({
+      id: `q${String(i)}`,
+      arrivalMs: t,
+      model: profile.model,
+      promptTokens: tokens,
+      prompt: enginePrompt(tokens, profile.blockSize),
+      outputTokens: random.int(8, 64),
+    });
+  }
+  return requests;
+}
+
+function run(policy: 'round-robin' | 'llm-d' | 'switchyard', seed: number) {
+  const clock = { nowMs: 0 };
+  const random = createRandom(seed);
+  const scheduler = createScheduler(policyPresets[policy], { now: () => clock.nowMs, random: random.next });
+  return runVirtualCluster(workload(seed, 400, 40), { profile, replicas: 4, router: scheduler, clock });
+}
+
+describe('virtual-time cluster', () => {
+  it('is deterministic: the same seed gives the same outcomes', () => {
+    for (const policy of ['round-robin', 'llm-d', 'switchyard'] as const) {
+      expect(run(policy, 3)).toEqual(run(policy, 3));
+    }
+    expect(run('llm-d', 3).outcomes).not.toEqual(run('llm-d', 4).outcomes);
+  });
+
+  it('serves every request once, in causal order, and spreads round-robin evenly', () => {
+    const result = run('round-robin', 5);
+    expect(result.outcomes).toHaveLength(400);
+    expect(new Set(result.outcomes.map((o) => o.id)).size).toBe(400);
+    for (const o of result.outcomes) {
+      expect(o.status).toBe('ok');
+      expect(o.firstTokenMs).toBeGreaterThan(o.arrivalMs);
+      expect(o.endMs).toBeGreaterThanOrEqual(o.firstTokenMs);
+      expect(o.cachedTokens % 16).toBe(0);
+    }
+    expect(result.picksPerReplica).toEqual([100, 100, 100, 100]);
+  });
+
+  it('gives prefix-aware routing more cache hits than round-robin on shared system prompts', () => {
+    const hits = (policy: 'round-robin' | 'llm-d') => {
+      const outcomes = run(policy, 9).outcomes;
+      return (
+        outcomes.reduce((n, o) => n + o.cachedTokens, 0) / outcomes.reduce((n, o) => n + o.promptTokens, 0)
+      );
+    };
+    expect(hits('llm-d')).toBeGreaterThan(hits('round-robin'));
+  });
+
+  it('times out requests that cannot finish and reports them as failed', () => {
+    const clock = { nowMs: 0 };
+    const scheduler = createScheduler(policyPresets['round-robin'], {
+      now: () => clock.nowMs,
+      random: createRandom(1).next,
+    });
+    const result = runVirtualCluster(workload(1, 50, 1000), {
+      profile: { ...profile, timing: { ...profile.timing, stepBaseMs: 50 } },
+      replicas: 1,
+      router: scheduler,
+      clock,
+      requestTimeoutMs: 2000,
+    });
+    const failed = result.outcomes.filter((o) => o.status === 'failed');
+    expect(failed.length).toBeGreaterThan(0);
+    for (const o of failed) expect(o.endMs - o.arrivalMs).toBeCloseTo(2000);
+    expect(scheduler.accounting().every((a) => a.inFlightRequests === 0)).toBe(true);
+  });
+});
+
+describe('virtual-time faults', () => {
+  it('fails the requests of a crashed replica and routes around it after the next scrape', () => {
+    const clock = { nowMs: 0 };
+    const scheduler = createScheduler(policyPresets['least-request'], {
+      now: () => clock.nowMs,
+      random: createRandom(2).next,
+    });
+    const requests = workload(2, 300, 40);
+    const crashAt = (requests[100] as VirtualRequest).arrivalMs;
+    const result = runVirtualCluster(requests, {
+      profile,
+      replicas: 4,
+      router: scheduler,
+      clock,
+      crashes: [{ replica: 1, atMs: crashAt }],
+    });
+    const failed = result.outcomes.filter((o) => o.status === 'failed');
+    expect(failed.length).toBeGreaterThan(0);
+    for (const o of failed) expect(o.replica).toBe(1);
+    const late = result.outcomes.filter((o) => o.arrivalMs > crashAt + 50);
+    expect(late.length).toBeGreaterThan(100);
+    expect(late.every((o) => o.replica !== 1 && o.status === 'ok')).toBe(true);
+    expect(scheduler.accounting().every((a) => a.inFlightRequests === 0)).toBe(true);
+  });
+
+  it('injects errors at the configured rate, deterministically', () => {
+    const failures = (faultSeed: number) => {
+      const clock = { nowMs: 0 };
+      const scheduler = createScheduler(policyPresets['round-robin'], {
+        now: () => clock.nowMs,
+        random: createRandom(2).next,
+      });
+      return runVirtualCluster(workload(2, 400, 40), {
+        profile,
+        replicas: 4,
+        router: scheduler,
+        clock,
+        errorRate: 0.25,
+        faultSeed,
+      })
+        .outcomes.filter((o) => o.status === 'failed')
+        .map((o) => o.id);
+    };
+    const first = failures(1);
+    expect(first.length).toBeGreaterThan(60);
+    expect(first.length).toBeLessThan(140);
+    expect(failures(1)).toEqual(first);
+  });
+});
