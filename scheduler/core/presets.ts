@@ -50,15 +50,16 @@ export const policyPresets: Readonly<Record<PolicyName, SchedulerConfig>> = {
     [ref('prefix-cache-scorer'), ref('max-score-picker')],
   ),
   // llm-d's mix with its stale load signals replaced: the prefill-load scorer estimates each endpoint's time to
-  // first token in prompt tokens (queued prefill from a drain model reconciled with scrapes, plus this
-  // request's uncached tokens, a cache miss charged double for the KV it takes, and each waiting request, which
-  // may be waiting for KV memory rather than compute), the prefix score also rewards
-  // long absolute matches, KV usage counts the requests picked since the last scrape, and the prefix index
-  // corrects itself from cached-token counts.
+  // first token in prompt tokens (queued prefill from a drain model reconciled with scrapes, where attention
+  // makes long prompts cost more than linear, plus this request's uncached tokens, a cache miss charged double
+  // for the KV it takes, and each waiting request, which may be waiting for KV memory rather than compute), the
+  // prefix score also rewards long absolute matches, KV usage counts the requests picked since the last scrape,
+  // and the prefix index corrects itself from cached-token counts.
   switchyard: config(
     [
       plugin('prefill-load-scorer', {
         prefillTokensPerSecond: 15_000,
+        prefillAttentionMsPerTokenContext: 1.5e-6,
         uncachedTokenWeight: 2,
         queuedRequestCost: 3000,
         decodeTokenCost: 64,

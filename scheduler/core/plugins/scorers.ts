@@ -279,6 +279,12 @@ export function prefillLoadScorer(spec: Spec): ScorerPlugin {
     return Math.max(bucket, scraped);
   };
   const smoothing = params.number('smoothingTokens', 256, { min: 1 });
+  const attentionMs = params.number('prefillAttentionMsPerTokenContext', 0, { min: 0 });
+  /** Prefill work in prompt tokens at the linear rate, attention over the context included. */
+  const prefillWork = (uncached: number, cached: number): number =>
+    prefillRate === 0 || attentionMs === 0
+      ? uncached
+      : uncached + ((attentionMs * prefillRate) / 1000) * uncached * (cached + uncached / 2);
   return {
     kind: 'scorer',
     type: spec.type,
@@ -293,9 +299,10 @@ export function prefillLoadScorer(spec: Spec): ScorerPlugin {
         const endpoint = context.candidates[i];
         if (state === undefined || endpoint === undefined) continue;
         const cached = prefix === undefined ? 0 : (prefix.matchedBlocks[i] ?? 0) * prefix.blockSize;
+        const own = prefillWork(Math.max(0, promptTokens - cached), cached);
         const cost =
           queued(context, state, endpoint) +
-          uncachedWeight * Math.max(0, promptTokens - cached) +
+          uncachedWeight * own +
           decodeTokenCost * state.inFlightRequests +
           (queuedRequestCost === 0
             ? 0
@@ -314,7 +321,7 @@ export function prefillLoadScorer(spec: Spec): ScorerPlugin {
       const cached = prefix === undefined ? 0 : (prefix.matchedBlocks[chosen] ?? 0) * prefix.blockSize;
       const uncached = Math.max(0, context.request.promptTokens.length - cached);
       const start = Math.max(drainsAt.get(endpoint.key) ?? 0, context.nowMs);
-      drainsAt.set(endpoint.key, start + (uncached / prefillRate) * 1000);
+      drainsAt.set(endpoint.key, start + (prefillWork(uncached, cached) / prefillRate) * 1000);
       if (drainsAt.size > 4096) {
         // Endpoints come and go: drop the ones whose bucket is empty anyway.
         for (const [key, drain] of drainsAt) if (drain <= context.nowMs) drainsAt.delete(key);

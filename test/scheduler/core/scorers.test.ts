@@ -295,6 +295,47 @@ describe('prefill-load-scorer drain model', () => {
   });
 });
 
+describe('prefill-load-scorer attention term', () => {
+  const config = single(
+    'prefill-load-scorer',
+    {
+      prefillTokensPerSecond: 10_000,
+      prefillAttentionMsPerTokenContext: 1e-5,
+      decodeTokenCost: 0,
+      smoothingTokens: 1,
+    },
+    [{ type: 'approx-prefix-cache-producer', name: 'p', parameters: {} }],
+  );
+
+  it('drains a long prompt in linear plus quadratic time', () => {
+    const deps = fakeDeps();
+    const scheduler = createScheduler(config, deps);
+    // 20,000 uncached tokens: 2 s linear + 1e-5 ms × 20,000 × 10,000 (mean context) = 2 s more.
+    scheduler.pick(request({ promptTokens: tokens(20_000, 1) }), [endpoint(0, { scrapedAtMs: 0 })]);
+    deps.advance(500); // 3.5 s of work left = 35,000 tokens at 10,000 tokens/s
+    const eps = [endpoint(0, { scrapedAtMs: deps.now() }), endpoint(1, { scrapedAtMs: deps.now() })];
+    const r = scheduler.pick(request({ promptTokens: tokens(1000, 50_000) }), eps);
+    if (r.kind !== 'picked') throw new Error('expected a pick');
+    // Own work anywhere: 1000 + (1e-5 × 10,000 / 1000) × 1000 × 500 = 1050.
+    expect(r.scores.get(eps[0]!.key)).toBeCloseTo((1050 + 1) / (35_000 + 1050 + 1), 9);
+    expect(r.scores.get(eps[1]!.key)).toBe(1);
+  });
+
+  it('charges the uncached tokens for attending to the cached prefix', () => {
+    const deps = fakeDeps();
+    const scheduler = createScheduler(config, deps);
+    scheduler.pick(request({ promptTokens: tokens(6400, 1) }), [endpoint(0, { scrapedAtMs: 0 })]);
+    deps.advance(10_000); // drained
+    const eps = [endpoint(0, { scrapedAtMs: deps.now() }), endpoint(1, { scrapedAtMs: deps.now() })];
+    const r = scheduler.pick(request({ promptTokens: tokens(7040, 1) }), eps);
+    if (r.kind !== 'picked') throw new Error('expected a pick');
+    // Endpoint 0 holds 6400 tokens: 640 + 1e-4 × 640 × (6400 + 320) = 1070.08.
+    // Endpoint 1 holds nothing: 7040 + 1e-4 × 7040 × 3520 = 9518.08.
+    expect(r.scores.get(eps[0]!.key)).toBe(1);
+    expect(r.scores.get(eps[1]!.key)).toBeCloseTo((1070.08 + 1) / (9518.08 + 1), 9);
+  });
+});
+
 describe('prefill-load-scorer queuedRequestCost', () => {
   it('charges every waiting request, scraped or picked since the scrape', () => {
     const deps = fakeDeps();
