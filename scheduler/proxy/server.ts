@@ -21,6 +21,7 @@ import type { RoutingService } from '../routing-service.ts';
 import type { RequestErrorCode, RequestLabels, RouterMetrics } from '../telemetry/metrics.ts';
 import { sendOpenAIError } from './openai-error.ts';
 import { readRequestBody } from './read-body.ts';
+import { callUpstream, type ResponseSink } from './upstream-call.ts';
 
 export interface ProxyServerOptions {
   readonly host: string;
@@ -130,6 +131,14 @@ function copyResponseHeaders(
       continue;
     }
     res.setHeader(name, value);
+  }
+}
+
+/** Sends what the response's socket holds now instead of at the end of the tick. */
+function flushSocket(res: ServerResponse): void {
+  const socket = res.socket;
+  if (socket !== null && socket.writableCorked > 0) {
+    socket.uncork();
   }
 }
 
@@ -325,16 +334,20 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
           finish({ ok: false }, 'Cancelled', 0);
           return;
         }
-        let upstream: Awaited<ReturnType<Agent['request']>>;
+        const relay = responseRelay(res, endpoint, parsed, decision.targetModel, decision.rewritten, labels);
         try {
-          upstream = await agent.request({
-            origin: `http://${upstreamUrlHost(endpoint)}:${endpoint.port}`,
-            path: req.url ?? '/',
-            method: 'POST',
-            headers: upstreamHeaders(req, request.id, body.length),
-            body,
-            signal: entry.abort.signal,
-          });
+          await callUpstream(
+            agent,
+            {
+              origin: `http://${upstreamUrlHost(endpoint)}:${endpoint.port}`,
+              path: req.url ?? '/',
+              method: 'POST',
+              headers: upstreamHeaders(req, request.id, body.length),
+              body,
+            },
+            entry.abort.signal,
+            relay.sink,
+          );
         } catch (err) {
           if (isConnectionRefusal(err) && attempt < maxAttempts && !entry.abort.signal.aborted) {
             // Nothing reached this endpoint: release it and route again among the others.
@@ -354,84 +367,109 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
           }
           return;
         }
-        await relayResponse(
-          res,
-          upstream,
-          endpoint,
-          parsed,
-          decision.targetModel,
-          decision.rewritten,
-          labels,
-          finish,
-        );
+        relay.report(finish);
         return;
       }
     }
   }
 
-  async function relayResponse(
+  /**
+   * Relays one upstream response to the client as its parts arrive: headers, then each body chunk written in
+   * the same event-loop turn it was received (pausing the upstream while the client's socket is full).
+   */
+  function responseRelay(
     res: ServerResponse,
-    upstream: Awaited<ReturnType<Agent['request']>>,
     endpoint: Endpoint,
     parsed: ParsedRequestBody,
     targetModel: string,
     rewritten: boolean,
     labels: RequestLabels,
-    finish: (completion: Completion, errorCode: RequestErrorCode | undefined, responseBytes: number) => void,
-  ): Promise<void> {
-    const startedAt = performance.now();
-    const contentType = String(upstream.headers['content-type'] ?? '');
-    const streaming = contentType.includes('text/event-stream');
-    const usage = new UsageReader(streaming);
-    const restorer = rewritten ? new ModelNameRestorer(targetModel, parsed.model, streaming) : undefined;
-    copyResponseHeaders(res, upstream.headers, restorer !== undefined);
-    res.setHeader('x-gateway-destination-endpoint-served', endpoint.key);
-    if (closing) {
-      res.setHeader('connection', 'close');
-    }
-    res.writeHead(upstream.statusCode);
-    const body = upstream.body;
+  ): {
+    sink: ResponseSink;
+    report: (
+      finish: (
+        completion: Completion,
+        errorCode: RequestErrorCode | undefined,
+        responseBytes: number,
+      ) => void,
+    ) => void;
+  } {
+    let startedAt = 0;
+    let statusCode = 0;
+    let streaming = false;
+    let usage: UsageReader | undefined;
+    let restorer: ModelNameRestorer | undefined;
     let bytes = 0;
     let first = true;
-    const ok = await new Promise<boolean>((resolve) => {
-      body.on('data', (chunk: Buffer) => {
+    let ok = false;
+    let resumeUpstream = (): void => undefined;
+    const sink: ResponseSink = {
+      start(status, headers, resume) {
+        startedAt = performance.now();
+        statusCode = status;
+        const contentType = String(headers['content-type'] ?? '');
+        streaming = contentType.includes('text/event-stream');
+        usage = new UsageReader(streaming);
+        restorer = rewritten ? new ModelNameRestorer(targetModel, parsed.model, streaming) : undefined;
+        copyResponseHeaders(res, headers, restorer !== undefined);
+        res.setHeader('x-gateway-destination-endpoint-served', endpoint.key);
+        if (closing) {
+          res.setHeader('connection', 'close');
+        }
+        res.writeHead(status);
+        resumeUpstream = resume;
+      },
+      data(chunk) {
         if (first) {
           first = false;
           metrics?.firstResponseBytes(labels, (performance.now() - startedAt) / 1000, streaming);
         }
         bytes += chunk.length;
-        usage.push(chunk);
         const out = restorer === undefined ? chunk : restorer.push(chunk);
-        if (out.length > 0 && !res.write(out)) {
-          body.pause();
-          res.once('drain', () => body.resume());
+        let writable = true;
+        if (out.length > 0) {
+          writable = res.write(out);
+          // Node corks the socket on every write until the next tick to join the chunk framing; flush now so
+          // the bytes (the first token above all) leave before usage parsing and the rest of this turn.
+          flushSocket(res);
         }
-      });
-      body.once('end', () => {
+        usage?.push(chunk);
+        if (!writable) {
+          res.once('drain', resumeUpstream);
+          return false;
+        }
+        return true;
+      },
+      end() {
         if (restorer === undefined) {
           res.end();
         } else {
           res.end(restorer.end());
         }
-        resolve(upstream.statusCode < 400);
-      });
-      body.once('error', () => {
-        res.destroy();
-        resolve(false);
-      });
-    });
-    const u = usage.finish();
-    const cancelled = !ok && upstream.statusCode < 400;
-    finish(
-      {
-        ok,
-        ...(u?.promptTokens !== undefined ? { promptTokens: u.promptTokens } : {}),
-        ...(u?.completionTokens !== undefined ? { completionTokens: u.completionTokens } : {}),
-        ...(u?.cachedTokens !== undefined ? { cachedTokens: u.cachedTokens } : {}),
+        ok = statusCode < 400;
       },
-      ok ? undefined : cancelled ? 'Cancelled' : 'ModelServerError',
-      bytes,
-    );
+      error() {
+        res.destroy();
+        ok = false;
+      },
+    };
+    return {
+      sink,
+      report(finish) {
+        const u = usage?.finish();
+        const cancelled = !ok && statusCode < 400;
+        finish(
+          {
+            ok,
+            ...(u?.promptTokens !== undefined ? { promptTokens: u.promptTokens } : {}),
+            ...(u?.completionTokens !== undefined ? { completionTokens: u.completionTokens } : {}),
+            ...(u?.cachedTokens !== undefined ? { cachedTokens: u.cachedTokens } : {}),
+          },
+          ok ? undefined : cancelled ? 'Cancelled' : 'ModelServerError',
+          bytes,
+        );
+      },
+    };
   }
 
   async function handleModels(res: ServerResponse, entry: Active): Promise<void> {
