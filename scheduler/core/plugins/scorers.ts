@@ -13,6 +13,15 @@ type Spec = {
   readonly parameters: Readonly<Record<string, unknown>>;
 };
 
+/** A scorer plugin named by its spec; `usesPrefix` asks the scheduler to hash prompts and keep the index. */
+function scorer(
+  spec: Spec,
+  score: ScorerPlugin['score'],
+  options: { usesPrefix?: boolean } = {},
+): ScorerPlugin {
+  return { kind: 'scorer', type: spec.type, name: spec.name, usesPrefix: options.usesPrefix ?? false, score };
+}
+
 /** (max − v)/(max − min) over the candidates; every candidate gets 1 when all values are equal. */
 export function minMaxLowIsBest(values: Float64Array, out: Float64Array): void {
   let min = Number.POSITIVE_INFINITY;
@@ -40,38 +49,22 @@ function scrapedLoad(
   return values;
 }
 
-/** queue-scorer: min-max over the waiting queue. `includePicksSinceScrape` is Switchyard's anti-herding term. */
-export function queueScorer(spec: Spec): ScorerPlugin {
+/** Min-max over a scraped load value. `includePicksSinceScrape` is Switchyard's anti-herding term. */
+function minMaxScrapedScorer(spec: Spec, read: (metrics: EndpointMetrics) => number): ScorerPlugin {
   const includeLocal = paramReader(spec.name, spec.parameters).boolean('includePicksSinceScrape', false);
-  return {
-    kind: 'scorer',
-    type: spec.type,
-    name: spec.name,
-    usesPrefix: false,
-    score(context, out) {
-      minMaxLowIsBest(
-        scrapedLoad(context, (m) => m.waitingRequests, includeLocal),
-        out,
-      );
-    },
-  };
+  return scorer(spec, (context, out) => {
+    minMaxLowIsBest(scrapedLoad(context, read, includeLocal), out);
+  });
+}
+
+/** queue-scorer: min-max over the waiting queue. */
+export function queueScorer(spec: Spec): ScorerPlugin {
+  return minMaxScrapedScorer(spec, (m) => m.waitingRequests);
 }
 
 /** running-requests-size-scorer: min-max over running requests. */
 export function runningRequestsScorer(spec: Spec): ScorerPlugin {
-  const includeLocal = paramReader(spec.name, spec.parameters).boolean('includePicksSinceScrape', false);
-  return {
-    kind: 'scorer',
-    type: spec.type,
-    name: spec.name,
-    usesPrefix: false,
-    score(context, out) {
-      minMaxLowIsBest(
-        scrapedLoad(context, (m) => m.runningRequests, includeLocal),
-        out,
-      );
-    },
-  };
+  return minMaxScrapedScorer(spec, (m) => m.runningRequests);
 }
 
 /**
@@ -81,40 +74,28 @@ export function runningRequestsScorer(spec: Spec): ScorerPlugin {
  */
 export function kvCacheUtilizationScorer(spec: Spec): ScorerPlugin {
   const includeLocal = paramReader(spec.name, spec.parameters).boolean('includePicksSinceScrape', false);
-  return {
-    kind: 'scorer',
-    type: spec.type,
-    name: spec.name,
-    usesPrefix: false,
-    score(context, out) {
-      context.candidates.forEach((e, i) => {
-        let usage = e.metrics?.kvCacheUsage ?? 0;
-        const state = context.states[i];
-        const capacity = (e.metrics?.kvCacheCapacityBlocks ?? 0) * (e.metrics?.kvBlockSize ?? 0);
-        if (includeLocal && state !== undefined && capacity > 0) {
-          usage += uncachedTokensSinceScrape(state, e) / capacity;
-        }
-        out[i] = 1 - Math.min(1, Math.max(0, usage));
-      });
-    },
-  };
+  return scorer(spec, (context, out) => {
+    context.candidates.forEach((e, i) => {
+      let usage = e.metrics?.kvCacheUsage ?? 0;
+      const state = context.states[i];
+      const capacity = (e.metrics?.kvCacheCapacityBlocks ?? 0) * (e.metrics?.kvBlockSize ?? 0);
+      if (includeLocal && state !== undefined && capacity > 0) {
+        usage += uncachedTokensSinceScrape(state, e) / capacity;
+      }
+      out[i] = 1 - Math.min(1, Math.max(0, usage));
+    });
+  });
 }
 
 /** load-aware-scorer: 0.5 when idle, falling linearly to 0 at `threshold` waiting requests. */
 export function loadAwareScorer(spec: Spec): ScorerPlugin {
   const threshold = paramReader(spec.name, spec.parameters).number('threshold', 128, { min: 1 });
-  return {
-    kind: 'scorer',
-    type: spec.type,
-    name: spec.name,
-    usesPrefix: false,
-    score(context, out) {
-      context.candidates.forEach((e, i) => {
-        const q = e.metrics?.waitingRequests ?? 0;
-        out[i] = q <= 0 ? 0.5 : q >= threshold ? 0 : 0.5 * (1 - q / threshold);
-      });
-    },
-  };
+  return scorer(spec, (context, out) => {
+    context.candidates.forEach((e, i) => {
+      const q = e.metrics?.waitingRequests ?? 0;
+      out[i] = q <= 0 ? 0.5 : q >= threshold ? 0 : 0.5 * (1 - q / threshold);
+    });
+  });
 }
 
 /**
@@ -128,27 +109,21 @@ export function activeRequestScorer(spec: Spec): ScorerPlugin {
   const idleThreshold = params.number('idleThreshold', 0, { min: 0 });
   const maxBusyScore = params.number('maxBusyScore', 1, { min: 0, max: 1 });
   const minMax = params.string('normalization', 'max', ['max', 'min-max']) === 'min-max';
-  return {
-    kind: 'scorer',
-    type: spec.type,
-    name: spec.name,
-    usesPrefix: false,
-    score(context, out) {
-      if (minMax) {
-        minMaxLowIsBest(
-          Float64Array.from(context.states, (s) => s.inFlightRequests),
-          out,
-        );
-        return;
-      }
-      let max = 0;
-      for (const state of context.states) max = Math.max(max, state.inFlightRequests);
-      context.states.forEach((state, i) => {
-        const count = state.inFlightRequests;
-        out[i] = count <= idleThreshold ? 1 : ((max - count) / max) * maxBusyScore;
-      });
-    },
-  };
+  return scorer(spec, (context, out) => {
+    if (minMax) {
+      minMaxLowIsBest(
+        Float64Array.from(context.states, (s) => s.inFlightRequests),
+        out,
+      );
+      return;
+    }
+    let max = 0;
+    for (const state of context.states) max = Math.max(max, state.inFlightRequests);
+    context.states.forEach((state, i) => {
+      const count = state.inFlightRequests;
+      out[i] = count <= idleThreshold ? 1 : ((max - count) / max) * maxBusyScore;
+    });
+  });
 }
 
 /** token-load-scorer: 1 − min(1, in-flight prompt tokens / queueThresholdTokens). */
@@ -156,17 +131,11 @@ export function tokenLoadScorer(spec: Spec): ScorerPlugin {
   const threshold = paramReader(spec.name, spec.parameters).number('queueThresholdTokens', 4_194_304, {
     min: 1,
   });
-  return {
-    kind: 'scorer',
-    type: spec.type,
-    name: spec.name,
-    usesPrefix: false,
-    score(context, out) {
-      context.states.forEach((state, i) => {
-        out[i] = 1 - Math.min(1, state.inFlightPromptTokens / threshold);
-      });
-    },
-  };
+  return scorer(spec, (context, out) => {
+    context.states.forEach((state, i) => {
+      out[i] = 1 - Math.min(1, state.inFlightPromptTokens / threshold);
+    });
+  });
 }
 
 /**
@@ -177,12 +146,9 @@ export function prefixCacheScorer(spec: Spec): ScorerPlugin {
   const params = paramReader(spec.name, spec.parameters);
   const w = params.number('matchLengthWeight', 0, { min: 0, max: 1 });
   const scale = params.number('matchLengthScaleTokens', 8192, { min: 1 });
-  return {
-    kind: 'scorer',
-    type: spec.type,
-    name: spec.name,
-    usesPrefix: true,
-    score(context, out) {
+  return scorer(
+    spec,
+    (context, out) => {
       const prefix = context.prefix();
       const total = prefix?.hashes.length ?? 0;
       for (let i = 0; i < out.length; i++) {
@@ -195,28 +161,23 @@ export function prefixCacheScorer(spec: Spec): ScorerPlugin {
         out[i] = w * lengthTerm + (1 - w) * (blocks / total);
       }
     },
-  };
+    { usesPrefix: true },
+  );
 }
 
 /** lora-affinity-scorer: adapter active 1.0; free adapter slot 0.8; adapter waiting 0.6; otherwise 0. */
 export function loraAffinityScorer(spec: Spec): ScorerPlugin {
-  return {
-    kind: 'scorer',
-    type: spec.type,
-    name: spec.name,
-    usesPrefix: false,
-    score(context, out) {
-      const model = context.request.model;
-      for (let i = 0; i < out.length; i++) {
-        const metrics = context.candidates[i]?.metrics;
-        if (metrics === undefined || metrics.maxLoras === 0) out[i] = 1;
-        else if (metrics.activeLoras.includes(model)) out[i] = 1;
-        else if (metrics.activeLoras.length < metrics.maxLoras) out[i] = 0.8;
-        else if (metrics.waitingLoras.includes(model)) out[i] = 0.6;
-        else out[i] = 0;
-      }
-    },
-  };
+  return scorer(spec, (context, out) => {
+    const model = context.request.model;
+    for (let i = 0; i < out.length; i++) {
+      const metrics = context.candidates[i]?.metrics;
+      if (metrics === undefined || metrics.maxLoras === 0) out[i] = 1;
+      else if (metrics.activeLoras.includes(model)) out[i] = 1;
+      else if (metrics.activeLoras.length < metrics.maxLoras) out[i] = 0.8;
+      else if (metrics.waitingLoras.includes(model)) out[i] = 0.6;
+      else out[i] = 0;
+    }
+  });
 }
 
 /**
