@@ -1,5 +1,5 @@
 // Argo CD objects of one environment: the root app-of-apps, the AppProject for models and one
-// Application per model. The Applications are the truth of what gets deployed: G2-style validation
+// Application per model. The Applications are the truth of what gets deployed: `npm run validate`
 // renders each chart exactly with the path, value files, release name and namespace written here.
 import type { IApplication, IAppProject } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1';
 import type { NormalizedEnvironment, NormalizedModel } from '../normalize/types.ts';
