@@ -5,7 +5,7 @@
 //   npm run demo -- [--replicas 4] [--requests 160] [--concurrency 12] [--policies switchyard,round-robin]
 import { parseArgs } from 'node:util';
 import { POLICY_NAMES, type PolicyName } from './core/index.ts';
-import { parseRouterArgs } from './service/flags.ts';
+import { LOOPBACK_FLAGS, parseRouterArgs } from './service/flags.ts';
 import type { Logger } from './service/log.ts';
 import { startRouter } from './service/router-app.ts';
 import { startSimServer, type SimServer } from './sim/server.ts';
@@ -135,16 +135,7 @@ async function runPolicy(
       sims.map((s) => `127.0.0.1:${s.port}`).join(','),
       '--policy',
       policy,
-      '--listen-address',
-      '127.0.0.1',
-      '--grpc-port',
-      '0',
-      '--grpc-health-port',
-      '0',
-      '--metrics-port',
-      '0',
-      '--http-port',
-      '0',
+      ...LOOPBACK_FLAGS,
       '--secure-serving=false',
     ],
     {},

@@ -146,6 +146,11 @@ function upstreamUrlHost(endpoint: Endpoint): string {
   return endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address;
 }
 
+/** 502 for a model server that failed after accepting the connection. */
+function sendUpstreamFailure(res: ServerResponse, endpoint: Endpoint, err: unknown): void {
+  sendOpenAIError(res, 502, `model server ${endpoint.key} failed: ${errorMessage(err)}`, 'upstream_error');
+}
+
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -358,12 +363,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
           const cancelled = entry.abort.signal.aborted;
           finish({ ok: false }, cancelled ? 'Cancelled' : 'ModelServerError', 0);
           if (!cancelled) {
-            sendOpenAIError(
-              res,
-              502,
-              `model server ${endpoint.key} failed: ${errorMessage(err)}`,
-              'upstream_error',
-            );
+            sendUpstreamFailure(res, endpoint, err);
           }
           return;
         }
@@ -507,12 +507,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
         return;
       } catch (err) {
         if (!isConnectionRefusal(err)) {
-          sendOpenAIError(
-            res,
-            502,
-            `model server ${endpoint.key} failed: ${errorMessage(err)}`,
-            'upstream_error',
-          );
+          sendUpstreamFailure(res, endpoint, err);
           return;
         }
       }

@@ -264,6 +264,20 @@ export function resolveOptions(raw: RawOptions, env: NodeJS.ProcessEnv): RouterO
   };
 }
 
+/** Flags that keep every server on loopback with ports the system picks (local runs, demo, tests). */
+export const LOOPBACK_FLAGS = [
+  '--listen-address',
+  '127.0.0.1',
+  '--grpc-port',
+  '0',
+  '--grpc-health-port',
+  '0',
+  '--metrics-port',
+  '0',
+  '--http-port',
+  '0',
+] as const;
+
 /** Parses argv (including the node and script entries) into validated options. */
 export function parseRouterArgs(argv: readonly string[], env: NodeJS.ProcessEnv): RouterOptions {
   // Commander prints its own messages; exitOverride turns its exits into CommanderError for the caller.

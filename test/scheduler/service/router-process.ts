@@ -55,16 +55,4 @@ export async function spawnRouter(
   return { child, logs, ports, exited };
 }
 
-/** Flags that keep every server on loopback with free ports. */
-export const LOOPBACK_FLAGS = [
-  '--listen-address',
-  '127.0.0.1',
-  '--grpc-port',
-  '0',
-  '--grpc-health-port',
-  '0',
-  '--metrics-port',
-  '0',
-  '--http-port',
-  '0',
-] as const;
+export { LOOPBACK_FLAGS } from '../../../scheduler/service/flags.ts';
