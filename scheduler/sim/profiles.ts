@@ -6,7 +6,8 @@
 //     + prefillMsPerToken        · prefill tokens    compute-bound matmuls of the new prompt tokens
 //     + prefillAttentionMsPerTokenContext · Σ(new tokens × context they attend to)   quadratic attention
 //     + decodeMsPerSeq           · decode sequences  per-sequence sampling and bookkeeping
-//     + kvReadMsPerToken         · Σ context tokens  memory-bound attention reads of cached KV by all seqs
+//     + kvReadMsPerToken         · Σ context tokens  memory-bound attention reads of cached KV by all seqs,
+//                                                    at most the resident KV (shared blocks count once)
 
 export interface StepTiming {
   readonly stepBaseMs: number;

@@ -142,6 +142,27 @@ describe('engine timing model', () => {
     slow.add(request('a', 500, 1), 0);
     expect(slow.startStep(0)).toBeCloseTo(3 * (normal.startStep(0) as number));
   });
+
+  it('charges the KV read of a decode step per resident block, not per sequence sharing it', () => {
+    const engine = new Engine(base);
+    engine.add(request('warm', 1600, 1), 0);
+    drain(engine);
+    for (const id of ['a', 'b', 'c', 'd']) engine.add(request(id, 1600, 4), 10);
+    drain1(engine); // each recomputes only the prompt's last block
+    const duration = engine.startStep(20) as number;
+    engine.finishStep();
+    // Four decodes over 1,601-token contexts that share 99 prompt blocks.
+    const resident = engine.pool.usedBlocks * 16;
+    expect(resident).toBeLessThan(4 * 1601);
+    expect(duration).toBeCloseTo(stepTimeMs(base.timing, 0, 0, 4, resident));
+
+    // Distinct prompts: every sequence reads its own context.
+    const distinct = new Engine(base);
+    distinct.add(request('x', 1000, 3, 1), 0);
+    distinct.add(request('y', 1000, 3, 2), 0);
+    drain1(distinct);
+    expect(distinct.startStep(1)).toBeCloseTo(stepTimeMs(base.timing, 0, 0, 2, 2 * 1001));
+  });
 });
 
 function drain1(engine: Engine): StepOutcome {
