@@ -257,8 +257,10 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
     } else if (actualBlocks > record.predictedBlocks) {
       // The engine held more than we knew (another router replica, or a too small capacity).
       capacityScale[picked.id] = Math.min(MAX_CAPACITY_SCALE, scale * SCALE_UP);
-      index.insert(picked.id, record.hashes, actualBlocks);
     }
+    // A finished request releases its whole prompt into the engine's cache as the most recently used blocks;
+    // its index entries date from the pick, which under load can be long before, so refresh them.
+    if (completion.ok) index.insert(picked.id, record.hashes);
   }
 
   function saturation(endpoints: readonly Endpoint[]): number {

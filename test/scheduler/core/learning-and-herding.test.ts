@@ -51,6 +51,22 @@ describe('learning from cached-token counts', () => {
     expect(scheduler.accounting()[0]!.indexCapacityBlocks).toBe(101);
   });
 
+  it('refreshes a finished request’s blocks as the most recently used, as the engine frees them', () => {
+    const scheduler = createScheduler(learning, fakeDeps());
+    const long = request({ promptTokens: tokens(640, 1) });
+    scheduler.pick(long, [engine]);
+    // Nine more 10-block prompts fill the 100-block index while the first is still running.
+    for (let i = 2; i <= 10; i++) scheduler.pick(request({ promptTokens: tokens(640, i) }), [engine]);
+    scheduler.complete(long.id, { ok: true, cachedTokens: 0 });
+    // One more prompt evicts the 10 least recently used blocks: those of prompt 2, not of the finished one.
+    scheduler.pick(request({ promptTokens: tokens(640, 11) }), [engine]);
+    const other = endpoint(1, { kvCacheCapacityBlocks: 400, kvBlockSize: 16 });
+    const again = scheduler.pick(request({ promptTokens: tokens(640, 1) }), [engine, other]);
+    const evicted = scheduler.pick(request({ promptTokens: tokens(640, 2) }), [engine, other]);
+    expect(again.kind === 'picked' && again.scores.get(engine.key)).toBe(1);
+    expect(evicted.kind === 'picked' && evicted.scores.get(engine.key)).toBe(0);
+  });
+
   it('moves blocks to the endpoint that really served, and forgets unconfirmed blocks of failures', () => {
     const scheduler = createScheduler(learning, fakeDeps());
     const eps = [endpoint(0), endpoint(1)];
