@@ -50,6 +50,13 @@ function selectRuns(workload: Workload, runs: BenchRun[], list: string | undefin
   return runs.filter((_, index) => wanted.includes(ladder[index] as number));
 }
 
+function parseSeed(text: string): number {
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+    throw new Error(`--seed: expected a non-negative integer, got "${text}"`);
+  }
+  return Number(text);
+}
+
 function main(): void {
   const program = new Command('bench:routing')
     .description('Routing benchmark over simulated vLLM replicas in virtual time')
@@ -57,10 +64,18 @@ function main(): void {
     .option('--json <file>', 'write the report as JSON to this file')
     .option('--policies <list>', 'comma-separated subset of the workload’s policies')
     .option('--rates <list>', 'comma-separated subset of the workload’s rates (or trace speed-ups)')
+    .option('--seed <n>', 'seed instead of the workload’s (arrivals and request contents)')
     .parse();
-  const options = program.opts<{ workload: string; json?: string; policies?: string; rates?: string }>();
+  const options = program.opts<{
+    workload: string;
+    json?: string;
+    policies?: string;
+    rates?: string;
+    seed?: string;
+  }>();
 
-  const workload = loadWorkload(options.workload);
+  const fromFile = loadWorkload(options.workload);
+  const workload = options.seed === undefined ? fromFile : { ...fromFile, seed: parseSeed(options.seed) };
   const profile = getEngineProfile(workload.profile);
   const model = workload.model ?? profile.model;
   const policies = parsePolicies(options.policies) ?? workload.policies ?? POLICY_NAMES;

@@ -61,6 +61,16 @@ describe('npm run bench:routing', () => {
     const again = join(scratch, 'again.json');
     await run(process.execPath, [cli, '--workload', fixture('tiny-random.workload.json'), '--json', again]);
     expect(readFileSync(again, 'utf8')).toBe(readFileSync(out, 'utf8'));
+    // Another seed, other arrivals and prompts.
+    const reseeded = join(scratch, 'reseeded.json');
+    const args = [cli, '--workload', fixture('tiny-random.workload.json'), '--json', reseeded];
+    const { stdout: reseededOut } = await run(process.execPath, [...args, '--seed', '12345']);
+    expect(reseededOut).toContain('seed 12345');
+    expect(readFileSync(reseeded, 'utf8')).not.toBe(readFileSync(out, 'utf8'));
+    const failure = await run(process.execPath, [...args, '--seed', '-1']).catch((error: unknown) => error);
+    expect((failure as { stderr: string }).stderr).toContain(
+      '--seed: expected a non-negative integer, got "-1"',
+    );
   });
 
   it('replays a trace workload at each speed-up and reports the single-cache bound', async () => {
