@@ -158,10 +158,10 @@ interface MemoryReport {
 }
 
 /**
- * Bytes per block of index capacity the bound allows: 24 bytes of node arrays and at most 16 of bucket table
- * per node, the node arrays at most twice the nodes held (doubling), rounded up (docs/router.md).
+ * Bytes per block of index capacity the bound allows: 28 bytes of node arrays and at most 16 of bucket table
+ * per node, the node arrays at most twice the nodes held (doubling) (docs/router.md).
  */
-const BYTES_PER_BLOCK_BOUND = 64;
+const BYTES_PER_BLOCK_BOUND = 72;
 /** Allowance for everything else the scheduler keeps (endpoint states, plugin maps, hash seeds). */
 const FIXED_BOUND_BYTES = 1 << 20;
 

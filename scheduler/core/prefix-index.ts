@@ -3,8 +3,9 @@
 // Every (block hash, endpoint) pair is a node in typed arrays. Nodes of one endpoint form a doubly linked LRU
 // list (head = least recently used); nodes whose hashes share their low bits form a singly linked chain from a
 // power-of-two bucket table (kept at least twice the node count). Touching a block is O(1) pointer surgery and
-// nothing allocates per request. Memory is bounded by the sum of the per-endpoint capacities: 24 bytes of node
-// arrays plus at most 8 bytes of buckets per indexed block (plus slack from doubling).
+// nothing allocates per request. Memory is bounded by the sum of the per-endpoint capacities: 28 bytes of node
+// arrays plus at most 8 bytes of buckets per indexed block (plus slack from doubling). Blocks held by requests
+// in flight leave their endpoint's LRU list until released, so they may exceed the capacity meanwhile.
 
 const NONE = -1;
 
@@ -14,6 +15,8 @@ export class PrefixIndex {
   #prev = new Int32Array(1024);
   #next = new Int32Array(1024);
   #chain = new Int32Array(1024);
+  /** Holds of in-flight requests on the node; a held node is outside its endpoint's LRU list. */
+  #holds = new Int32Array(1024);
   #free = NONE;
   #used = 0;
   #buckets = new Int32Array(2048).fill(NONE);
@@ -86,12 +89,42 @@ export class PrefixIndex {
     for (let block = Math.min(count, hashes.length) - 1; block >= 0; block--) {
       const hash = hashes[block] ?? 0;
       const node = this.#find(hash, id);
-      if (node !== NONE) {
+      if (node === NONE) this.#add(hash, id);
+      else if (this.#holds[node] === 0) {
         this.#unlinkLru(node, id);
         this.#appendLru(node, id);
-      } else {
-        this.#add(hash, id);
       }
+    }
+    this.#evict(id);
+  }
+
+  /**
+   * Records the first `count` blocks on endpoint `id` as held by a request in flight there: the engine keeps
+   * a running request's blocks, so eviction passes them over until `release`.
+   */
+  hold(id: number, hashes: Float64Array, count: number = hashes.length): void {
+    if ((this.#capacities[id] ?? 0) === 0) return;
+    for (let block = Math.min(count, hashes.length) - 1; block >= 0; block--) {
+      const hash = hashes[block] ?? 0;
+      let node = this.#find(hash, id);
+      if (node === NONE) {
+        this.#add(hash, id);
+        node = this.#lruTail[id] ?? NONE;
+      }
+      if ((this.#holds[node] ?? 0) === 0) this.#unlinkLru(node, id);
+      this.#holds[node] = (this.#holds[node] ?? 0) + 1;
+    }
+    this.#evict(id);
+  }
+
+  /** Ends a hold: blocks no request holds any more become the endpoint's most recently used. */
+  release(id: number, hashes: Float64Array, count: number = hashes.length): void {
+    if (id >= this.#capacities.length) return;
+    for (let block = Math.min(count, hashes.length) - 1; block >= 0; block--) {
+      const node = this.#find(hashes[block] ?? 0, id);
+      if (node === NONE || (this.#holds[node] ?? 0) === 0) continue;
+      this.#holds[node] = (this.#holds[node] ?? 1) - 1;
+      if (this.#holds[node] === 0) this.#appendLru(node, id);
     }
     this.#evict(id);
   }
@@ -107,7 +140,7 @@ export class PrefixIndex {
 
   /** Forgets everything attributed to endpoint `id` (it left the pool). */
   clear(id: number): void {
-    while ((this.#lruHead[id] ?? NONE) !== NONE) this.#delete(this.#lruHead[id] ?? NONE, id);
+    for (let node = 0; node < this.#used; node++) if (this.#owner[node] === id) this.#delete(node, id);
   }
 
   #find(hash: number, id: number): number {
@@ -131,7 +164,8 @@ export class PrefixIndex {
   }
 
   #delete(node: number, id: number): void {
-    this.#unlinkLru(node, id);
+    if (this.#holds[node] === 0) this.#unlinkLru(node, id);
+    this.#holds[node] = 0;
     this.#sizes[id] = (this.#sizes[id] ?? 1) - 1;
     const hash = this.#hash[node] ?? 0;
     const bucket = (hash >>> 0) & this.#mask;
@@ -151,7 +185,9 @@ export class PrefixIndex {
 
   #evict(id: number): void {
     const capacity = this.#capacities[id] ?? 0;
-    while ((this.#sizes[id] ?? 0) > capacity) this.#delete(this.#lruHead[id] ?? NONE, id);
+    while ((this.#sizes[id] ?? 0) > capacity && (this.#lruHead[id] ?? NONE) !== NONE) {
+      this.#delete(this.#lruHead[id] ?? NONE, id);
+    }
   }
 
   #appendLru(node: number, id: number): void {
@@ -205,5 +241,6 @@ export class PrefixIndex {
     this.#prev = grow(this.#prev, new Int32Array(size));
     this.#next = grow(this.#next, new Int32Array(size));
     this.#chain = grow(this.#chain, new Int32Array(size));
+    this.#holds = grow(this.#holds, new Int32Array(size));
   }
 }

@@ -35,6 +35,7 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
   const plan = buildPlan(config);
   const producer = plan.prefix;
   const index = producer === undefined ? undefined : new PrefixIndex();
+  const holdsInFlight = producer?.learnFromCompletions === true;
   const states = new Map<string, EndpointState>();
   /** Ids of forgotten endpoints, reused so the index's per-endpoint tables stay dense. */
   const freeIds: number[] = [];
@@ -214,7 +215,8 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
     };
     addRecord(primaryState, record);
     inFlight.set(request.id, record);
-    index?.insert(primaryState.id, hashes);
+    if (holdsInFlight) index?.hold(primaryState.id, hashes);
+    else index?.insert(primaryState.id, hashes);
     for (const { scorer } of plan.scorers) scorer.picked?.(context, primaryAt);
 
     const scores = new Map<string, number>();
@@ -228,7 +230,10 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
     if (record === undefined) return undefined;
     inFlight.delete(requestId);
     const state = states.get(record.endpointKey);
-    if (state !== undefined) releaseRecord(state, record);
+    if (state !== undefined) {
+      releaseRecord(state, record);
+      if (holdsInFlight) index?.release(state.id, record.hashes);
+    }
     return record;
   }
 
@@ -258,9 +263,6 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
       // The engine held more than we knew (another router replica, or a too small capacity).
       capacityScale[picked.id] = Math.min(MAX_CAPACITY_SCALE, scale * SCALE_UP);
     }
-    // A finished request releases its whole prompt into the engine's cache as the most recently used blocks;
-    // its index entries date from the pick, which under load can be long before, so refresh them.
-    if (completion.ok) index.insert(picked.id, record.hashes);
   }
 
   function saturation(endpoints: readonly Endpoint[]): number {

@@ -51,20 +51,31 @@ describe('learning from cached-token counts', () => {
     expect(scheduler.accounting()[0]!.indexCapacityBlocks).toBe(101);
   });
 
-  it('refreshes a finished request’s blocks as the most recently used, as the engine frees them', () => {
+  it('holds a running request’s blocks until it completes, then keeps them as the most recently used', () => {
     const scheduler = createScheduler(learning, fakeDeps());
+    const other = endpoint(1, { kvCacheCapacityBlocks: 400, kvBlockSize: 16 });
+    const scoreOn = (salt: number): number | undefined => {
+      const probe = request({ promptTokens: tokens(640, salt) });
+      const r = scheduler.pick(probe, [engine, other]);
+      scheduler.complete(probe.id, { ok: true });
+      return r.kind === 'picked' ? r.scores.get(engine.key) : undefined;
+    };
     const long = request({ promptTokens: tokens(640, 1) });
     scheduler.pick(long, [engine]);
-    // Nine more 10-block prompts fill the 100-block index while the first is still running.
-    for (let i = 2; i <= 10; i++) scheduler.pick(request({ promptTokens: tokens(640, i) }), [engine]);
+    // Ten more 10-block prompts pass through while the first still runs: 110 blocks for a capacity of 100.
+    for (let i = 2; i <= 11; i++) {
+      const r = request({ promptTokens: tokens(640, i) });
+      scheduler.pick(r, [engine]);
+      scheduler.complete(r.id, { ok: true, cachedTokens: 0 });
+    }
+    expect(scheduler.accounting()[0]!.indexedBlocks).toBe(100);
     scheduler.complete(long.id, { ok: true, cachedTokens: 0 });
-    // One more prompt evicts the 10 least recently used blocks: those of prompt 2, not of the finished one.
-    scheduler.pick(request({ promptTokens: tokens(640, 11) }), [engine]);
-    const other = endpoint(1, { kvCacheCapacityBlocks: 400, kvBlockSize: 16 });
-    const again = scheduler.pick(request({ promptTokens: tokens(640, 1) }), [engine, other]);
-    const evicted = scheduler.pick(request({ promptTokens: tokens(640, 2) }), [engine, other]);
-    expect(again.kind === 'picked' && again.scores.get(engine.key)).toBe(1);
-    expect(evicted.kind === 'picked' && evicted.scores.get(engine.key)).toBe(0);
+    // One more prompt evicts the least recently used blocks: those of prompt 3, not of the finished one.
+    const r = request({ promptTokens: tokens(640, 12) });
+    scheduler.pick(r, [engine]);
+    scheduler.complete(r.id, { ok: true, cachedTokens: 0 });
+    expect(scoreOn(1)).toBe(1);
+    expect(scoreOn(3)).toBe(0);
   });
 
   it('moves blocks to the endpoint that really served, and forgets unconfirmed blocks of failures', () => {

@@ -105,4 +105,62 @@ describe('PrefixIndex', () => {
       ),
     );
   });
+
+  it('keeps held blocks past eviction and makes them the most recently used on release', () => {
+    const index = new PrefixIndex();
+    index.setCapacity(0, 4);
+    index.hold(0, blocks(1, 2, 3));
+    index.insert(0, blocks(10, 11, 12));
+    // Only unheld blocks are evicted: the tail of the newer prompt goes, the held one stays whole.
+    expect(index.size(0)).toBe(4);
+    expect(matchOf(index, blocks(1, 2, 3), [0])).toEqual([3]);
+    expect(matchOf(index, blocks(10, 11, 12), [0])).toEqual([1]);
+    index.hold(0, blocks(1, 2));
+    index.release(0, blocks(1, 2, 3));
+    index.insert(0, blocks(20));
+    // Block 3 went back to the LRU order after block 10: block 10 is evicted; 1 and 2 are still held.
+    expect(matchOf(index, blocks(10), [0])).toEqual([0]);
+    expect(matchOf(index, blocks(1, 2, 3), [0])).toEqual([3]);
+    index.release(0, blocks(1, 2));
+    index.insert(0, blocks(30, 31, 32));
+    expect(index.size(0)).toBe(4);
+    expect(matchOf(index, blocks(1, 2, 3), [0])).toEqual([1]);
+  });
+
+  it('holds never lose a block, and once every hold is released the capacity holds again', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            id: fc.integer({ min: 0, max: 2 }),
+            prompt: fc.array(fc.integer({ min: 0, max: 20 }), { minLength: 1, maxLength: 8 }),
+            kind: fc.constantFrom('insert', 'hold', 'release', 'remove'),
+          }),
+          { maxLength: 60 },
+        ),
+        fc.integer({ min: 1, max: 8 }),
+        (ops, capacity) => {
+          const index = new PrefixIndex();
+          for (let id = 0; id < 3; id++) index.setCapacity(id, capacity);
+          const holds: { id: number; hashes: Float64Array }[] = [];
+          for (const op of ops) {
+            const hashes = Float64Array.from(op.prompt);
+            if (op.kind === 'insert') index.insert(op.id, hashes);
+            else if (op.kind === 'hold') {
+              index.hold(op.id, hashes);
+              holds.push({ id: op.id, hashes });
+            } else if (op.kind === 'release') {
+              const at = holds.findIndex((h) => h.id === op.id);
+              if (at >= 0) index.release(op.id, holds.splice(at, 1)[0]!.hashes);
+            } else if (holds.every((h) => h.id !== op.id)) index.remove(op.id, hashes, 0);
+            for (const held of holds) {
+              expect(matchOf(index, held.hashes, [held.id])).toEqual([held.hashes.length]);
+            }
+          }
+          for (const held of holds.splice(0)) index.release(held.id, held.hashes);
+          for (let id = 0; id < 3; id++) expect(index.size(id)).toBeLessThanOrEqual(capacity);
+        },
+      ),
+    );
+  });
 });
