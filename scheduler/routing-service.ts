@@ -10,6 +10,17 @@ export interface ModelRewriteDecision {
   readonly rewritten: boolean;
 }
 
+/**
+ * What admission needs of a cancellation signal. An AbortSignal is one; the HTTP proxy passes a lighter
+ * object of its own (see proxy/cancellation.ts).
+ */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 export interface RoutingService {
   /** Picks endpoints for a request among the current ready endpoints and records it as in flight. */
   route(request: RoutingRequest): PickResult;
@@ -20,7 +31,7 @@ export interface RoutingService {
    * flight) or dropped (429 queue full or TTL expired, 503), and rejects when `signal` aborts while it
    * waits, leaving nothing queued or in flight.
    */
-  admit(request: RoutingRequest, signal?: AbortSignal): PickResult | Promise<PickResult>;
+  admit(request: RoutingRequest, signal?: CancelSignal): PickResult | Promise<PickResult>;
   /** Releases a request picked by route(); safe to call more than once per id. */
   complete(requestId: string, completion: Completion): void;
   /** Priority of the InferenceObjective with this name in the pool's namespace; 0 when unknown or absent. */

@@ -47,6 +47,7 @@ async function runWorker(setup: WorkerSetup): Promise<void> {
     const { parseStaticEndpoints } = await import('../datalayer/static-endpoints.ts');
     const { PoolRoutingService } = await import('../service/pool-routing-service.ts');
     const { startProxyServer } = await import('../proxy/server.ts');
+    const { RouterMetrics } = await import('../telemetry/metrics.ts');
     const registry = new EndpointRegistry();
     registry.setTargets(parseStaticEndpoints(`127.0.0.1:${setup.simPort ?? 0}`));
     registry.markSynced();
@@ -55,7 +56,9 @@ async function runWorker(setup: WorkerSetup): Promise<void> {
     // Scraping runs as in production, off the request path.
     const scraper = new MetricsScraper({ registry, intervalMs: 50, stalenessMs: 2000, now: Date.now });
     scraper.start();
-    const proxy = await startProxyServer({ host: '127.0.0.1', port: 0, service });
+    // Metrics on, as in a deployment: recording them is part of the proxy's work.
+    const metrics = new RouterMetrics({ poolName: 'bench', endpoints: () => service.endpoints() });
+    const proxy = await startProxyServer({ host: '127.0.0.1', port: 0, service, metrics });
     listening = proxy.port;
     close = async () => {
       await proxy.close(1000);

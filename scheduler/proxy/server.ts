@@ -19,6 +19,7 @@ import {
 import { ModelNameRestorer, UsageReader } from '../extproc/response-body.ts';
 import type { RoutingService } from '../routing-service.ts';
 import type { RequestErrorCode, RequestLabels, RouterMetrics } from '../telemetry/metrics.ts';
+import { Cancellation } from './cancellation.ts';
 import { sendOpenAIError } from './openai-error.ts';
 import { readRequestBody } from './read-body.ts';
 import { callUpstream, type ResponseSink } from './upstream-call.ts';
@@ -120,18 +121,21 @@ function upstreamHeaders(
   return out;
 }
 
-function copyResponseHeaders(
-  res: ServerResponse,
+/** The upstream response headers to relay, as the flat [name, value, …] list that writeHead takes as is. */
+function relayedResponseHeaders(
   headers: Record<string, string | string[] | undefined>,
   dropLength: boolean,
-): void {
-  for (const [name, value] of Object.entries(headers)) {
+): (string | string[])[] {
+  const out: (string | string[])[] = [];
+  for (const name in headers) {
+    const value = headers[name];
     const keepLength = name === 'content-length' && !dropLength;
     if (value === undefined || (HOP_BY_HOP.has(name) && !keepLength)) {
       continue;
     }
-    res.setHeader(name, value);
+    out.push(name, value);
   }
+  return out;
 }
 
 /** Sends what the response's socket holds now instead of at the end of the tick. */
@@ -155,10 +159,6 @@ function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-interface Active {
-  readonly abort: AbortController;
-}
-
 export async function startProxyServer(options: ProxyServerOptions): Promise<ProxyServer> {
   const service = options.service;
   const maxBodyBytes = options.maxBodyBytes ?? 8 * 1024 * 1024;
@@ -172,12 +172,26 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     keepAliveTimeout: 4_000,
     connect: { timeout: options.connectTimeoutMs ?? 5_000 },
   });
-  const active = new Set<Active>();
+  /** One per request being read, routed or streamed. */
+  const active = new Set<Cancellation>();
   /** Routing ids in use, so that clients reusing an x-request-id do not collide in accounting or queue. */
   const routingIds = new Set<string>();
   let closing = false;
 
-  async function handleGeneration(req: IncomingMessage, res: ServerResponse, entry: Active): Promise<void> {
+  /** The client's x-request-id unless a request in flight uses it (accounting and queue need unique ids). */
+  function uniqueRoutingId(clientId: string | undefined): string {
+    let id = clientId ?? randomUUID();
+    while (routingIds.has(id)) {
+      id = `${clientId ?? ''}#${randomUUID()}`;
+    }
+    return id;
+  }
+
+  async function handleGeneration(
+    req: IncomingMessage,
+    res: ServerResponse,
+    cancel: Cancellation,
+  ): Promise<void> {
     const startedAt = performance.now();
     let raw: Buffer;
     try {
@@ -216,22 +230,15 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
       fairnessId: firstOf(req, HEADER.fairness) ?? 'default-flow',
       priority: service.objectivePriority(firstOf(req, HEADER.objective)),
     };
-    metrics?.requestStarted(labels, raw.length);
     const served = service.servedModels();
     if (served.length > 0 && !served.includes(decision.targetModel)) {
+      metrics?.requestStarted(labels, raw.length);
       metrics?.requestRejected(labels, 'NotFound');
       sendOpenAIError(res, 404, `The model \`${parsed.model}\` does not exist.`, 'model_not_found');
       return;
     }
     const body = decision.rewritten ? withModel(parsed, decision.targetModel) : raw;
     const sessionId = headerValue(req, HEADER.sessionId);
-    const uniqueRoutingId = (clientId: string | undefined): string => {
-      let id = clientId ?? randomUUID();
-      while (routingIds.has(id)) {
-        id = `${clientId ?? ''}#${randomUUID()}`;
-      }
-      return id;
-    };
     const request: RoutingRequest = {
       id: uniqueRoutingId(headerValue(req, HEADER.requestId)),
       model: decision.targetModel,
@@ -272,31 +279,38 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     async function routeAndForward(): Promise<void> {
       for (let attempt = 1; ; attempt++) {
         const schedulingStart = performance.now();
-        const subset =
-          refused.size === 0
-            ? undefined
-            : service
-                .endpoints()
-                .map((e) => e.key)
-                .filter((k) => !refused.has(k));
         let result: PickResult;
-        if (subset === undefined) {
+        if (refused.size === 0) {
           // First attempt: admission, which may wait in the flow-control queue until the client goes away.
-          try {
-            result = await service.admit(request, entry.abort.signal);
-          } catch (err) {
-            if (!entry.abort.signal.aborted) {
-              throw err;
+          const admitted = service.admit(request, cancel);
+          if (admitted instanceof Promise) {
+            try {
+              result = await admitted;
+            } catch (err) {
+              if (!cancel.aborted) {
+                throw err;
+              }
+              metrics?.requestStarted(labels, raw.length);
+              metrics?.requestRejected(labels, 'Cancelled');
+              return;
             }
-            metrics?.requestRejected(labels, 'Cancelled');
-            return;
+          } else {
+            result = admitted;
           }
         } else {
           // A retry after refused connections: the request was admitted already.
+          const subset = service
+            .endpoints()
+            .map((e) => e.key)
+            .filter((k) => !refused.has(k));
           result = service.route({ ...request, subset });
         }
-        metrics?.schedulingDone((performance.now() - schedulingStart) / 1000, result.kind === 'picked');
+        const schedulingSeconds = (performance.now() - schedulingStart) / 1000;
         if (result.kind === 'rejected') {
+          if (attempt === 1) {
+            metrics?.requestStarted(labels, raw.length);
+          }
+          metrics?.schedulingDone(schedulingSeconds, false);
           if (routed) {
             metrics?.requestFinished(labels, {
               durationSeconds: (performance.now() - startedAt) / 1000,
@@ -328,39 +342,46 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
         }
         const endpoint = result.endpoints[0];
         if (endpoint === undefined) {
+          recordRouting(attempt, schedulingSeconds, false, 0);
           sendOpenAIError(res, 503, 'no ready model server endpoints', 'rejected-no-endpoints');
           return;
         }
-        if (!routed) {
-          routed = true;
-          metrics?.requestRouted(labels, (performance.now() - startedAt) / 1000);
-        }
-        if (entry.abort.signal.aborted) {
+        const firstRouting = !routed;
+        routed = true;
+        const routedSeconds = (performance.now() - startedAt) / 1000;
+        if (cancel.aborted) {
+          recordRouting(attempt, schedulingSeconds, firstRouting, routedSeconds);
           finish({ ok: false }, 'Cancelled', 0);
           return;
         }
         const relay = responseRelay(res, endpoint, parsed, decision.targetModel, decision.rewritten, labels);
+        const call = callUpstream(
+          agent,
+          {
+            origin: `http://${upstreamUrlHost(endpoint)}:${endpoint.port}`,
+            path: req.url ?? '/',
+            method: 'POST',
+            headers: upstreamHeaders(req, request.id, body.length),
+            body,
+          },
+          cancel,
+          relay.sink,
+        );
+        // undici writes a request on a reused connection from a setImmediate of its own; the metrics go in
+        // one queued after it, so that they run once the request has left.
+        if (metrics !== undefined) {
+          setImmediate(recordRouting, attempt, schedulingSeconds, firstRouting, routedSeconds);
+        }
         try {
-          await callUpstream(
-            agent,
-            {
-              origin: `http://${upstreamUrlHost(endpoint)}:${endpoint.port}`,
-              path: req.url ?? '/',
-              method: 'POST',
-              headers: upstreamHeaders(req, request.id, body.length),
-              body,
-            },
-            entry.abort.signal,
-            relay.sink,
-          );
+          await call;
         } catch (err) {
-          if (isConnectionRefusal(err) && attempt < maxAttempts && !entry.abort.signal.aborted) {
+          if (isConnectionRefusal(err) && attempt < maxAttempts && !cancel.aborted) {
             // Nothing reached this endpoint: release it and route again among the others.
             service.complete(request.id, { ok: false });
             refused.add(endpoint.key);
             continue;
           }
-          const cancelled = entry.abort.signal.aborted;
+          const cancelled = cancel.aborted;
           finish({ ok: false }, cancelled ? 'Cancelled' : 'ModelServerError', 0);
           if (!cancelled) {
             sendUpstreamFailure(res, endpoint, err);
@@ -369,6 +390,24 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
         }
         relay.report(finish);
         return;
+      }
+    }
+
+    function recordRouting(
+      attempt: number,
+      schedulingSeconds: number,
+      firstRouting: boolean,
+      routedSeconds: number,
+    ): void {
+      if (metrics === undefined) {
+        return;
+      }
+      if (attempt === 1) {
+        metrics.requestStarted(labels, raw.length);
+      }
+      metrics.schedulingDone(schedulingSeconds, true);
+      if (firstRouting) {
+        metrics.requestRouted(labels, routedSeconds);
       }
     }
   }
@@ -407,23 +446,18 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
       start(status, headers, resume) {
         startedAt = performance.now();
         statusCode = status;
-        const contentType = String(headers['content-type'] ?? '');
-        streaming = contentType.includes('text/event-stream');
-        usage = new UsageReader(streaming);
+        const contentType = headers['content-type'];
+        streaming = typeof contentType === 'string' && contentType.includes('text/event-stream');
         restorer = rewritten ? new ModelNameRestorer(targetModel, parsed.model, streaming) : undefined;
-        copyResponseHeaders(res, headers, restorer !== undefined);
-        res.setHeader('x-gateway-destination-endpoint-served', endpoint.key);
+        const relayed = relayedResponseHeaders(headers, restorer !== undefined);
+        relayed.push('x-gateway-destination-endpoint-served', endpoint.key);
         if (closing) {
-          res.setHeader('connection', 'close');
+          relayed.push('connection', 'close');
         }
-        res.writeHead(status);
+        res.writeHead(status, relayed);
         resumeUpstream = resume;
       },
       data(chunk) {
-        if (first) {
-          first = false;
-          metrics?.firstResponseBytes(labels, (performance.now() - startedAt) / 1000, streaming);
-        }
         bytes += chunk.length;
         const out = restorer === undefined ? chunk : restorer.push(chunk);
         let writable = true;
@@ -432,6 +466,12 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
           // Node corks the socket on every write until the next tick to join the chunk framing; flush now so
           // the bytes (the first token above all) leave before usage parsing and the rest of this turn.
           flushSocket(res);
+        }
+        if (first) {
+          // Set up after the first bytes went out: nothing here is needed to relay them.
+          first = false;
+          metrics?.firstResponseBytes(labels, (performance.now() - startedAt) / 1000, streaming);
+          usage = new UsageReader(streaming);
         }
         usage?.push(chunk);
         if (!writable) {
@@ -472,7 +512,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     };
   }
 
-  async function handleModels(res: ServerResponse, entry: Active): Promise<void> {
+  async function handleModels(res: ServerResponse, cancel: Cancellation): Promise<void> {
     const served = service.servedModels();
     if (served.length > 0) {
       const body = JSON.stringify({
@@ -496,7 +536,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
           origin: `http://${upstreamUrlHost(endpoint)}:${endpoint.port}`,
           path: '/v1/models',
           method: 'GET',
-          signal: entry.abort.signal,
+          signal: cancel.signal(),
         });
         const text = await upstream.body.text();
         res.writeHead(upstream.statusCode, {
@@ -516,14 +556,16 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
-    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
-    const entry: Active = { abort: new AbortController() };
-    active.add(entry);
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query < 0 ? url : url.slice(0, query);
+    const cancel = new Cancellation();
+    active.add(cancel);
     res.once('close', () => {
-      active.delete(entry);
+      active.delete(cancel);
       if (!res.writableFinished) {
         // The client went away: stop the upstream request too.
-        entry.abort.abort();
+        cancel.abort(new Error('the client closed the connection'));
       }
     });
     if (closing) {
@@ -542,11 +584,11 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
         );
         return;
       }
-      handleGeneration(req, res, entry).catch(fail);
+      handleGeneration(req, res, cancel).catch(fail);
       return;
     }
     if (path === '/v1/models' && req.method === 'GET') {
-      handleModels(res, entry).catch(fail);
+      handleModels(res, cancel).catch(fail);
       return;
     }
     if ((path === '/healthz' || path === '/readyz') && req.method === 'GET') {
@@ -585,8 +627,8 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
         await new Promise((r) => setTimeout(r, 10));
         server.closeIdleConnections();
       }
-      for (const entry of active) {
-        entry.abort.abort();
+      for (const cancel of active) {
+        cancel.abort(new Error('the router is shutting down'));
       }
       server.closeAllConnections();
       await closed;

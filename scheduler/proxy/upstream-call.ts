@@ -3,6 +3,7 @@
 // the first body chunk can be written to the client in the same turn of the event loop that received it.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
+import type { CancelSignal } from '../routing-service.ts';
 
 export interface ResponseSink {
   /** Response headers arrived (1xx excluded). `resume` restarts a body paused by `data` returning false. */
@@ -23,7 +24,7 @@ export interface ResponseSink {
 export function callUpstream(
   dispatcher: Dispatcher,
   options: Dispatcher.DispatchOptions,
-  signal: AbortSignal,
+  signal: CancelSignal,
   sink: ResponseSink,
 ): Promise<void> {
   if (signal.aborted) {
@@ -102,7 +103,7 @@ export function callUpstream(
   });
 }
 
-function abortError(signal: AbortSignal): Error {
+function abortError(signal: CancelSignal): Error {
   const reason: unknown = signal.reason;
   return reason instanceof Error ? reason : new Error('the request was aborted');
 }

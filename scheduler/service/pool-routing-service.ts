@@ -6,7 +6,7 @@
 import type { Completion, PickResult, RoutingRequest, Scheduler } from '../core/index.ts';
 import type { EndpointRegistry } from '../datalayer/endpoint-registry.ts';
 import { applyRewrite, type RewriteRule } from '../datalayer/objectives.ts';
-import type { ModelRewriteDecision, RoutingService } from '../routing-service.ts';
+import type { CancelSignal, ModelRewriteDecision, RoutingService } from '../routing-service.ts';
 
 export interface PoolRoutingServiceOptions {
   readonly scheduler: Scheduler;
@@ -29,7 +29,7 @@ interface Waiter {
 
 const DEFAULT_DRAIN_INTERVAL_MS = 50;
 
-function abortReason(signal: AbortSignal): Error {
+function abortReason(signal: CancelSignal): Error {
   const reason: unknown = signal.reason;
   return reason instanceof Error ? reason : new Error('admission cancelled: the client went away');
 }
@@ -69,7 +69,7 @@ export class PoolRoutingService implements RoutingService {
     return result;
   }
 
-  admit(request: RoutingRequest, signal?: AbortSignal): PickResult | Promise<PickResult> {
+  admit(request: RoutingRequest, signal?: CancelSignal): PickResult | Promise<PickResult> {
     if (!this.#flowControl || this.#draining) {
       return this.route(request);
     }
