@@ -1,12 +1,7 @@
 // Filters: drop candidates that must not serve the request.
+import type { PluginSpec } from '../types.ts';
 import { paramReader, PluginConfigError } from './params.ts';
 import type { FilterPlugin } from './plugin.ts';
-
-type Spec = {
-  readonly type: string;
-  readonly name: string;
-  readonly parameters: Readonly<Record<string, unknown>>;
-};
 
 export const ROLE_LABEL = 'llm-d.ai/role';
 const DECODE_ROLES = new Set(['decode', 'prefill-decode', 'encode-prefill-decode', 'both']);
@@ -19,7 +14,7 @@ const PREFILL_ROLES = new Set([
 ]);
 
 /** decode-filter keeps decode-capable pods and pods without a role label; prefill-filter keeps prefill pods. */
-export function roleFilter(spec: Spec, role: 'decode' | 'prefill'): FilterPlugin {
+export function roleFilter(spec: PluginSpec, role: 'decode' | 'prefill'): FilterPlugin {
   const roles = role === 'decode' ? DECODE_ROLES : PREFILL_ROLES;
   return {
     kind: 'filter',
@@ -63,7 +58,7 @@ function readExpressions(name: string, raw: readonly unknown[] | undefined): Lab
 }
 
 /** label-selector-filter: Kubernetes label selector semantics (matchLabels AND matchExpressions). */
-export function labelSelectorFilter(spec: Spec): FilterPlugin {
+export function labelSelectorFilter(spec: PluginSpec): FilterPlugin {
   const params = paramReader(spec.name, spec.parameters);
   const matchLabels = Object.entries(params.record('matchLabels') ?? {}).map(([k, v]) => {
     if (typeof v !== 'string') {

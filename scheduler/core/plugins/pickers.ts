@@ -1,19 +1,14 @@
 // Pickers: turn weighted totals into an ordered list of endpoints (primary first, then fallbacks).
+import type { PluginSpec } from '../types.ts';
 import { paramReader } from './params.ts';
 import type { PickerPlugin } from './plugin.ts';
 
-type Spec = {
-  readonly type: string;
-  readonly name: string;
-  readonly parameters: Readonly<Record<string, unknown>>;
-};
-
-function maxEndpoints(spec: Spec): number {
+function maxEndpoints(spec: PluginSpec): number {
   return paramReader(spec.name, spec.parameters).number('maxNumOfEndpoints', 1, { min: 1, integer: true });
 }
 
 /** Highest total first; equal totals in random order. */
-export function maxScorePicker(spec: Spec): PickerPlugin {
+export function maxScorePicker(spec: PluginSpec): PickerPlugin {
   const limit = maxEndpoints(spec);
   return {
     kind: 'picker',
@@ -44,7 +39,7 @@ export function maxScorePicker(spec: Spec): PickerPlugin {
 }
 
 /** Uniformly random order. */
-export function randomPicker(spec: Spec): PickerPlugin {
+export function randomPicker(spec: PluginSpec): PickerPlugin {
   const limit = maxEndpoints(spec);
   return {
     kind: 'picker',
@@ -63,7 +58,7 @@ export function randomPicker(spec: Spec): PickerPlugin {
 }
 
 /** Weighted random without replacement (A-Res: key = U^(1/w), largest keys win); zero weights come last. */
-export function weightedRandomPicker(spec: Spec): PickerPlugin {
+export function weightedRandomPicker(spec: PluginSpec): PickerPlugin {
   const limit = maxEndpoints(spec);
   return {
     kind: 'picker',
@@ -78,7 +73,7 @@ export function weightedRandomPicker(spec: Spec): PickerPlugin {
 }
 
 /** Cycles through the candidates in the order given, ignoring scores. */
-export function roundRobinPicker(spec: Spec): PickerPlugin {
+export function roundRobinPicker(spec: PluginSpec): PickerPlugin {
   const limit = maxEndpoints(spec);
   let next = 0;
   return {

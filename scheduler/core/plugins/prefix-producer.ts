@@ -1,20 +1,15 @@
 // approx-prefix-cache-producer: settings of the approximate prefix index.
+import type { PluginSpec } from '../types.ts';
 import { paramReader } from './params.ts';
 import type { PrefixProducerPlugin } from './plugin.ts';
 
-type Spec = {
-  readonly type: string;
-  readonly name: string;
-  readonly parameters: Readonly<Record<string, unknown>>;
-};
-
-export const DEFAULT_PREFIX_PRODUCER: Spec = {
+export const DEFAULT_PREFIX_PRODUCER: PluginSpec = {
   type: 'approx-prefix-cache-producer',
   name: 'approx-prefix-cache-producer',
   parameters: {},
 };
 
-export function approxPrefixProducer(spec: Spec): PrefixProducerPlugin {
+export function approxPrefixProducer(spec: PluginSpec): PrefixProducerPlugin {
   const params = paramReader(spec.name, spec.parameters);
   // llm-d clamps the block size to at least 64 tokens to bound the index's memory.
   const blockSizeTokens = params.number('blockSizeTokens', 64, { min: 16, max: 4096, integer: true });

@@ -2,17 +2,12 @@
 // older than metricsStalenessThreshold (or missing) count as 1 (full). The pool's saturation is the mean over
 // the candidates. Switchyard adds the requests it picked since the endpoint's last scrape to the waiting count,
 // so a burst between two scrapes is seen.
+import type { PluginSpec } from '../types.ts';
 import { picksSinceScrape } from '../state.ts';
 import { paramReader } from './params.ts';
 import type { SaturationDetectorPlugin } from './plugin.ts';
 
-type Spec = {
-  readonly type: string;
-  readonly name: string;
-  readonly parameters: Readonly<Record<string, unknown>>;
-};
-
-export function utilizationDetector(spec: Spec): SaturationDetectorPlugin {
+export function utilizationDetector(spec: PluginSpec): SaturationDetectorPlugin {
   const params = paramReader(spec.name, spec.parameters);
   const queueDepthThreshold = params.number('queueDepthThreshold', 5, { min: 0.001 });
   const kvCacheUtilThreshold = params.number('kvCacheUtilThreshold', 0.8, { min: 0.001, max: 1 });

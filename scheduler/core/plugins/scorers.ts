@@ -1,21 +1,18 @@
 // Scorers. Each writes one score in [0, 1] per candidate; formulas follow llm-d's endpoint picker unless the
 // comment says the scorer is Switchyard's own.
-import { picksSinceScrape, queuedUncachedTokens, uncachedTokensSinceScrape } from '../state.ts';
-import type { EndpointMetrics } from '../types.ts';
+import {
+  picksSinceScrape,
+  queuedUncachedTokens,
+  uncachedTokensSinceScrape,
+  type EndpointState,
+} from '../state.ts';
+import type { Endpoint, EndpointMetrics, PluginSpec } from '../types.ts';
 import { paramReader } from './params.ts';
 import type { PickContext, ScorerPlugin } from './plugin.ts';
-import type { EndpointState } from '../state.ts';
-import type { Endpoint } from '../types.ts';
-
-type Spec = {
-  readonly type: string;
-  readonly name: string;
-  readonly parameters: Readonly<Record<string, unknown>>;
-};
 
 /** A scorer plugin named by its spec; `usesPrefix` asks the scheduler to hash prompts and keep the index. */
 function scorer(
-  spec: Spec,
+  spec: PluginSpec,
   score: ScorerPlugin['score'],
   options: { usesPrefix?: boolean } = {},
 ): ScorerPlugin {
@@ -50,7 +47,7 @@ function scrapedLoad(
 }
 
 /** Min-max over a scraped load value. `includePicksSinceScrape` is Switchyard's anti-herding term. */
-function minMaxScrapedScorer(spec: Spec, read: (metrics: EndpointMetrics) => number): ScorerPlugin {
+function minMaxScrapedScorer(spec: PluginSpec, read: (metrics: EndpointMetrics) => number): ScorerPlugin {
   const includeLocal = paramReader(spec.name, spec.parameters).boolean('includePicksSinceScrape', false);
   return scorer(spec, (context, out) => {
     minMaxLowIsBest(scrapedLoad(context, read, includeLocal), out);
@@ -58,12 +55,12 @@ function minMaxScrapedScorer(spec: Spec, read: (metrics: EndpointMetrics) => num
 }
 
 /** queue-scorer: min-max over the waiting queue. */
-export function queueScorer(spec: Spec): ScorerPlugin {
+export function queueScorer(spec: PluginSpec): ScorerPlugin {
   return minMaxScrapedScorer(spec, (m) => m.waitingRequests);
 }
 
 /** running-requests-size-scorer: min-max over running requests. */
-export function runningRequestsScorer(spec: Spec): ScorerPlugin {
+export function runningRequestsScorer(spec: PluginSpec): ScorerPlugin {
   return minMaxScrapedScorer(spec, (m) => m.runningRequests);
 }
 
@@ -72,7 +69,7 @@ export function runningRequestsScorer(spec: Spec): ScorerPlugin {
  * `includePicksSinceScrape` (Switchyard) the uncached prompt tokens of requests picked since the scrape are
  * added to the usage, as a fraction of the reported capacity.
  */
-export function kvCacheUtilizationScorer(spec: Spec): ScorerPlugin {
+export function kvCacheUtilizationScorer(spec: PluginSpec): ScorerPlugin {
   const includeLocal = paramReader(spec.name, spec.parameters).boolean('includePicksSinceScrape', false);
   return scorer(spec, (context, out) => {
     context.candidates.forEach((e, i) => {
@@ -88,7 +85,7 @@ export function kvCacheUtilizationScorer(spec: Spec): ScorerPlugin {
 }
 
 /** load-aware-scorer: 0.5 when idle, falling linearly to 0 at `threshold` waiting requests. */
-export function loadAwareScorer(spec: Spec): ScorerPlugin {
+export function loadAwareScorer(spec: PluginSpec): ScorerPlugin {
   const threshold = paramReader(spec.name, spec.parameters).number('threshold', 128, { min: 1 });
   return scorer(spec, (context, out) => {
     context.candidates.forEach((e, i) => {
@@ -104,7 +101,7 @@ export function loadAwareScorer(spec: Spec): ScorerPlugin {
  * `normalization: min-max` (Switchyard) it is (max − count)/(max − min) instead, which stays decisive when every
  * endpoint is busy.
  */
-export function activeRequestScorer(spec: Spec): ScorerPlugin {
+export function activeRequestScorer(spec: PluginSpec): ScorerPlugin {
   const params = paramReader(spec.name, spec.parameters);
   const idleThreshold = params.number('idleThreshold', 0, { min: 0 });
   const maxBusyScore = params.number('maxBusyScore', 1, { min: 0, max: 1 });
@@ -127,7 +124,7 @@ export function activeRequestScorer(spec: Spec): ScorerPlugin {
 }
 
 /** token-load-scorer: 1 − min(1, in-flight prompt tokens / queueThresholdTokens). */
-export function tokenLoadScorer(spec: Spec): ScorerPlugin {
+export function tokenLoadScorer(spec: PluginSpec): ScorerPlugin {
   const threshold = paramReader(spec.name, spec.parameters).number('queueThresholdTokens', 4_194_304, {
     min: 1,
   });
@@ -142,7 +139,7 @@ export function tokenLoadScorer(spec: Spec): ScorerPlugin {
  * prefix-cache-scorer: w·min(1, matchedTokens/matchLengthScaleTokens)² + (1 − w)·matchedBlocks/totalBlocks,
  * with w = matchLengthWeight (default 0: the plain matched fraction).
  */
-export function prefixCacheScorer(spec: Spec): ScorerPlugin {
+export function prefixCacheScorer(spec: PluginSpec): ScorerPlugin {
   const params = paramReader(spec.name, spec.parameters);
   const w = params.number('matchLengthWeight', 0, { min: 0, max: 1 });
   const scale = params.number('matchLengthScaleTokens', 8192, { min: 1 });
@@ -166,7 +163,7 @@ export function prefixCacheScorer(spec: Spec): ScorerPlugin {
 }
 
 /** lora-affinity-scorer: adapter active 1.0; free adapter slot 0.8; adapter waiting 0.6; otherwise 0. */
-export function loraAffinityScorer(spec: Spec): ScorerPlugin {
+export function loraAffinityScorer(spec: PluginSpec): ScorerPlugin {
   return scorer(spec, (context, out) => {
     const model = context.request.model;
     for (let i = 0; i < out.length; i++) {
@@ -184,7 +181,7 @@ export function loraAffinityScorer(spec: Spec): ScorerPlugin {
  * session-affinity-scorer (session_id strategy): the endpoint that last served the session scores 1, others
  * 0. Bindings expire after `ttlMs` without use.
  */
-export function sessionAffinityScorer(spec: Spec): ScorerPlugin {
+export function sessionAffinityScorer(spec: PluginSpec): ScorerPlugin {
   const ttlMs = paramReader(spec.name, spec.parameters).number('ttlMs', 300_000, { min: 1, duration: true });
   const maxSessions = 100_000;
   const bindings = new Map<string, { key: string; usedAtMs: number }>();
@@ -223,7 +220,7 @@ export function sessionAffinityScorer(spec: Spec): ScorerPlugin {
  * in-flight request (decode steps slow down prefill). Score = (min cost + s)/(cost + s), s = `smoothingTokens`:
  * the cheapest candidate scores 1 and a candidate twice as costly about one half.
  */
-export function prefillLoadScorer(spec: Spec): ScorerPlugin {
+export function prefillLoadScorer(spec: PluginSpec): ScorerPlugin {
   const params = paramReader(spec.name, spec.parameters);
   const decodeTokenCost = params.number('decodeTokenCost', 64, { min: 0 });
   const uncachedWeight = params.number('uncachedTokenWeight', 1, { min: 0 });
