@@ -5,7 +5,8 @@
 const TWO_32 = 4294967296;
 const encoder = new TextEncoder();
 
-function fmix32(h: number): number {
+/** MurmurHash3's 32-bit finalizer: spreads every input bit over the whole word. */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

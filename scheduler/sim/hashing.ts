@@ -2,23 +2,16 @@
 // and its own tokens, so equal hashes imply equal prefixes. Only full blocks get a hash. The 53-bit values fit
 // a JavaScript number exactly, which keeps Map lookups cheap and collisions negligible at simulator scale.
 
-const HIGH_BITS = 2 ** 21;
+import { fmix32 } from '../core/prefix-hash.ts';
 
-function mix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+const HIGH_BITS = 2 ** 21;
 
 /** Hashes of every full block of `tokens`, each chained to the previous one (the first to `seed`). */
 export function blockHashes(tokens: ArrayLike<number>, blockSize: number, seed = 0): Float64Array {
   const fullBlocks = Math.floor(tokens.length / blockSize);
   const hashes = new Float64Array(fullBlocks);
-  let parentLow = mix32(seed ^ 0x9e3779b9);
-  let parentHigh = mix32(seed + 0x7f4a7c15);
+  let parentLow = fmix32(seed ^ 0x9e3779b9);
+  let parentHigh = fmix32(seed + 0x7f4a7c15);
   for (let block = 0; block < fullBlocks; block++) {
     let low = parentLow;
     let high = parentHigh;
@@ -28,8 +21,8 @@ export function blockHashes(tokens: ArrayLike<number>, blockSize: number, seed =
       low = Math.imul(low ^ token, 0x01000193) >>> 0;
       high = Math.imul(high + token, 0x5bd1e995) ^ (high >>> 15);
     }
-    parentLow = mix32(low);
-    parentHigh = mix32(high ^ parentLow);
+    parentLow = fmix32(low);
+    parentHigh = fmix32(high ^ parentLow);
     hashes[block] = (parentHigh % HIGH_BITS) * 2 ** 32 + parentLow;
   }
   return hashes;
