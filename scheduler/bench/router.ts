@@ -1,11 +1,12 @@
 // Router data-plane benchmark.
 //   npm run bench:router -- [--json OUT] [--seconds 5] [--concurrency 64]
 // ext_proc: the server runs alone in a worker thread (one core: Node runs it on one thread), with the real
-// router core over 8 static endpoints; the main thread plays Envoy over one HTTP/2 connection, keeping
-// `concurrency` streams open. Each stream is what Envoy sends in FULL_DUPLEX_STREAMED mode: request headers,
-// the body in 16 KiB chunks, then response headers and a response body with usage. The added latency is
-// the time from the request headers to the last echoed request-body chunk (what the gateway waits for
-// before it can send the request upstream); requests/s counts whole streams.
+// routing service (router core, endpoint registry) over 8 static endpoints; the main thread plays Envoy over
+// one HTTP/2 connection, keeping `concurrency` streams open. Each stream is what Envoy sends in
+// FULL_DUPLEX_STREAMED mode: request headers, the body in 16 KiB chunks, then response headers and a response
+// body with usage. The added latency is the time from the request headers to the last echoed request-body
+// chunk (what the gateway waits for before it can send the request upstream); requests/s counts whole
+// streams.
 // proxy: the HTTP proxy's time to first token against direct calls to the simulator (./proxy-overhead.ts).
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -15,11 +16,12 @@ import * as hdr from 'hdr-histogram-js';
 import type { Client, ClientDuplexStream } from '@grpc/grpc-js';
 import { ChannelCredentials, makeGenericClientConstructor } from '@grpc/grpc-js';
 import { createScheduler, policyPresets } from '../core/index.ts';
-import type { Endpoint } from '../core/index.ts';
+import { EndpointRegistry } from '../datalayer/endpoint-registry.ts';
+import { parseStaticEndpoints } from '../datalayer/static-endpoints.ts';
 import { externalProcessorService } from '../extproc/codec.ts';
 import type { ProcessingRequest, ProcessingResponse } from '../extproc/messages.ts';
 import { startExtProcServer } from '../extproc/server.ts';
-import type { RoutingService } from '../routing-service.ts';
+import { PoolRoutingService } from '../service/pool-routing-service.ts';
 import type { ProxyOverheadFigures } from './proxy-overhead.ts';
 import { RouterMetrics } from '../telemetry/metrics.ts';
 
@@ -46,16 +48,20 @@ function serverCpuMicros(worker: Worker): Promise<number> {
   });
 }
 
-/** The router core over a fixed set of endpoints whose metrics always look freshly scraped. */
-function staticRoutingService(): RoutingService {
-  const scheduler = createScheduler(policyPresets.switchyard, { now: () => Date.now(), random: Math.random });
-  const endpoints = (): Endpoint[] =>
-    Array.from({ length: ENDPOINT_COUNT }, (_, i) => ({
-      key: `10.0.0.${i + 1}:8000`,
-      address: `10.0.0.${i + 1}`,
-      port: 8000,
-      labels: {},
-      metrics: {
+/**
+ * The routing service the router deploys, over 8 static endpoints whose metrics are refreshed every 50 ms as
+ * a scraper would (nothing listens on them: ext_proc only names the endpoint, Envoy makes the call).
+ */
+function benchRoutingService(): { service: PoolRoutingService; stop: () => void } {
+  const registry = new EndpointRegistry();
+  const targets = parseStaticEndpoints(
+    Array.from({ length: ENDPOINT_COUNT }, (_, i) => `10.0.0.${String(i + 1)}:8000`).join(','),
+  );
+  registry.setTargets(targets);
+  registry.markSynced();
+  const scrape = (): void => {
+    for (const { key } of targets) {
+      registry.setMetrics(key, {
         waitingRequests: 0,
         runningRequests: 4,
         kvCacheUsage: 0.3,
@@ -65,24 +71,19 @@ function staticRoutingService(): RoutingService {
         waitingLoras: [],
         maxLoras: 0,
         scrapedAtMs: Date.now(),
-      },
-    }));
-  return {
-    route: (request) => scheduler.pick(request, endpoints()),
-    admit: (request) => scheduler.pick(request, endpoints()),
-    complete: (id, completion) => scheduler.complete(id, completion),
-    objectivePriority: () => 0,
-    rewriteModel: (model) => ({ targetModel: model, rewritten: false }),
-    servedModels: () => [],
-    endpoints,
-    ready: () => true,
+      });
+    }
   };
+  scrape();
+  const timer = setInterval(scrape, 50);
+  const scheduler = createScheduler(policyPresets.switchyard, { now: Date.now, random: Math.random });
+  return { service: new PoolRoutingService({ scheduler, registry }), stop: () => clearInterval(timer) };
 }
 
 async function runServerWorker(): Promise<void> {
-  const service = staticRoutingService();
+  const { service, stop } = benchRoutingService();
   // Metrics on, as in a deployment.
-  const metrics = new RouterMetrics({ poolName: 'bench', endpoints: service.endpoints });
+  const metrics = new RouterMetrics({ poolName: 'bench', endpoints: () => service.endpoints() });
   const server = await startExtProcServer({ host: '127.0.0.1', port: 0, service, metrics });
   parentPort?.postMessage({ port: server.port });
   parentPort?.on('message', (message: unknown) => {
@@ -90,6 +91,7 @@ async function runServerWorker(): Promise<void> {
       const usage = process.threadCpuUsage();
       parentPort?.postMessage({ cpuMicros: usage.user + usage.system });
     } else if (message === 'stop') {
+      stop();
       void server.close(1000).then(() => process.exit(0));
     }
   });
