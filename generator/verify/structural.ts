@@ -180,20 +180,26 @@ export function compilePattern(pattern: string): RegExp | Error {
   return compiled;
 }
 
+/** A count of characters, items or entries within the schema's optional bounds. */
+function checkCount(
+  count: number,
+  min: number | undefined,
+  max: number | undefined,
+  unit: string,
+  path: string,
+  errors: FieldError[],
+): void {
+  if (min !== undefined && count < min) {
+    errors.push({ path, message: `must have at least ${String(min)} ${unit}, got ${String(count)}` });
+  }
+  if (max !== undefined && count > max) {
+    errors.push({ path, message: `must have at most ${String(max)} ${unit}, got ${String(count)}` });
+  }
+}
+
 function checkString(value: string, schema: OpenApiSchema, path: string, errors: FieldError[]): void {
   const length = [...value].length;
-  if (schema.minLength !== undefined && length < schema.minLength) {
-    errors.push({
-      path,
-      message: `must have at least ${String(schema.minLength)} characters, got ${String(length)}`,
-    });
-  }
-  if (schema.maxLength !== undefined && length > schema.maxLength) {
-    errors.push({
-      path,
-      message: `must have at most ${String(schema.maxLength)} characters, got ${String(length)}`,
-    });
-  }
+  checkCount(length, schema.minLength, schema.maxLength, 'characters', path, errors);
   if (schema.pattern !== undefined) {
     const regex = compilePattern(schema.pattern);
     if (regex instanceof Error) {
@@ -240,18 +246,7 @@ function checkArray(
   errors: FieldError[],
   mode: CheckMode,
 ): void {
-  if (schema.minItems !== undefined && value.length < schema.minItems) {
-    errors.push({
-      path,
-      message: `must have at least ${String(schema.minItems)} items, got ${String(value.length)}`,
-    });
-  }
-  if (schema.maxItems !== undefined && value.length > schema.maxItems) {
-    errors.push({
-      path,
-      message: `must have at most ${String(schema.maxItems)} items, got ${String(value.length)}`,
-    });
-  }
+  checkCount(value.length, schema.minItems, schema.maxItems, 'items', path, errors);
   const itemSchema = schema.items;
   if (itemSchema !== undefined) {
     value.forEach((item, index) => {
@@ -303,18 +298,7 @@ function checkObject(
     }
   }
   const count = Object.keys(value).length;
-  if (schema.minProperties !== undefined && count < schema.minProperties) {
-    errors.push({
-      path,
-      message: `must have at least ${String(schema.minProperties)} entries, got ${String(count)}`,
-    });
-  }
-  if (schema.maxProperties !== undefined && count > schema.maxProperties) {
-    errors.push({
-      path,
-      message: `must have at most ${String(schema.maxProperties)} entries, got ${String(count)}`,
-    });
-  }
+  checkCount(count, schema.minProperties, schema.maxProperties, 'entries', path, errors);
   if ((mode.root || embedded) && value.metadata !== undefined && properties.metadata === undefined) {
     checkObjectMeta(value.metadata, childPath(path, 'metadata'), errors);
   }
