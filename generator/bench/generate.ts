@@ -2,7 +2,8 @@
 // npm run bench:generate [-- --json OUT] [-- --models N] [-- --environments N] [-- --skip-validate] [-- --dir PARENT]
 // generateSeconds is the whole of `generate` (load, validate, normalize, render, check output, write);
 // buildSeconds and writeSeconds split it into the in-memory part and the file-system part.
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -62,8 +63,11 @@ aliases:
 `;
 }
 
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const root = mkdtempSync(join(values.dir ?? tmpdir(), 'switchyard-bench-'));
 try {
+  // The charts' sources are inputs too (their defaults and versions); copy them as a fresh clone has them.
+  cpSync(join(repoRoot, 'charts'), join(root, 'charts'), { recursive: true });
   mkdirSync(join(root, 'environments/base'), { recursive: true });
   writeFileSync(join(root, 'environments/base/platform.yaml'), basePlatform);
   const envNames = Array.from({ length: environmentCount }, (_, i) => `env-${i + 1}`);

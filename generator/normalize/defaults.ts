@@ -23,16 +23,6 @@ export const modelDefaults = {
   ],
 } as const;
 
-export const platformDefaults = {
-  gatewayName: 'inference-gateway',
-  gatewayNamespace: 'inference-gateway',
-  monitoringEnabled: true,
-  monitoringNamespace: 'monitoring',
-  monitoringInterval: '30s',
-  argocdNamespace: 'argocd',
-  destinationServer: 'https://kubernetes.default.svc',
-} as const;
-
 /** vLLM serves on this port; the Service, probes, InferencePool and NetworkPolicies use it. */
 export const vllmPort = 8000;
 export const startupProbePeriodSeconds = 10;

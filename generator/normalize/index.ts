@@ -7,9 +7,11 @@ import type { ModelSpec } from '../model/generated/model.ts';
 import type { PlatformProfile } from '../model/generated/platform.ts';
 import { validators } from '../validate/schemas.ts';
 import { cloudAcceleratorPlacement, supportedAccelerators } from '../platform/clouds.ts';
-import { caIssuerName, platformProfileProblems } from '../platform/profile.ts';
+import { platformComponents } from '../platform/components.ts';
+import { caIssuerName, platformSettings, resolvePlatform } from './platform.ts';
+import type { ResolvedRelease } from '../platform/releases.ts';
 import { schemaProblems } from '../validate/inputs.ts';
-import { modelDefaults, platformDefaults, startupProbePeriodSeconds } from './defaults.ts';
+import { modelDefaults, startupProbePeriodSeconds } from './defaults.ts';
 import { objectName } from './names.ts';
 import { routerConfig, type RouterProfileName } from './router-config.ts';
 import type { ModelSource, NormalizedEnvironment, NormalizedModel, NormalizedPlatform } from './types.ts';
@@ -32,7 +34,8 @@ export function normalizeEnvironments(loaded: readonly LoadedEnvironment[]): Nor
       }
       continue;
     }
-    for (const problem of platformProfileProblems(env.platform.data)) {
+    const resolution = resolvePlatform(env.platform.data);
+    for (const problem of resolution.ok ? [] : resolution.problems) {
       const segments = problem.pointer.split('/').slice(1);
       problems.push({
         ...locateIn(env.platform, segments),
@@ -40,7 +43,7 @@ export function normalizeEnvironments(loaded: readonly LoadedEnvironment[]): Nor
         message: `${problem.message}; expected ${problem.expected}`,
       });
     }
-    const platform = normalizePlatform(env.platform.data);
+    const platform = platformBasis(env.platform.data);
     const models: NormalizedModel[] = [];
     for (const model of env.models) {
       if (!validateModel(model.input.data)) {
@@ -56,36 +59,56 @@ export function normalizeEnvironments(loaded: readonly LoadedEnvironment[]): Nor
     }
     models.sort((a, b) => a.name.localeCompare(b.name));
     problems.push(...objectiveNameClashes(env.models, models));
-    environments.push({ name: env.name, platform, models });
+    if (!resolution.ok) {
+      continue;
+    }
+    environments.push({
+      name: env.name,
+      platform: normalizePlatform(
+        env.name,
+        env.platform.data,
+        resolution.release,
+        models.map((model) => model.namespace),
+      ),
+      models,
+    });
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, environments };
 }
 
-export function normalizePlatform(profile: PlatformProfile): NormalizedPlatform {
-  const sectionName = profile.gateway?.listener?.sectionName;
+/** The profile-level facts models need, before the environment's model namespaces are known. */
+interface PlatformBasis {
+  readonly profile: PlatformProfile;
+  readonly cloud: PlatformProfile['cloud']['provider'];
+  readonly routerImage: NormalizedPlatform['routerImage'];
+  readonly vllmImage: NormalizedPlatform['vllmImage'];
+  readonly caIssuer: string;
+}
+
+function platformBasis(profile: PlatformProfile): PlatformBasis {
   return {
     profile,
-    release: profile.release,
-    cloudProvider: profile.cloud.provider,
-    gateway: {
-      name: profile.gateway?.name ?? platformDefaults.gatewayName,
-      namespace: profile.gateway?.namespace ?? platformDefaults.gatewayNamespace,
-      ...(sectionName === undefined ? {} : { sectionName }),
-    },
-    monitoring: {
-      enabled: profile.monitoring?.enabled ?? platformDefaults.monitoringEnabled,
-      namespace: profile.monitoring?.namespace ?? platformDefaults.monitoringNamespace,
-      interval: profile.monitoring?.interval ?? platformDefaults.monitoringInterval,
-    },
-    argocd: {
-      repoURL: profile.argocd.repoURL,
-      targetRevision: profile.argocd.targetRevision,
-      namespace: profile.argocd.namespace ?? platformDefaults.argocdNamespace,
-      destinationServer: profile.argocd.destinationServer ?? platformDefaults.destinationServer,
-    },
+    cloud: profile.cloud.provider,
     routerImage: profile.router.image,
     vllmImage: profile.vllm.image,
     caIssuer: caIssuerName(profile),
+  };
+}
+
+export function normalizePlatform(
+  environment: string,
+  profile: PlatformProfile,
+  release: ResolvedRelease,
+  modelNamespaces: readonly string[],
+): NormalizedPlatform {
+  const settings = platformSettings(environment, profile, release, modelNamespaces);
+  return {
+    ...settings,
+    profile,
+    routerImage: profile.router.image,
+    vllmImage: profile.vllm.image,
+    routeSectionName: profile.gateway?.listener?.sectionName,
+    installed: platformComponents(settings),
   };
 }
 
@@ -93,7 +116,7 @@ type ModelResult = { ok: true; model: NormalizedModel } | { ok: false; problems:
 
 function normalizeModel(
   environment: string,
-  platform: NormalizedPlatform,
+  platform: PlatformBasis,
   loaded: LoadedModel,
   spec: ModelSpec,
 ): ModelResult {
@@ -138,17 +161,17 @@ function normalizeModel(
   // The platform profile may define or override an accelerator; otherwise the cloud profile places it.
   const acceleratorProfile =
     platform.profile.accelerators?.[spec.accelerator.type] ??
-    cloudAcceleratorPlacement(platform.cloudProvider, spec.accelerator.type);
+    cloudAcceleratorPlacement(platform.cloud, spec.accelerator.type);
   if (acceleratorProfile === undefined) {
     const known = [
       ...new Set([
         ...Object.keys(platform.profile.accelerators ?? {}),
-        ...supportedAccelerators(platform.cloudProvider),
+        ...supportedAccelerators(platform.cloud),
       ]),
     ];
     problem(
       ['accelerator', 'type'],
-      `expected an accelerator type of the ${platform.cloudProvider} cloud profile or defined in environments/${environment}/platform.yaml (one of: ${known.join(', ') || 'none defined'}), got "${spec.accelerator.type}"`,
+      `expected an accelerator type of the ${platform.cloud} cloud profile or defined in environments/${environment}/platform.yaml (one of: ${known.join(', ') || 'none defined'}), got "${spec.accelerator.type}"`,
     );
   }
 

@@ -1,5 +1,8 @@
 // The normalized model every renderer works from: defaults applied, derived values computed once.
+import type { ChartSource, ChartVersionRecord } from '../model/charts.ts';
 import type { PlatformProfile } from '../model/generated/platform.ts';
+import type { PlatformComponent } from '../platform/components.ts';
+import type { PlatformSettings } from '../platform/settings.ts';
 
 export interface Image {
   readonly repository: string;
@@ -13,23 +16,19 @@ export interface Toleration {
   readonly effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
 }
 
-export interface NormalizedPlatform {
-  /** The validated platform profile with its base layer merged in (for renderers that need raw settings). */
+/**
+ * One environment's platform, defaults applied and the release resolved once: everything the renderers of
+ * Applications and chart values read.
+ */
+export interface NormalizedPlatform extends PlatformSettings {
+  /** The validated platform profile with its base layer merged in. */
   readonly profile: PlatformProfile;
-  readonly release: string;
-  readonly cloudProvider: PlatformProfile['cloud']['provider'];
-  readonly gateway: { readonly name: string; readonly namespace: string; readonly sectionName?: string };
-  readonly monitoring: { readonly enabled: boolean; readonly namespace: string; readonly interval: string };
-  readonly argocd: {
-    readonly repoURL: string;
-    readonly targetRevision: string;
-    readonly namespace: string;
-    readonly destinationServer: string;
-  };
   readonly routerImage: Image;
   readonly vllmImage: Image;
-  /** The pki chart's CA ClusterIssuer; it signs the router's serving certificate. */
-  readonly caIssuer: string;
+  /** The listener model routes name (unset: they attach to every listener of the gateway). */
+  readonly routeSectionName: string | undefined;
+  /** The platform components this environment installs, in wave order. */
+  readonly installed: readonly PlatformComponent[];
 }
 
 export type ModelSource =
@@ -112,4 +111,14 @@ export interface NormalizedEnvironment {
   readonly platform: NormalizedPlatform;
   /** Sorted by name. */
   readonly models: readonly NormalizedModel[];
+}
+
+/** Everything render reads: the normalized environments and the project's charts. */
+export interface NormalizedRepository {
+  readonly environments: readonly NormalizedEnvironment[];
+  readonly charts: {
+    readonly sources: readonly ChartSource[];
+    /** charts/chart-versions.json after this run. */
+    readonly versions: ChartVersionRecord;
+  };
 }

@@ -3,8 +3,10 @@
 // renders each chart exactly with the path, value files, release name and namespace written here.
 import type { IApplication, IAppProject } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1';
 import type { NormalizedEnvironment, NormalizedModel } from '../normalize/types.ts';
-import type { EnvironmentRenderer, OutputFile } from './types.ts';
+import { modelServerChartDir } from '../model/charts.ts';
+import type { OutputFile } from './types.ts';
 import { objectFile } from './object-file.ts';
+import { valuesDirectoryGlob, valuesFilePath, valuesSource } from './sources.ts';
 
 /** Models sync after every platform component (their waves are below this). */
 export const modelSyncWave = '10';
@@ -60,7 +62,8 @@ export function rootApplication(env: NormalizedEnvironment): IApplication {
         repoURL: argocd.repoURL,
         targetRevision: argocd.targetRevision,
         path: `${appsDir}/${env.name}`,
-        directory: { recurse: true, exclude: 'root.yaml' },
+        // The values files are read by the model and platform Applications, not applied as manifests.
+        directory: { recurse: true, exclude: `{root.yaml,${valuesDirectoryGlob}}` },
       },
       destination: { server: argocd.destinationServer, namespace: argocd.namespace },
       syncPolicy: { automated: { prune: true, selfHeal: true }, retry },
@@ -108,12 +111,18 @@ export function modelApplication(env: NormalizedEnvironment, model: NormalizedMo
     },
     spec: {
       project: modelsProjectName(env.name),
-      source: {
-        repoURL: argocd.repoURL,
-        targetRevision: argocd.targetRevision,
-        path: `charts/models/${model.name}`,
-        helm: { releaseName: model.name, valueFiles: [`values-${env.name}.yaml`] },
-      },
+      sources: [
+        {
+          repoURL: argocd.repoURL,
+          targetRevision: argocd.targetRevision,
+          path: modelServerChartDir,
+          helm: {
+            releaseName: model.name,
+            valueFiles: [`$${valuesSource.ref}/${modelValuesPath(env.name, model.name)}`],
+          },
+        },
+        valuesSource.of(argocd),
+      ],
       destination: { server: argocd.destinationServer, namespace: model.namespace },
       syncPolicy: {
         automated: { prune: true, selfHeal: true },
@@ -124,7 +133,13 @@ export function modelApplication(env: NormalizedEnvironment, model: NormalizedMo
   };
 }
 
-export const renderApps: EnvironmentRenderer = (env) => {
+/** apps/<env>/values/models/<model>.yaml: the model's values for the model-server chart. */
+export function modelValuesPath(environment: string, model: string): string {
+  return valuesFilePath(environment, 'models', model);
+}
+
+/** The root Application, the models AppProject and one Application per model of one environment. */
+export function renderModelApps(env: NormalizedEnvironment): OutputFile[] {
   const dir = `${appsDir}/${env.name}`;
   const file = (path: string, object: IApplication | IAppProject): OutputFile =>
     objectFile(path, env.name, object);
@@ -133,4 +148,4 @@ export const renderApps: EnvironmentRenderer = (env) => {
     file(`${dir}/projects/models.yaml`, modelsProject(env)),
     ...env.models.map((model) => file(`${dir}/models/${model.name}.yaml`, modelApplication(env, model))),
   ];
-};
+}

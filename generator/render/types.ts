@@ -1,5 +1,3 @@
-import type { NormalizedEnvironment } from '../normalize/types.ts';
-
 export interface OutputFile {
   /** Repository-relative path under charts/ or apps/, forward slashes. */
   readonly path: string;
@@ -9,9 +7,3 @@ export interface OutputFile {
   /** The Kubernetes objects serialized into this file, validated before anything is written. */
   readonly objects?: readonly unknown[];
 }
-
-/** Renders the files of one environment. */
-export type EnvironmentRenderer = (env: NormalizedEnvironment) => OutputFile[];
-
-/** Renders files that depend on several environments at once (a model chart covers all its environments). */
-export type RepositoryRenderer = (envs: readonly NormalizedEnvironment[]) => OutputFile[];

@@ -1,6 +1,6 @@
 // Reads the generated layout: Argo CD objects under apps/<env>/ and Helm charts under charts/.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { join, matchesGlob, posix } from 'node:path';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { isJsonObject, type JsonObject } from './openapi-schema.ts';
 import type { ProjectRules } from './projects.ts';
@@ -85,8 +85,32 @@ export function readYamlObjects(
   return { objects, problems };
 }
 
+/**
+ * The manifest files of apps/<env>/ as Argo CD applies them: every YAML file, less what the app-of-apps
+ * (root.yaml, an Application whose source path is the folder itself) excludes with `directory.exclude`,
+ * such as the values files other Applications read.
+ */
 export function applicationFiles(root: string, env: string): string[] {
-  return listFiles(join(root, 'apps', env), /\.ya?ml$/).map((name) => posix.join('apps', env, name));
+  const names = listFiles(join(root, 'apps', env), /\.ya?ml$/);
+  const excludes: string[] = [];
+  const rootFile = join(root, 'apps', env, 'root.yaml');
+  if (existsSync(rootFile)) {
+    for (const { object } of readYamlObjects(root, posix.join('apps', env, 'root.yaml')).objects) {
+      const spec = isJsonObject(object) && isJsonObject(object.spec) ? object.spec : {};
+      for (const { source } of sourcesOf(spec)) {
+        const directory = (source as { directory?: { exclude?: unknown } }).directory;
+        if (source.path === `apps/${env}` && typeof directory?.exclude === 'string') {
+          excludes.push(directory.exclude);
+        }
+      }
+    }
+  }
+  return (
+    names
+      // root.yaml is applied by hand (it is the app-of-apps), so it is validated although it excludes itself.
+      .filter((name) => name === 'root.yaml' || !excludes.some((pattern) => matchesGlob(name, pattern)))
+      .map((name) => posix.join('apps', env, name))
+  );
 }
 
 /** Chart directories (repository-relative) under charts/, not counting subcharts vendored inside a chart. */
@@ -96,17 +120,13 @@ export function chartDirectories(root: string): string[] {
     .filter((dir) => !dir.slice('charts/'.length).includes('/charts/'));
 }
 
-export function chartValueFiles(root: string, chartDir: string): string[] {
-  return readdirSync(join(root, chartDir))
-    .filter((name) => /^values-.+\.ya?ml$/.test(name))
-    .sort();
-}
-
 /** A `helm template` run that reproduces what Argo CD renders for one Application source. */
 export interface RenderJob {
   application: string;
   appSource: string;
   chartDir: string;
+  /** Repository-relative value files, in the order helm reads them. */
+  valueFiles: string[];
   releaseName: string;
   namespace: string | undefined;
   args: string[];
@@ -123,6 +143,7 @@ export interface RenderJob {
 interface HelmSource {
   repoURL?: unknown;
   path?: unknown;
+  ref?: unknown;
   helm?: {
     releaseName?: unknown;
     valueFiles?: unknown;
@@ -205,16 +226,19 @@ export function renderJobsFor(
     }
     const valueFiles = Array.isArray(helm.valueFiles) ? (helm.valueFiles as unknown[]) : [];
     let missing = false;
+    const files: string[] = [];
     valueFiles.forEach((file, index) => {
-      const resolved = posix.normalize(posix.join(chartDir, String(file)));
-      if (typeof file !== 'string' || resolved.startsWith('..') || !existsSync(join(root, resolved))) {
-        problem(
-          `helm.valueFiles[${String(index)}]`,
-          `value file ${resolved} does not exist in this repository`,
-        );
+      const resolved = resolveValueFile(spec, String(file), chartDir, repoURLs);
+      const field = `helm.valueFiles[${String(index)}]`;
+      if (typeof file !== 'string' || 'error' in resolved) {
+        problem(field, 'error' in resolved ? resolved.error : 'expected a string');
+        missing = true;
+      } else if (!existsSync(join(root, resolved.path))) {
+        problem(field, `value file ${resolved.path} does not exist in this repository`);
         missing = true;
       } else {
-        args.push('-f', join(root, resolved));
+        files.push(resolved.path);
+        args.push('-f', join(root, resolved.path));
       }
     });
     if (missing) {
@@ -237,6 +261,7 @@ export function renderJobsFor(
       application: name,
       appSource,
       chartDir,
+      valueFiles: files,
       releaseName,
       namespace,
       args,
@@ -245,4 +270,36 @@ export function renderJobsFor(
     });
   }
   return { jobs, problems };
+}
+
+/**
+ * Where a value file of a chart source lives, as Argo CD resolves it: relative to the chart path, or
+ * `$<ref>/<path>` from the root of the source whose `ref` is <ref> (multi-source Applications). Either way
+ * it must stay inside this repository.
+ */
+export function resolveValueFile(
+  spec: JsonObject,
+  file: string,
+  chartDir: string,
+  repoURLs: ReadonlySet<string>,
+): { path: string } | { error: string } {
+  const reference = /^\$([^/]+)\/(.+)$/.exec(file);
+  if (reference === null) {
+    const resolved = posix.normalize(posix.join(chartDir, file));
+    return resolved.startsWith('..')
+      ? { error: `value file ${file} leaves the repository` }
+      : { path: resolved };
+  }
+  const [, ref = '', rest = ''] = reference;
+  const source = sourcesOf(spec).find((candidate) => candidate.source.ref === ref)?.source;
+  if (source === undefined) {
+    return { error: `value file ${file} names $${ref}, but no source of the Application has ref: ${ref}` };
+  }
+  if (repoURLs.size > 0 && !repoURLs.has(String(source.repoURL))) {
+    return { error: `value file ${file} comes from ${String(source.repoURL)}, not this repository` };
+  }
+  const resolved = posix.normalize(rest);
+  return resolved.startsWith('..')
+    ? { error: `value file ${file} leaves the repository` }
+    : { path: resolved };
 }

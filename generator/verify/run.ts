@@ -20,7 +20,6 @@ import {
 import {
   applicationFiles,
   chartDirectories,
-  chartValueFiles,
   platformRepoURLs,
   readYamlObjects,
   renderJobsFor,
@@ -97,39 +96,45 @@ function checkObject(
 
 interface LintJob {
   chartDir: string;
-  valueFile: string | undefined;
+  /** Repository-relative value files; empty: the chart's own defaults. */
+  valueFiles: readonly string[];
 }
 
-function lintJobs(root: string, envs: readonly string[] | undefined): LintJob[] {
-  const jobs: LintJob[] = [];
-  for (const chartDir of chartDirectories(root)) {
-    const valueFiles = chartValueFiles(root, chartDir);
-    const wanted =
-      envs === undefined || envs.length === 0
-        ? valueFiles
-        : valueFiles.filter((file) =>
-            envs.some((env) => file === `values-${env}.yaml` || file === `values-${env}.yml`),
-          );
-    if (valueFiles.length === 0) {
-      jobs.push({ chartDir, valueFile: undefined });
-    }
-    for (const valueFile of wanted) {
-      jobs.push({ chartDir, valueFile });
+/**
+ * One `helm lint --strict` per chart and set of value files some Application renders it with, and one of
+ * each chart that no Application uses, with its defaults.
+ */
+function lintJobs(
+  root: string,
+  renderJobs: readonly RenderJob[],
+  envs: readonly string[] | undefined,
+): LintJob[] {
+  const jobs = new Map<string, LintJob>();
+  for (const job of renderJobs) {
+    jobs.set(`${job.chartDir}\0${job.valueFiles.join('\0')}`, {
+      chartDir: job.chartDir,
+      valueFiles: job.valueFiles,
+    });
+  }
+  const used = new Set(renderJobs.map((job) => job.chartDir));
+  if (envs === undefined || envs.length === 0) {
+    for (const chartDir of chartDirectories(root)) {
+      if (!used.has(chartDir)) jobs.set(chartDir, { chartDir, valueFiles: [] });
     }
   }
-  return jobs;
+  return [...jobs.values()];
 }
 
 async function lint(root: string, job: LintJob): Promise<Problem[]> {
   const args = ['lint', '--strict', join(root, job.chartDir)];
-  if (job.valueFile !== undefined) {
-    args.push('-f', join(root, job.chartDir, job.valueFile));
+  for (const file of job.valueFiles) {
+    args.push('-f', join(root, file));
   }
   const result = await runHelm(args);
   if (result.ok) {
     return [];
   }
-  const source = job.valueFile === undefined ? job.chartDir : posix.join(job.chartDir, job.valueFile);
+  const source = job.valueFiles.length === 0 ? job.chartDir : job.valueFiles.join(', ');
   const findings = `${result.stdout}\n${result.stderr}`
     .split('\n')
     .map((line) => line.trim())
@@ -239,6 +244,10 @@ async function render(
     }
     objects += 1;
     problems.push(...checkObject({ source, object }, crds, suffix, job.namespace));
+    // Argo CD never creates Helm test hooks: check their schema, not the project's permissions or references.
+    if (isJsonObject(object) && isHelmTestHook(object)) {
+      continue;
+    }
     if (isJsonObject(object)) {
       const metadata = isJsonObject(object.metadata) ? object.metadata : {};
       const namespace =
@@ -251,6 +260,17 @@ async function render(
     }
   }
   return { problems, objects, placed };
+}
+
+/** A Helm test hook (`helm.sh/hook: test`), which `helm test` runs and Argo CD skips when it syncs. */
+export function isHelmTestHook(object: JsonObject): boolean {
+  const metadata = isJsonObject(object.metadata) ? object.metadata : {};
+  const annotations = isJsonObject(metadata.annotations) ? metadata.annotations : {};
+  const hook = annotations['helm.sh/hook'];
+  return (
+    typeof hook === 'string' &&
+    hook.split(',').every((type) => ['test', 'test-success', 'test-failure'].includes(type.trim()))
+  );
 }
 
 /**
@@ -338,7 +358,7 @@ export async function validateRepository(options: ValidateRepositoryOptions): Pr
     }
   }
 
-  const lints = lintJobs(root, options.envs);
+  const lints = lintJobs(root, renderJobs, options.envs);
   const lintProblems = await mapWithConcurrency(lints, concurrency, (job) => lint(root, job));
   problems.push(...lintProblems.flat());
 

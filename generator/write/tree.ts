@@ -1,9 +1,14 @@
-// The generated trees (charts/, apps/): compare with what is on disk, and replace atomically.
+// The generated output: all of apps/, and in charts/ only what is derived from the hand-written charts (each
+// chart's values.schema.json and README values table, charts/chart-versions.json). Compare it with what is
+// on disk, and replace it atomically.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { chartVersionsFile } from '../model/charts.ts';
+import { readmeValuesBegin } from '../model/readme-markers.ts';
 import type { OutputFile } from '../render/types.ts';
 
-export const managedDirs = ['charts', 'apps'] as const;
+/** The directory the generator owns entirely. */
+export const appsDir = 'apps';
 
 export interface TreeDiff {
   readonly changed: readonly string[];
@@ -11,29 +16,41 @@ export interface TreeDiff {
   readonly removed: readonly string[];
 }
 
-export function readTree(root: string): Map<string, string> {
-  const tree = new Map<string, string>();
-  const walk = (relative: string): void => {
-    for (const entry of readdirSync(join(root, relative), { withFileTypes: true })) {
-      const path = `${relative}/${entry.name}`;
-      if (entry.isDirectory()) {
-        walk(path);
-      } else {
-        tree.set(path, readFileSync(join(root, path), 'utf8'));
-      }
-    }
-  };
-  for (const dir of managedDirs) {
-    if (existsSync(join(root, dir))) {
-      walk(dir);
+function walk(root: string, relative: string, visit: (path: string) => void): void {
+  if (!existsSync(join(root, relative))) return;
+  for (const entry of readdirSync(join(root, relative), { withFileTypes: true })) {
+    const path = `${relative}/${entry.name}`;
+    if (entry.isDirectory()) {
+      walk(root, path, visit);
+    } else {
+      visit(path);
     }
   }
+}
+
+/** Whether a file under charts/ is generator output (the rest of charts/ is written by people). */
+function isGeneratedChartFile(path: string, content: string): boolean {
+  return (
+    path === chartVersionsFile ||
+    path.endsWith('/values.schema.json') ||
+    (path.endsWith('/README.md') && content.includes(readmeValuesBegin))
+  );
+}
+
+export function readTree(root: string): Map<string, string> {
+  const tree = new Map<string, string>();
+  walk(root, appsDir, (path) => tree.set(path, readFileSync(join(root, path), 'utf8')));
+  walk(root, 'charts', (path) => {
+    if (!path.endsWith('.json') && !path.endsWith('/README.md')) return;
+    const content = readFileSync(join(root, path), 'utf8');
+    if (isGeneratedChartFile(path, content)) tree.set(path, content);
+  });
   return tree;
 }
 
 /**
- * The full desired content of the managed directories. With `environment`, only files of that environment
- * (apps/<env>/**, values-<env>.yaml) and shared files are replaced; other environments' files are kept.
+ * The full desired output. With `environment`, only that environment's files (apps/<env>/**) and the
+ * environment-independent chart files are replaced; other environments' files are kept as they are.
  */
 export function desiredTree(
   current: ReadonlyMap<string, string>,
@@ -42,9 +59,8 @@ export function desiredTree(
 ): Map<string, string> {
   const desired = new Map<string, string>();
   if (environment !== undefined) {
-    const rendered = new Set(files.map((f) => f.path));
     for (const [path, content] of current) {
-      if (!belongsTo(path, environment) && !rendered.has(path)) {
+      if (path.startsWith(`${appsDir}/`) && !path.startsWith(`${appsDir}/${environment}/`)) {
         desired.set(path, content);
       }
     }
@@ -52,15 +68,9 @@ export function desiredTree(
   for (const file of files) {
     if (environment === undefined || file.environment === undefined || file.environment === environment) {
       desired.set(file.path, file.content);
-    } else if (current.has(file.path)) {
-      desired.set(file.path, current.get(file.path) ?? '');
     }
   }
   return new Map([...desired.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
-function belongsTo(path: string, environment: string): boolean {
-  return path.startsWith(`apps/${environment}/`) || path.endsWith(`/values-${environment}.yaml`);
 }
 
 export function diffTrees(
@@ -90,42 +100,40 @@ export function isEmptyDiff(diff: TreeDiff): boolean {
   return diff.changed.length + diff.added.length + diff.removed.length === 0;
 }
 
-/** Writes the desired tree into a temporary directory, then swaps each managed directory in. */
+/**
+ * Writes apps/ into a staging directory and each generated chart file beside its target, then swaps them
+ * all in; nothing is replaced until everything has been written.
+ */
 export function replaceTree(root: string, desired: ReadonlyMap<string, string>): void {
   const staging = join(root, `.generate-staging-${process.pid}`);
   rmSync(staging, { recursive: true, force: true });
+  const chartFiles: [string, string][] = [];
   try {
-    for (const dir of managedDirs) {
-      mkdirSync(join(staging, 'new', dir), { recursive: true });
-    }
+    mkdirSync(join(staging, 'new', appsDir), { recursive: true });
     const created = new Set<string>();
     for (const [path, content] of desired) {
-      const target = join(staging, 'new', path);
+      const inApps = path.startsWith(`${appsDir}/`);
+      const target = inApps ? join(staging, 'new', path) : join(root, `${path}.generate-${process.pid}`);
       const dir = dirname(target);
       if (!created.has(dir)) {
         mkdirSync(dir, { recursive: true });
         created.add(dir);
       }
       writeFileSync(target, content);
+      if (!inApps) chartFiles.push([target, join(root, path)]);
     }
+    for (const [temporary, target] of chartFiles) renameSync(temporary, target);
+    chartFiles.length = 0;
     mkdirSync(join(staging, 'old'));
+    if (existsSync(join(root, appsDir))) renameSync(join(root, appsDir), join(staging, 'old', appsDir));
     try {
-      for (const dir of managedDirs) {
-        if (existsSync(join(root, dir))) {
-          renameSync(join(root, dir), join(staging, 'old', dir));
-        }
-        renameSync(join(staging, 'new', dir), join(root, dir));
-      }
+      renameSync(join(staging, 'new', appsDir), join(root, appsDir));
     } catch (error) {
-      // Put back whatever was moved away, so a failed swap leaves the previous output in place.
-      for (const dir of managedDirs) {
-        if (!existsSync(join(root, dir)) && existsSync(join(staging, 'old', dir))) {
-          renameSync(join(staging, 'old', dir), join(root, dir));
-        }
-      }
+      renameSync(join(staging, 'old', appsDir), join(root, appsDir));
       throw error;
     }
   } finally {
+    for (const [temporary] of chartFiles) rmSync(temporary, { force: true });
     rmSync(staging, { recursive: true, force: true });
   }
 }

@@ -8,7 +8,10 @@ import { parseAllDocuments } from 'yaml';
 import { buildOutputs } from '../../generator/pipeline.ts';
 import { validateObject } from '../../generator/verify/objects.ts';
 import { parseSchedulerConfig } from '../../scheduler/core/config.ts';
+import type { JsonObject } from '../../generator/verify/openapi-schema.ts';
+import { renderJobsFor } from '../../generator/verify/repository.ts';
 import { captureConsole, exampleEnvironments, repoRoot, tempRepo } from './helpers.ts';
+import { chartSource, sourcesOf, type ApplicationObject } from './platform/platform-helpers.ts';
 import { runGenerate } from '../../generator/commands/generate.ts';
 import { afterAll } from 'vitest';
 
@@ -24,38 +27,42 @@ interface ModelApplication {
   file: string;
   chartPath: string;
   releaseName: string;
-  valueFiles: string[];
+  /** helm template arguments exactly as the validator resolves the Application (value files included). */
+  args: string[];
+  /** `-f` arguments of the value files. */
+  valueArgs: string[];
   namespace: string;
 }
 
-const applications: ModelApplication[] = buildOutputs(repoRoot)
+const applications: ModelApplication[] = buildOutputs(root)
   .files.filter((f) => /^apps\/[^/]+\/models\/[^/]+\.yaml$/.test(f.path))
   .map((f) => {
-    const app = parseAllDocuments(f.content)[0]?.toJS() as {
-      spec: {
-        source: { path: string; helm: { releaseName: string; valueFiles: string[] } };
-        destination: { namespace: string };
-      };
-    };
+    const app = parseAllDocuments(f.content)[0]?.toJS() as ApplicationObject;
+    const source = chartSource(app);
+    const planned = renderJobsFor(
+      root,
+      app as unknown as JsonObject,
+      f.path,
+      new Set(sourcesOf(app).map((s) => s.repoURL)),
+    );
+    const job = planned.jobs[0];
+    if (job === undefined) throw new Error(`${f.path}: ${JSON.stringify(planned.problems)}`);
     return {
       file: f.path,
-      chartPath: app.spec.source.path,
-      releaseName: app.spec.source.helm.releaseName,
-      valueFiles: app.spec.source.helm.valueFiles,
-      namespace: app.spec.destination.namespace,
+      chartPath: source.path ?? '',
+      releaseName: source.helm?.releaseName ?? '',
+      args: job.args,
+      valueArgs: job.valueFiles.flatMap((file) => ['-f', join(root, file)]),
+      namespace: app.spec.destination.namespace ?? '',
     };
   });
 
 function helmArgs(app: ModelApplication): string[] {
-  return app.valueFiles.flatMap((v) => ['-f', join(root, app.chartPath, v)]);
+  return app.valueArgs;
 }
 
 function renderedObjects(app: ModelApplication): Record<string, unknown>[] {
-  const output = execFileSync(
-    helm,
-    ['template', app.releaseName, join(root, app.chartPath), '--namespace', app.namespace, ...helmArgs(app)],
-    { encoding: 'utf8' },
-  );
+  const output = execFileSync(helm, app.args, { encoding: 'utf8' });
   return parseAllDocuments(output)
     .map((d) => (Array.isArray(d) ? null : (d.toJS() as Record<string, unknown> | null)))
     .filter((o): o is Record<string, unknown> => o !== null);
@@ -96,6 +103,16 @@ describe.each(applications.map((a) => [a.file, a] as const))('%s', (_file, app) 
       spec: { rules: { matches: { path: { value: string } }[] }[] };
     };
     expect(route.spec.rules[0]?.matches[0]?.path.value).toBe(`/${app.namespace}/${app.releaseName}/`);
+  });
+
+  it('labels every object with the app version and its component', () => {
+    for (const object of renderedObjects(app)) {
+      const labels = (object.metadata as { labels?: Record<string, string> }).labels ?? {};
+      const name = `${String(object.kind)} ${(object.metadata as { name: string }).name}`;
+      expect(labels['app.kubernetes.io/version'], name).toBe('0.1.0');
+      expect(labels['app.kubernetes.io/component'], name).toMatch(/^(vllm|router|routing|test)$/);
+      expect(labels['helm.sh/chart'], name).toMatch(/^model-server-\d+\.\d+\.\d+$/);
+    }
   });
 
   it("gives the router a config it accepts, with vLLM's block size", () => {
@@ -159,11 +176,11 @@ describe('pvc:// and oci:// models', () => {
       [
         'template',
         name,
-        join(repo.root, 'charts/models', name),
+        join(repo.root, 'charts/model-server'),
         '-n',
         'weights',
         '-f',
-        join(repo.root, 'charts/models', name, 'values-dev.yaml'),
+        join(repo.root, 'apps/dev/values/models', `${name}.yaml`),
       ],
       { encoding: 'utf8' },
     );

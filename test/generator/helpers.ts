@@ -9,9 +9,11 @@ export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 export const baselineEnvironments = join(repoRoot, 'test/fixtures/inputs/baseline/environments');
 export const exampleEnvironments = join(repoRoot, 'environments');
 
+/** A repository with the given environments/ tree and this repository's charts/ (the charts' sources). */
 export function tempRepo(environments: string): { root: string; cleanup: () => void } {
   const root = mkdtempSync(join(tmpdir(), 'switchyard-gen-'));
   cpSync(environments, join(root, 'environments'), { recursive: true });
+  cpSync(join(repoRoot, 'charts'), join(root, 'charts'), { recursive: true });
   return { root, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }
 

@@ -32,7 +32,7 @@ describe('new-model', () => {
 
     const generated = captureConsole();
     expect(runGenerate({ root: repo.root }, generated), generated.lines.err.join('\n')).toBe(0);
-    const values = readFileSync(join(repo.root, 'charts/models/granite/values-dev.yaml'), 'utf8');
+    const values = readFileSync(join(repo.root, 'apps/dev/values/models/granite.yaml'), 'utf8');
     expect(values).toContain('gpus: 2');
     expect(values).toContain('- --tensor-parallel-size\n    - "2"');
   });

@@ -13,6 +13,7 @@ import { parseRouterArgs } from '../../scheduler/service/flags.ts';
 import { runGenerate } from '../../generator/commands/generate.ts';
 import { baselineEnvironments, captureConsole, repoRoot, tempRepo } from './helpers.ts';
 import {
+  chartSource,
   generatedArgoObjects,
   isApplication,
   renderRepositoryChart,
@@ -50,14 +51,14 @@ function applications(environment: string): ApplicationObject[] {
 function modelApplications(): [string, ApplicationObject][] {
   return environments.flatMap((env) =>
     applications(env)
-      .filter((app) => app.spec.source.path?.startsWith('charts/models/') === true)
+      .filter((app) => chartSource(app).path === 'charts/model-server')
       .map((app): [string, ApplicationObject] => [`${env}/${app.metadata.name}`, app]),
   );
 }
 
 /** The CA ClusterIssuer the environment's pki Application creates. */
 function caClusterIssuer(environment: string): string {
-  const pki = applications(environment).find((app) => app.spec.source.path === 'charts/platform/pki');
+  const pki = applications(environment).find((app) => chartSource(app).path === 'charts/platform/pki');
   if (pki === undefined) throw new Error(`no pki Application in ${environment}`);
   const issuers = renderRepositoryChart(repoRoot, pki).filter(
     (object) => object.kind === 'ClusterIssuer' && object.spec?.['ca'] !== undefined,
@@ -201,16 +202,16 @@ describe('router certificate issuer', () => {
       writeFileSync(platformFile, `${readFileSync(platformFile, 'utf8')}pki:\n  caIssuer: team-ca\n`);
       const console = captureConsole();
       expect(runGenerate({ root: repo.root }, console), console.lines.err.join('\n')).toBe(0);
-      const models = readdirSync(join(repo.root, 'charts/models'));
+      const models = readdirSync(join(repo.root, 'apps/dev/values/models'));
       expect(models.length).toBeGreaterThan(0);
-      const pki = parse(readFileSync(join(repo.root, 'charts/platform/pki/values-dev.yaml'), 'utf8')) as {
+      const pki = parse(readFileSync(join(repo.root, 'apps/dev/values/platform/pki.yaml'), 'utf8')) as {
         caIssuer: { name: string };
       };
       expect(pki.caIssuer.name).toBe('team-ca');
       for (const model of models) {
-        const values = parse(
-          readFileSync(join(repo.root, 'charts/models', model, 'values-dev.yaml'), 'utf8'),
-        ) as { router: { tls: { issuer: string } } };
+        const values = parse(readFileSync(join(repo.root, 'apps/dev/values/models', model), 'utf8')) as {
+          router: { tls: { issuer: string } };
+        };
         expect(values.router.tls.issuer, model).toBe(pki.caIssuer.name);
       }
     } finally {

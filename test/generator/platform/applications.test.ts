@@ -5,13 +5,19 @@ import { parse } from 'yaml';
 import { buildOutputs } from '../../../generator/pipeline.ts';
 import { PLATFORM_RELEASES } from '../../../generator/platform/releases.ts';
 import { platformComponents } from '../../../generator/platform/components.ts';
-import { settingsOf } from '../../../generator/platform/index.ts';
+
 import { DEFAULT_ALERTS, PLATFORM_SETTING_DEFAULTS } from '../../../generator/platform/settings.ts';
 import { kindKey } from '../../../generator/platform/kinds.ts';
 import { repoRoot } from '../helpers.ts';
-import { generatedArgoObjects, isApplication, type KubeObject } from './platform-helpers.ts';
+import {
+  chartSource,
+  generatedArgoObjects,
+  isApplication,
+  sourcesOf,
+  type KubeObject,
+} from './platform-helpers.ts';
 
-const { environments } = buildOutputs(repoRoot);
+const { environments } = buildOutputs(repoRoot).repository;
 const PINNED = /^v?\d+\.\d+\.\d+$/;
 
 interface ProjectSpec {
@@ -25,7 +31,7 @@ interface ProjectSpec {
 describe.each(environments.map((env) => env.name))('platform Applications of %s', (environment) => {
   const env = environments.find((candidate) => candidate.name === environment);
   if (env === undefined) throw new Error(environment);
-  const settings = settingsOf(env);
+  const settings = env.platform;
   const components = platformComponents(settings);
   const objects = generatedArgoObjects(repoRoot, environment);
   const platformApps = objects
@@ -55,10 +61,18 @@ describe.each(environments.map((env) => env.name))('platform Applications of %s'
     const release = PLATFORM_RELEASES.find((candidate) => candidate.id === settings.release.id);
     const pinned = new Set(Object.values(release?.versions ?? {}).map((pin) => pin.version));
     for (const app of platformApps) {
-      const source = app.spec.source;
+      const source = chartSource(app);
       if (source.repoURL === settings.argocd.repoURL) {
         expect(source.targetRevision).toBe(settings.argocd.targetRevision);
-        expect(source.helm?.valueFiles).toEqual([`values-${environment}.yaml`]);
+        const chart = source.path?.split('/').pop() ?? '';
+        expect(source.helm?.valueFiles).toEqual([
+          `$values/apps/${environment}/values/platform/${chart}.yaml`,
+        ]);
+        expect(sourcesOf(app)).toContainEqual({
+          repoURL: settings.argocd.repoURL,
+          targetRevision: settings.argocd.targetRevision,
+          ref: 'values',
+        });
       } else {
         expect(source.targetRevision, app.metadata.name).toMatch(PINNED);
         expect(pinned.has(source.targetRevision), app.metadata.name).toBe(true);
@@ -86,7 +100,7 @@ describe.each(environments.map((env) => env.name))('platform Applications of %s'
 
   it('lets only the environment’s model namespaces attach routes to the shared gateway', () => {
     const values = parse(
-      readFileSync(join(repoRoot, 'charts/platform/gateway', `values-${environment}.yaml`), 'utf8'),
+      readFileSync(join(repoRoot, 'apps', environment, 'values/platform/gateway.yaml'), 'utf8'),
     ) as { allowedRoutes: { from: string; namespaces: string[] } };
     const namespaces = [...new Set(env.models.map((model) => model.namespace))].sort();
     expect(values.allowedRoutes).toEqual({ from: 'Selector', namespaces });

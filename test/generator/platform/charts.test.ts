@@ -1,22 +1,17 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
-import type { ValuesSchema } from '../../../generator/platform/chart.ts';
-import { HEALTH_CHECKS } from '../../../generator/platform/health-checks.ts';
-import {
-  PLATFORM_CHARTS,
-  renderPlatformCharts,
-  renderPlatformEnvironment,
-} from '../../../generator/platform/index.ts';
-import { platformSettings } from '../../../generator/platform/profile.ts';
+import { parse, stringify } from 'yaml';
+import { runGenerate } from '../../../generator/commands/generate.ts';
+import { loadCharts } from '../../../generator/load/charts.ts';
 import type { PlatformProfile } from '../../../generator/model/generated/platform.ts';
+import { captureConsole, exampleEnvironments, tempRepo } from '../helpers.ts';
 import { helm, parseObjects, syncWave } from './platform-helpers.ts';
 
-const out = mkdtempSync(join(tmpdir(), 'switchyard-platform-charts-'));
-afterAll(() => rmSync(out, { recursive: true, force: true }));
+const repo = tempRepo(exampleEnvironments);
+afterAll(repo.cleanup);
+const out = repo.root;
 
 function profile(extra: Partial<PlatformProfile>): PlatformProfile {
   return {
@@ -44,18 +39,23 @@ const variants: Record<string, PlatformProfile> = {
   }),
 };
 
-const files = [
-  ...renderPlatformCharts(),
-  ...Object.entries(variants).flatMap(([name, input]) =>
-    renderPlatformEnvironment(platformSettings(name, input)),
-  ),
-];
-for (const file of files) {
-  mkdirSync(dirname(join(out, file.path)), { recursive: true });
-  writeFileSync(join(out, file.path), file.content);
+// Each variant is an environment of its own with no models; the base layer is not merged under it.
+for (const [name, input] of Object.entries(variants)) {
+  mkdirSync(join(out, 'environments', name, 'models'), { recursive: true });
+  writeFileSync(join(out, 'environments', name, 'platform.yaml'), stringify(input));
 }
+const generated = captureConsole();
+if (runGenerate({ root: out }, generated) !== 0) throw new Error(generated.lines.err.join('\n'));
+
 const chartDir = (chart: string): string => join(out, 'charts/platform', chart);
-const valueFiles = files.filter((file) => /^charts\/platform\/[^/]+\/values-[a-z]+\.yaml$/.test(file.path));
+/** apps/<variant>/values/platform/<chart>.yaml, the file each platform Application renders its chart with. */
+const valuesOf = (variant: string, chart: string): string =>
+  join(out, 'apps', variant, 'values/platform', `${chart}.yaml`);
+const valueFiles = Object.keys(variants).flatMap((variant) =>
+  readdirSync(join(out, 'apps', variant, 'values/platform')).map(
+    (file) => `apps/${variant}/values/platform/${file}`,
+  ),
+);
 
 function template(chart: string, args: readonly string[]): ReturnType<typeof spawnSync> {
   return spawnSync(helm, ['template', chart, chartDir(chart), '--namespace', 'test', ...args], {
@@ -64,39 +64,31 @@ function template(chart: string, args: readonly string[]): ReturnType<typeof spa
 }
 
 describe('platform charts', () => {
-  it.each(valueFiles.map((file) => [file.path]))('%s passes helm lint --strict and renders', (path) => {
-    const chart = path.split('/')[2] ?? '';
+  it.each(valueFiles.map((file) => [file]))('%s passes helm lint --strict and renders', (path) => {
+    const chart = (path.split('/').pop() ?? '').replace(/\.yaml$/, '');
     const values = join(out, path);
     const lint = spawnSync(helm, ['lint', '--strict', chartDir(chart), '-f', values], { encoding: 'utf8' });
     expect(lint.stdout + lint.stderr, path).toContain('0 chart(s) failed');
     expect(lint.status).toBe(0);
     const rendered = template(chart, ['-f', values]);
     expect(rendered.status, String(rendered.stderr)).toBe(0);
-    expect(parseObjects(String(rendered.stdout)).length).toBeGreaterThan(0);
+    const objects = parseObjects(String(rendered.stdout));
+    expect(objects.length).toBeGreaterThan(0);
+    for (const object of objects) {
+      expect(object.metadata.labels?.['app.kubernetes.io/version'], object.metadata.name).toBe('0.1.0');
+      expect(object.metadata.labels?.['app.kubernetes.io/component'], object.metadata.name).toBe(chart);
+    }
   });
 
-  it('documents every values.yaml key with a comment naming it', () => {
-    for (const { chart } of Object.values(PLATFORM_CHARTS)) {
-      const text =
-        files.find((file) => file.path === `charts/platform/${chart.name}/values.yaml`)?.content ?? '';
-      const lines = text.split('\n');
-      const described = new Set<string>();
-      const collect = (schema: ValuesSchema): void => {
-        for (const [key, child] of Object.entries(schema.properties ?? {})) {
-          described.add(key);
-          collect(child);
-        }
-      };
-      collect(chart.valuesSchema);
-      const undocumented = lines.flatMap((line, index) => {
-        const match = /^(\s*)([A-Za-z][\w]*):/.exec(line);
-        if (match === null || !described.has(match[2] ?? '')) return [];
-        const [, indent, key] = match;
-        return lines[index - 1]?.startsWith(`${indent ?? ''}# ${key ?? ''} -- `)
-          ? []
-          : [`${chart.name}:${index + 1} ${key ?? ''}`];
-      });
-      expect(undocumented, chart.name).toEqual([]);
+  it('documents every values.yaml key, and derives its schema and README from it', () => {
+    const loaded = loadCharts(out);
+    expect(loaded.ok && loaded.inputs.charts.length).toBeGreaterThan(1);
+    if (!loaded.ok) return;
+    for (const chart of loaded.inputs.charts) {
+      const undocumented = chart.values.filter((value) => value.description === '');
+      expect(undocumented, chart.dir).toEqual([]);
+      const readme = readFileSync(join(out, chart.dir, 'README.md'), 'utf8');
+      for (const value of chart.values) expect(readme, chart.dir).toContain(`| \`${value.path}\` |`);
     }
   });
 
@@ -111,9 +103,7 @@ describe('platform charts', () => {
   });
 
   it('puts the cloud load-balancer annotations on the Gateway infrastructure', () => {
-    const objects = parseObjects(
-      String(template('gateway', ['-f', join(chartDir('gateway'), 'values-eks.yaml')]).stdout),
-    );
+    const objects = parseObjects(String(template('gateway', ['-f', valuesOf('eks', 'gateway')]).stdout));
     const gateway = objects.find((object) => object.kind === 'Gateway');
     expect(gateway?.spec?.['infrastructure']).toEqual({
       annotations: {
@@ -122,9 +112,7 @@ describe('platform charts', () => {
         'service.beta.kubernetes.io/aws-load-balancer-type': 'external',
       },
     });
-    const internal = parseObjects(
-      String(template('gateway', ['-f', join(chartDir('gateway'), 'values-aks.yaml')]).stdout),
-    );
+    const internal = parseObjects(String(template('gateway', ['-f', valuesOf('aks', 'gateway')]).stdout));
     expect(internal.map((object) => object.kind)).toEqual(['Gateway']);
     expect(JSON.stringify(internal[0]?.spec)).toContain(
       '"service.beta.kubernetes.io/azure-load-balancer-internal":"true"',
@@ -132,9 +120,7 @@ describe('platform charts', () => {
   });
 
   it('chains the PKI: self-signed root → CA certificate → CA issuer, plus ACME when asked for', () => {
-    const objects = parseObjects(
-      String(template('pki', ['-f', join(chartDir('pki'), 'values-openshift.yaml')]).stdout),
-    );
+    const objects = parseObjects(String(template('pki', ['-f', valuesOf('openshift', 'pki')]).stdout));
     expect(objects.map((object) => `${object.kind}/${object.metadata.name}`).sort()).toEqual([
       'Certificate/switchyard-ca',
       'ClusterIssuer/acme',
@@ -163,8 +149,12 @@ describe('platform charts', () => {
       }),
     );
     const data = (configMap as unknown as { data: Record<string, string> }).data;
-    for (const check of HEALTH_CHECKS) {
-      expect(data[`resource.customizations.health.${check.key}`]).toBe(check.lua);
+    const healthDir = join(chartDir('argocd-config'), 'files/health');
+    const checks = readdirSync(healthDir).filter((file) => file.endsWith('.lua'));
+    expect(checks.length).toBeGreaterThanOrEqual(4);
+    for (const file of checks) {
+      const key = file.replace(/\.lua$/, '');
+      expect(data[`resource.customizations.health.${key}`]).toBe(readFileSync(join(healthDir, file), 'utf8'));
     }
     expect(parse(data['resource.exclusions'] ?? '')).toContainEqual({
       apiGroups: ['acme.cert-manager.io'],

@@ -35,10 +35,13 @@ function changedPaths(before: unknown, after: unknown, path: string[] = []): str
 
 /** What a cloud profile owns: file patterns and, inside changed files, the fields it may change. */
 const CLOUD_OWNED: readonly { file: RegExp; fields: RegExp }[] = [
-  { file: /^charts\/platform\/gateway\/values-prod\.yaml$/, fields: /^infrastructure\.annotations(\.|$)/ },
-  // A model chart's values.yaml carries the values of the first environment it is deployed to.
   {
-    file: /^charts\/models\/[^/]+\/values(-prod)?\.yaml$/,
+    file: /^apps\/prod\/values\/platform\/gateway\.yaml$/,
+    // An overlay leaves out what equals the chart default, so the whole key may come or go.
+    fields: /^infrastructure(\.annotations(\.|$)|$)/,
+  },
+  {
+    file: /^apps\/prod\/values\/models\/[^/]+\.yaml$/,
     fields: /^vllm\.(nodeSelector|tolerations)(\.|$)/,
   },
   // The mesh installation and Gateway API CRD ownership differ on OpenShift (Sail operator).
@@ -46,7 +49,7 @@ const CLOUD_OWNED: readonly { file: RegExp; fields: RegExp }[] = [
     file: /^apps\/prod\/platform\/(istio-base|istiod|sail-operator|istio-control-plane|gateway-api-crds)\.yaml$/,
     fields: /.*/,
   },
-  { file: /^charts\/platform\/istio-control-plane\/values-prod\.yaml$/, fields: /.*/ },
+  { file: /^apps\/prod\/values\/platform\/istio-control-plane\.yaml$/, fields: /.*/ },
   {
     file: /^apps\/prod\/projects\/platform\.yaml$/,
     fields: /^spec\.(sourceRepos|destinations|clusterResourceWhitelist)(\.|$)/,
@@ -78,9 +81,9 @@ describe.each(CLOUD_IDS.filter((cloud) => cloud !== 'eks'))('switching prod from
   });
 
   it('changes the load balancer or the accelerator placement', () => {
-    const gatewayValues = 'charts/platform/gateway/values-prod.yaml';
+    const gatewayValues = 'apps/prod/values/platform/gateway.yaml';
     const modelValues = [...baseline.keys()].filter((path) =>
-      /^charts\/models\/[^/]+\/values-prod\.yaml$/.test(path),
+      /^apps\/prod\/values\/models\/[^/]+\.yaml$/.test(path),
     );
     const changed = [gatewayValues, ...modelValues].filter(
       (path) => baseline.get(path) !== switched.get(path),

@@ -3,6 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import type { JsonObject } from '../../../generator/verify/openapi-schema.ts';
+import { renderJobsFor } from '../../../generator/verify/repository.ts';
 import { repoRoot } from '../helpers.ts';
 
 export const helm = join(repoRoot, '.tools/bin/helm');
@@ -20,18 +22,26 @@ export interface KubeObject {
   readonly spec?: Record<string, unknown>;
 }
 
+export interface ApplicationSource {
+  readonly repoURL: string;
+  readonly path?: string;
+  readonly chart?: string;
+  readonly ref?: string;
+  readonly targetRevision: string;
+  readonly helm?: {
+    readonly releaseName?: string;
+    readonly valueFiles?: string[];
+    readonly valuesObject?: Record<string, unknown>;
+  };
+  readonly directory?: { readonly include?: string; readonly exclude?: string };
+}
+
 export interface ApplicationObject extends KubeObject {
   readonly spec: {
     readonly project: string;
     readonly destination: { readonly namespace?: string };
-    readonly source: {
-      readonly repoURL: string;
-      readonly path?: string;
-      readonly chart?: string;
-      readonly targetRevision: string;
-      readonly helm?: { readonly releaseName?: string; readonly valueFiles?: string[] };
-      readonly directory?: { readonly include?: string };
-    };
+    readonly source?: ApplicationSource;
+    readonly sources?: readonly ApplicationSource[];
     readonly syncPolicy?: { readonly syncOptions?: string[]; readonly automated?: { prune?: boolean } };
   };
 }
@@ -68,16 +78,30 @@ export function syncWave(object: KubeObject): number {
   return Number(object.metadata.annotations?.['argocd.argoproj.io/sync-wave'] ?? '0');
 }
 
-/** Renders an Application's in-repository chart exactly as Argo CD would (path, value files, release, namespace). */
+/** The Application's sources, whether written as `source` or `sources`. */
+export function sourcesOf(application: ApplicationObject): readonly ApplicationSource[] {
+  return application.spec.sources ?? (application.spec.source === undefined ? [] : [application.spec.source]);
+}
+
+/** The source that renders a chart (not a `ref` source of value files). */
+export function chartSource(application: ApplicationObject): ApplicationSource {
+  const source = sourcesOf(application).find((candidate) => candidate.ref === undefined);
+  if (source === undefined) throw new Error(`${application.metadata.name} has no chart source`);
+  return source;
+}
+
+/**
+ * Renders an Application's in-repository chart exactly as Argo CD would (path, value files with `$values`
+ * references resolved, release, namespace), through the validator's own resolution.
+ */
 export function renderRepositoryChart(root: string, application: ApplicationObject): KubeObject[] {
-  const source = application.spec.source;
-  if (source.path === undefined || source.chart !== undefined)
-    throw new Error('not a chart of this repository');
-  const chartDir = join(root, source.path);
-  const args = ['template', source.helm?.releaseName ?? application.metadata.name, chartDir];
-  for (const file of source.helm?.valueFiles ?? []) args.push('-f', join(chartDir, file));
-  args.push('--namespace', application.spec.destination.namespace ?? 'default');
-  return parseObjects(execFileSync(helm, args, { encoding: 'utf8' }));
+  const repoURLs = new Set(sourcesOf(application).map((source) => source.repoURL));
+  const planned = renderJobsFor(root, application as unknown as JsonObject, 'test', repoURLs);
+  const [job] = planned.jobs;
+  if (job === undefined || planned.problems.length > 0) {
+    throw new Error(`cannot render ${application.metadata.name}: ${JSON.stringify(planned.problems)}`);
+  }
+  return parseObjects(execFileSync(helm, job.args, { encoding: 'utf8' }));
 }
 
 export function groupOf(apiVersion: string): string {

@@ -10,7 +10,7 @@ import {
   resolveRelease,
 } from '../../../generator/platform/releases.ts';
 import { isInRange, parseVersion } from '../../../generator/platform/versions.ts';
-import { platformProfileProblems } from '../../../generator/platform/profile.ts';
+import { platformProfileProblems } from '../../../generator/normalize/platform.ts';
 import { exampleEnvironments, repoRoot, tempRepo } from '../helpers.ts';
 import { writeFileSync } from 'node:fs';
 

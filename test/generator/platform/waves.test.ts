@@ -7,10 +7,11 @@ import {
   platformComponents,
   SYNC_WAVES,
 } from '../../../generator/platform/components.ts';
-import { settingsOf } from '../../../generator/platform/index.ts';
+
 import { CRD_BUNDLES, kindKey } from '../../../generator/platform/kinds.ts';
 import { repoRoot } from '../helpers.ts';
 import {
+  chartSource,
   generatedArgoObjects,
   groupOf,
   isApplication,
@@ -21,7 +22,7 @@ import {
 
 const CUSTOM_KINDS = new Set(Object.values(CRD_BUNDLES).flatMap((bundle) => bundle.map(kindKey)));
 
-const { environments } = buildOutputs(repoRoot);
+const { environments } = buildOutputs(repoRoot).repository;
 
 interface AppFacts {
   readonly name: string;
@@ -34,17 +35,15 @@ interface AppFacts {
 function applicationFacts(environment: string): AppFacts[] {
   const env = environments.find((candidate) => candidate.name === environment);
   if (env === undefined) throw new Error(`no environment ${environment}`);
-  const catalogue = new Map(
-    platformComponents(settingsOf(env)).map((component) => [component.name, component]),
-  );
+  const catalogue = new Map(platformComponents(env.platform).map((component) => [component.name, component]));
   return generatedArgoObjects(repoRoot, environment)
     .filter(isApplication)
     .map((application: ApplicationObject) => {
       const componentName = application.metadata.labels?.['app.kubernetes.io/component'];
       const component = componentName === undefined ? undefined : catalogue.get(componentName);
       const inRepository =
-        application.spec.source.chart === undefined &&
-        application.spec.source.repoURL === env.platform.argocd.repoURL;
+        chartSource(application).chart === undefined &&
+        chartSource(application).repoURL === env.platform.argocd.repoURL;
       const rendered = inRepository
         ? renderRepositoryChart(repoRoot, application).map((object) =>
             kindKey({ group: groupOf(object.apiVersion), kind: object.kind }),
@@ -63,7 +62,7 @@ function applicationFacts(environment: string): AppFacts[] {
 describe.each(environments.map((env) => env.name))('sync waves of environment %s', (environment) => {
   const facts = applicationFacts(environment);
   const env = environments.find((candidate) => candidate.name === environment);
-  const preinstalled = new Set(env === undefined ? [] : clusterProvidedCrds(settingsOf(env)).map(kindKey));
+  const preinstalled = new Set(env === undefined ? [] : clusterProvidedCrds(env.platform).map(kindKey));
 
   it('has generated platform and model Applications to check', () => {
     expect(existsSync(join(repoRoot, 'apps', environment, 'platform'))).toBe(true);
@@ -111,7 +110,7 @@ describe.each(environments.map((env) => env.name))('sync waves of environment %s
   it('declares every custom kind our platform charts create in the component catalogue', () => {
     const env = environments.find((candidate) => candidate.name === environment);
     if (env === undefined) throw new Error(`no environment ${environment}`);
-    for (const component of platformComponents(settingsOf(env))) {
+    for (const component of platformComponents(env.platform)) {
       if (component.source.type !== 'local') continue;
       const application = generatedArgoObjects(repoRoot, environment)
         .filter(isApplication)

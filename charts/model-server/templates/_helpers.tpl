@@ -1,0 +1,75 @@
+{{/*
+Object names. The release name is the model name; every object is "<fullname>" or "<fullname>-<suffix>".
+A name longer than 63 characters is cut to 54 and ends in 8 hex digits of the SHA-256 of the full name,
+exactly as the generator names objects (generator/normalize/names.ts).
+*/}}
+{{- define "model-server.fullname" -}}
+{{- .Values.nameOverride | default .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- end }}
+
+{{/* (list $ "suffix") -> "<fullname>-<suffix>", or "<fullname>" for an empty suffix. */}}
+{{- define "model-server.objectName" -}}
+{{- $full := include "model-server.fullname" (index . 0) -}}
+{{- $suffix := index . 1 -}}
+{{- if $suffix }}{{ $full = printf "%s-%s" $full $suffix }}{{ end -}}
+{{- if le (len $full) 63 -}}
+{{- $full -}}
+{{- else -}}
+{{- printf "%s-%s" ($full | trunc 54 | regexReplaceAll "-+$" "") (sha256sum $full | trunc 8) -}}
+{{- end -}}
+{{- end }}
+
+{{- define "model-server.vllmName" -}}{{ include "model-server.objectName" (list . "vllm") }}{{- end }}
+{{- define "model-server.poolName" -}}{{ include "model-server.objectName" (list . "") }}{{- end }}
+{{- define "model-server.routerName" -}}{{ include "model-server.objectName" (list . "router") }}{{- end }}
+{{- define "model-server.routerTlsName" -}}{{ include "model-server.objectName" (list . "router-tls") }}{{- end }}
+{{- define "model-server.routeName" -}}{{ include "model-server.objectName" (list . "") }}{{- end }}
+{{- define "model-server.rewritesName" -}}{{ include "model-server.objectName" (list . "aliases") }}{{- end }}
+{{- define "model-server.testName" -}}{{ include "model-server.objectName" (list . "test") }}{{- end }}
+
+{{/* Path prefix of the model on the shared gateway: /<namespace>/<model>/. */}}
+{{- define "model-server.pathPrefix" -}}
+{{- printf "/%s/%s/" .Release.Namespace (include "model-server.fullname" .) -}}
+{{- end }}
+
+{{/* Labels of every object: (list $ "component"). */}}
+{{- define "model-server.labels" -}}
+{{- $ := index . 0 -}}
+helm.sh/chart: {{ printf "%s-%s" $.Chart.Name $.Chart.Version | replace "+" "_" }}
+app.kubernetes.io/name: {{ include "model-server.fullname" $ }}
+app.kubernetes.io/instance: {{ $.Release.Name }}
+app.kubernetes.io/version: {{ $.Chart.AppVersion | quote }}
+app.kubernetes.io/component: {{ index . 1 }}
+app.kubernetes.io/managed-by: {{ $.Release.Service }}
+app.kubernetes.io/part-of: switchyard
+{{- end }}
+
+{{/*
+Selector labels: (list $ "component"). Pod templates carry only these, so a chart or app version change
+does not restart every model's pods.
+*/}}
+{{- define "model-server.selectorLabels" -}}
+{{- $ := index . 0 -}}
+app.kubernetes.io/name: {{ include "model-server.fullname" $ }}
+app.kubernetes.io/instance: {{ $.Release.Name }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end }}
+
+{{/* An image reference from {repository, tag}; a tag "sha256:…" is a digest. */}}
+{{- define "model-server.image" -}}
+{{ .repository }}{{ if hasPrefix "sha256:" .tag }}@{{ else }}:{{ end }}{{ .tag }}
+{{- end }}
+
+{{/* Ports and paths shared by the router's Deployment, Service, probes, policies and certificate. */}}
+{{- define "model-server.vllmPort" -}}8000{{- end }}
+{{- define "model-server.routerGrpcPort" -}}9002{{- end }}
+{{- define "model-server.routerHealthPort" -}}9003{{- end }}
+{{- define "model-server.routerMetricsPort" -}}9090{{- end }}
+{{- define "model-server.routerConfigDir" -}}/config{{- end }}
+{{- define "model-server.routerCertDir" -}}/var/run/switchyard/router-tls{{- end }}
+{{- define "model-server.modelMountPath" -}}/mnt/models{{- end }}
+{{/*
+API group of the InferenceObjectives and InferenceModelRewrites this chart emits; the router watches it
+(--objective-api-group), because its own default is llm-d's newer llm-d.ai group.
+*/}}
+{{- define "model-server.objectiveApiGroup" -}}inference.networking.x-k8s.io{{- end }}

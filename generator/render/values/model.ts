@@ -1,0 +1,79 @@
+// A model's values for the model-server chart in one environment: what the generator derives from the
+// spec and the platform, written as the difference from the chart's documented defaults.
+import type { NormalizedEnvironment, NormalizedModel } from '../../normalize/types.ts';
+import { mergeValues, valuesOverlay } from './overlay.ts';
+
+type Values = Readonly<Record<string, unknown>>;
+
+/** Everything the generator decides for one model; keys it leaves out keep the chart's defaults. */
+export function derivedModelValues(env: NormalizedEnvironment, model: NormalizedModel): Values {
+  const { platform } = env;
+  const { source } = model;
+  return {
+    model: {
+      uri: model.uri,
+      servedName: model.servedName,
+      source: {
+        kind: source.kind,
+        claim: source.kind === 'pvc' ? source.claim : '',
+        reference: source.kind === 'oci' ? source.reference : '',
+      },
+      hfTokenSecret:
+        model.hfTokenSecret === undefined
+          ? { name: '' }
+          : { name: model.hfTokenSecret.name, key: model.hfTokenSecret.key },
+    },
+    vllm: {
+      image: model.vllm.image,
+      replicas: model.replicas,
+      args: model.vllm.args,
+      hashSeed: model.vllm.hashSeed,
+      gpuResource: model.accelerator.resourceName,
+      gpus: model.gpusPerPod,
+      resources: model.resources,
+      nodeSelector: model.accelerator.nodeSelector,
+      tolerations: model.accelerator.tolerations,
+      shmSize: model.vllm.shmSize,
+      cacheSize: model.vllm.cacheSize,
+      startupFailureThreshold: model.vllm.startupFailureThreshold,
+    },
+    router: {
+      image: model.router.image,
+      replicas: model.router.replicas,
+      failureMode: model.router.failureMode,
+      config: model.router.config,
+      tls: { issuer: platform.pki.caIssuer },
+    },
+    route: {
+      gateway: {
+        name: platform.gateway.name,
+        namespace: platform.gateway.namespace,
+        sectionName: platform.routeSectionName ?? '',
+      },
+      requestTimeout: model.requestTimeout,
+    },
+    objectives: model.objectives,
+    aliases: model.aliases,
+    monitoring: {
+      enabled: platform.monitoring.enabled,
+      namespace: platform.monitoring.namespace,
+      interval: platform.monitoring.interval,
+    },
+    test: {
+      gateway: {
+        scheme: platform.gateway.tls.enabled ? 'https' : 'http',
+        port: platform.gateway.port,
+        host: platform.gateway.hostname ?? '',
+      },
+    },
+  };
+}
+
+/** The values file of one model in one environment: only what differs from the chart's defaults. */
+export function modelValuesFile(
+  defaults: Values,
+  env: NormalizedEnvironment,
+  model: NormalizedModel,
+): Record<string, unknown> {
+  return valuesOverlay(defaults, mergeValues(defaults, derivedModelValues(env, model)));
+}

@@ -1,0 +1,88 @@
+// Values of the platform charts (charts/platform/<chart>) for one environment, from its normalized platform.
+// Each function returns the chart's complete values; the written file holds only what differs from the
+// chart's defaults.
+import { loadBalancerAnnotations } from '../../platform/clouds.ts';
+import type { PlatformSettings } from '../../platform/settings.ts';
+
+export function pkiValues(settings: PlatformSettings): Record<string, unknown> {
+  const acme = settings.pki.acme;
+  return {
+    selfSignedIssuer: { name: settings.pki.selfSignedIssuer },
+    ca: {
+      certificateName: settings.pki.caIssuer,
+      secretName: settings.pki.caIssuer,
+      commonName: settings.pki.caCommonName,
+      duration: '87600h',
+      renewBefore: '720h',
+      privateKey: { algorithm: 'ECDSA', size: 256 },
+    },
+    caIssuer: { name: settings.pki.caIssuer },
+    acme: {
+      enabled: acme !== null,
+      name: acme?.issuer ?? 'acme',
+      email: acme?.email ?? '',
+      server: acme?.server ?? '',
+      gateway: { name: settings.gateway.name, namespace: settings.gateway.namespace },
+    },
+  };
+}
+
+export function gatewayValues(settings: PlatformSettings): Record<string, unknown> {
+  const gateway = settings.gateway;
+  const serviceHost = `${gateway.name}-${gateway.className}.${gateway.namespace}.svc.cluster.local`;
+  return {
+    name: gateway.name,
+    className: gateway.className,
+    infrastructure: { annotations: loadBalancerAnnotations(settings.cloud, gateway.exposure), labels: {} },
+    listener: { name: gateway.sectionName, port: gateway.port, hostname: gateway.hostname ?? '' },
+    tls: {
+      enabled: gateway.tls.enabled,
+      issuer: gateway.tls.issuer,
+      secretName: `${gateway.name}-tls`,
+      dnsNames: gateway.hostname === null ? [serviceHost] : [gateway.hostname, serviceHost],
+    },
+    // Only the environment's model namespaces may attach routes to the shared, public listener.
+    allowedRoutes:
+      settings.modelNamespaces.length > 0
+        ? { from: 'Selector', namespaces: [...settings.modelNamespaces] }
+        : { from: 'Same', namespaces: [] },
+    acmeListener: { enabled: settings.pki.acme !== null && gateway.tls.issuer === settings.pki.acme.issuer },
+  };
+}
+
+export function monitoringValues(settings: PlatformSettings): Record<string, unknown> {
+  const monitoring = settings.monitoring;
+  return {
+    interval: monitoring.interval,
+    monitorLabels: { ...monitoring.ruleLabels },
+    ruleLabels: { ...monitoring.ruleLabels },
+    gateway: { name: settings.gateway.name, namespace: settings.gateway.namespace },
+    istiod: { namespace: 'istio-system' },
+    alerts: { ...monitoring.alerts, for: '10m' },
+    dashboard: { enabled: true, labels: { ...monitoring.dashboardLabels } },
+  };
+}
+
+export function argocdConfigValues(_settings: PlatformSettings): Record<string, unknown> {
+  return { configMapName: 'argocd-cm', resourceExclusions: true };
+}
+
+export function istioControlPlaneValues(settings: PlatformSettings): Record<string, unknown> {
+  return {
+    version: `v${settings.release.versions.istio}`,
+    namespace: 'istio-system',
+    cniNamespace: 'istio-cni',
+    pilotEnv: { ENABLE_GATEWAY_API_INFERENCE_EXTENSION: 'true' },
+  };
+}
+
+/** Our platform charts by name, with the function that derives an environment's values. */
+export const platformChartValues: Readonly<
+  Record<string, (settings: PlatformSettings) => Record<string, unknown>>
+> = {
+  'argocd-config': argocdConfigValues,
+  gateway: gatewayValues,
+  'istio-control-plane': istioControlPlaneValues,
+  monitoring: monitoringValues,
+  pki: pkiValues,
+};
