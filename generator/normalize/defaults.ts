@@ -13,8 +13,9 @@ export const modelDefaults = {
   startupTimeoutSeconds: 1800,
   routerProfile: 'balanced',
   routerReplicas: 1,
-  failureMode: 'FailOpen',
+  failureMode: 'FailClose',
   hfTokenKey: 'token',
+  apiKeyKey: 'api-key',
   requestTimeout: '0s',
   objectives: [
     { name: 'premium', priority: 100 },

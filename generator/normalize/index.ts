@@ -220,6 +220,7 @@ function normalizeModel(
   const startupTimeout = spec.vllm?.startupTimeoutSeconds ?? modelDefaults.startupTimeoutSeconds;
   const profile = (spec.router?.profile ?? modelDefaults.routerProfile) as RouterProfileName;
   const hfTokenSecret = spec.model.hfTokenSecret;
+  const apiKeySecret = spec.vllm?.apiKeySecret;
   const maxModelLen = spec.vllm?.maxModelLen;
   const gpuMemoryUtilization = spec.vllm?.gpuMemoryUtilization;
 
@@ -265,6 +266,9 @@ function normalizeModel(
       shmSize: spec.vllm?.shmSize ?? modelDefaults.shmSize,
       cacheSize: spec.vllm?.cacheSize ?? modelDefaults.cacheSize,
       startupFailureThreshold: Math.ceil(startupTimeout / startupProbePeriodSeconds),
+      ...(apiKeySecret === undefined
+        ? {}
+        : { apiKeySecret: { name: apiKeySecret.name, key: apiKeySecret.key ?? modelDefaults.apiKeyKey } }),
     },
     router: {
       image: platform.routerImage,

@@ -102,6 +102,7 @@ export function platformSettings(
       port: gateway.listener?.port ?? (tlsEnabled ? 443 : 80),
       sectionName: gateway.listener?.sectionName ?? (tlsEnabled ? 'https' : 'http'),
       tls: { enabled: tlsEnabled, issuer: gateway.tls?.issuer ?? caIssuer },
+      routerTrustSecret: D.routerTrustSecret,
     },
     pki: {
       namespace: D.pkiNamespace,

@@ -92,6 +92,8 @@ export interface NormalizedModel {
     readonly shmSize: string;
     readonly cacheSize: string;
     readonly startupFailureThreshold: number;
+    /** Secret holding the API key vLLM requires (VLLM_API_KEY), if any. */
+    readonly apiKeySecret?: { readonly name: string; readonly key: string };
   };
   readonly router: {
     readonly image: Image;

@@ -239,6 +239,16 @@ export function platformComponents(settings: PlatformSettings): PlatformComponen
       values: {
         crds: { enabled: true, keep: true },
         prometheus: { enabled: monitoring, servicemonitor: { enabled: monitoring } },
+        // ACME HTTP-01 through the shared Gateway needs cert-manager's Gateway API support.
+        ...(settings.pki.acme === null
+          ? {}
+          : {
+              config: {
+                apiVersion: 'controller.config.cert-manager.io/v1alpha1',
+                kind: 'ControllerConfiguration',
+                enableGatewayAPI: true,
+              },
+            }),
       },
     },
     installsCrds: CRD_BUNDLES.certManager,

@@ -30,6 +30,8 @@ export interface PlatformSettings {
     readonly port: number;
     readonly sectionName: string;
     readonly tls: { readonly enabled: boolean; readonly issuer: string };
+    /** Secret in the gateway namespace whose ca.crt the gateway verifies each router's certificate against. */
+    readonly routerTrustSecret: string;
   };
   readonly pki: {
     readonly namespace: string;
@@ -73,6 +75,7 @@ export const PLATFORM_SETTING_DEFAULTS = {
   caIssuer: 'switchyard-ca',
   selfSignedIssuer: 'switchyard-selfsigned',
   acmeIssuer: 'acme',
+  routerTrustSecret: 'switchyard-router-ca',
   pkiNamespace: 'cert-manager',
   monitoringEnabled: true,
   monitoringNamespace: 'monitoring',

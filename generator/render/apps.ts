@@ -44,6 +44,13 @@ export const modelNamespacedKinds: readonly { group: string; kind: string }[] = 
   { group: 'networking.istio.io', kind: 'DestinationRule' },
 ];
 
+/** Pod Security admission labels of model namespaces: every chart pod runs as the restricted profile allows. */
+export const modelNamespaceLabels = {
+  'pod-security.kubernetes.io/enforce': 'restricted',
+  'pod-security.kubernetes.io/audit': 'restricted',
+  'pod-security.kubernetes.io/warn': 'restricted',
+} as const;
+
 const retry = { limit: 10, backoff: { duration: '10s', factor: 2, maxDuration: '5m' } };
 
 export function rootApplication(env: NormalizedEnvironment): IApplication {
@@ -127,6 +134,8 @@ export function modelApplication(env: NormalizedEnvironment, model: NormalizedMo
       syncPolicy: {
         automated: { prune: true, selfHeal: true },
         syncOptions: ['CreateNamespace=true', 'PruneLast=true'],
+        // Namespaces Argo CD creates for models enforce the restricted Pod Security Standard.
+        managedNamespaceMetadata: { labels: { ...modelNamespaceLabels } },
         retry,
       },
     },

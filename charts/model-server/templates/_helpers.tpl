@@ -73,3 +73,16 @@ API group of the InferenceObjectives and InferenceModelRewrites this chart emits
 (--objective-api-group), because its own default is llm-d's newer llm-d.ai group.
 */}}
 {{- define "model-server.objectiveApiGroup" -}}inference.networking.x-k8s.io{{- end }}
+
+{{/* Egress to the cluster DNS, which every pod of the chart needs. */}}
+{{- define "model-server.dnsEgress" -}}
+- to:
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: kube-system
+  ports:
+    - port: 53
+      protocol: UDP
+    - port: 53
+      protocol: TCP
+{{- end }}

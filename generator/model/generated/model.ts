@@ -116,6 +116,19 @@ export interface ModelSpec {
      */
     extraArgs?: string[];
     /**
+     * Secret in the model namespace holding an API key vLLM requires on /v1 requests (VLLM_API_KEY, by reference). Clients then send 'Authorization: Bearer <key>'.
+     */
+    apiKeySecret?: {
+      /**
+       * Secret name.
+       */
+      name: string;
+      /**
+       * Key inside the Secret.
+       */
+      key?: string;
+    };
+    /**
      * Size of the in-memory /dev/shm volume.
      */
     shmSize?: string;
@@ -141,7 +154,7 @@ export interface ModelSpec {
      */
     replicas?: number;
     /**
-     * What the gateway does when the router is unreachable: FailOpen (route to any pod) or FailClose (reject).
+     * What the gateway does when the router is unreachable: FailClose (reject with 503, the default: no request bypasses admission, priorities and rewrites) or FailOpen (route to any pod).
      */
     failureMode?: 'FailOpen' | 'FailClose';
   };

@@ -36,13 +36,17 @@ export function derivedModelValues(env: NormalizedEnvironment, model: Normalized
       shmSize: model.vllm.shmSize,
       cacheSize: model.vllm.cacheSize,
       startupFailureThreshold: model.vllm.startupFailureThreshold,
+      apiKeySecret:
+        model.vllm.apiKeySecret === undefined
+          ? { name: '' }
+          : { name: model.vllm.apiKeySecret.name, key: model.vllm.apiKeySecret.key },
     },
     router: {
       image: model.router.image,
       replicas: model.router.replicas,
       failureMode: model.router.failureMode,
       config: model.router.config,
-      tls: { issuer: platform.pki.caIssuer },
+      tls: { issuer: platform.pki.caIssuer, gatewayTrustSecret: platform.gateway.routerTrustSecret },
     },
     route: {
       gateway: {

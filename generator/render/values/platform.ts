@@ -47,6 +47,7 @@ export function gatewayValues(settings: PlatformSettings): Record<string, unknow
         ? { from: 'Selector', namespaces: [...settings.modelNamespaces] }
         : { from: 'Same', namespaces: [] },
     acmeListener: { enabled: settings.pki.acme !== null && gateway.tls.issuer === settings.pki.acme.issuer },
+    routerTrust: { issuer: settings.pki.caIssuer, secretName: gateway.routerTrustSecret },
   };
 }
 

@@ -113,8 +113,12 @@ describe('platform charts', () => {
       },
     });
     const internal = parseObjects(String(template('gateway', ['-f', valuesOf('aks', 'gateway')]).stdout));
-    expect(internal.map((object) => object.kind)).toEqual(['Gateway']);
-    expect(JSON.stringify(internal[0]?.spec)).toContain(
+    // No listener certificate without TLS; the router-trust certificate is always there.
+    expect(internal.map((object) => `${object.kind}/${object.metadata.name}`)).toEqual([
+      'Certificate/switchyard-router-ca',
+      'Gateway/inference-gateway',
+    ]);
+    expect(JSON.stringify(internal.find((object) => object.kind === 'Gateway')?.spec)).toContain(
       '"service.beta.kubernetes.io/azure-load-balancer-internal":"true"',
     );
   });
