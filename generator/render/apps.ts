@@ -44,12 +44,19 @@ export const modelNamespacedKinds: readonly { group: string; kind: string }[] = 
   { group: 'networking.istio.io', kind: 'DestinationRule' },
 ];
 
-/** Pod Security admission labels of model namespaces: every chart pod runs as the restricted profile allows. */
-export const modelNamespaceLabels = {
-  'pod-security.kubernetes.io/enforce': 'restricted',
-  'pod-security.kubernetes.io/audit': 'restricted',
-  'pod-security.kubernetes.io/warn': 'restricted',
-} as const;
+/**
+ * Pod Security admission labels of a model namespace. Every chart pod meets the restricted profile, whose volume
+ * list predates image volumes: a namespace holding an oci:// model (an image volume) enforces baseline and
+ * still audits and warns at restricted. Every model of a namespace gets the same labels.
+ */
+export function modelNamespaceLabels(env: NormalizedEnvironment, namespace: string): Record<string, string> {
+  const imageVolumes = env.models.some((m) => m.namespace === namespace && m.source.kind === 'oci');
+  return {
+    'pod-security.kubernetes.io/enforce': imageVolumes ? 'baseline' : 'restricted',
+    'pod-security.kubernetes.io/audit': 'restricted',
+    'pod-security.kubernetes.io/warn': 'restricted',
+  };
+}
 
 const retry = { limit: 10, backoff: { duration: '10s', factor: 2, maxDuration: '5m' } };
 
@@ -134,8 +141,7 @@ export function modelApplication(env: NormalizedEnvironment, model: NormalizedMo
       syncPolicy: {
         automated: { prune: true, selfHeal: true },
         syncOptions: ['CreateNamespace=true', 'PruneLast=true'],
-        // Namespaces Argo CD creates for models enforce the restricted Pod Security Standard.
-        managedNamespaceMetadata: { labels: { ...modelNamespaceLabels } },
+        managedNamespaceMetadata: { labels: modelNamespaceLabels(env, model.namespace) },
         retry,
       },
     },

@@ -1,7 +1,7 @@
 // The model charts under real helm: lint --strict and template exactly as each Application says, every
 // rendered object valid, the router accepts its ConfigMap, and values.schema.json rejects bad values.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
@@ -115,6 +115,33 @@ describe.each(applications.map((a) => [a.file, a] as const))('%s', (_file, app) 
     }
   });
 
+  it('fails closed, verifies the router, and denies what the pods do not need', () => {
+    const objects = renderedObjects(app);
+    const pool = objects.find((o) => o.kind === 'InferencePool') as {
+      spec: { endpointPickerRef: { failureMode: string } };
+    };
+    expect(pool.spec.endpointPickerRef.failureMode).toBe('FailClose');
+    const rule = objects.find((o) => o.kind === 'DestinationRule') as {
+      spec: { trafficPolicy: { portLevelSettings: { tls: Record<string, unknown> }[] } };
+    };
+    const tls = rule.spec.trafficPolicy.portLevelSettings[0]?.tls ?? {};
+    expect(tls).not.toHaveProperty('insecureSkipVerify');
+    expect(tls.credentialName).toBe('switchyard-router-ca');
+    expect(tls.subjectAltNames).toEqual([`${app.releaseName}-router.${app.namespace}.svc`]);
+    const policies = objects.filter((o) => o.kind === 'NetworkPolicy') as {
+      spec: { policyTypes: string[]; egress: unknown[] };
+    }[];
+    expect(policies).toHaveLength(2);
+    for (const policy of policies) {
+      expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
+      expect(policy.spec.egress.length).toBeGreaterThan(0);
+    }
+    const vllm = objects.find(
+      (o) => o.kind === 'Deployment' && (o.metadata as { name: string }).name.endsWith('-vllm'),
+    ) as { spec: { template: { spec: { containers: { securityContext: Record<string, unknown> }[] } } } };
+    expect(vllm.spec.template.spec.containers[0]?.securityContext.readOnlyRootFilesystem).toBe(true);
+  });
+
   it("gives the router a config it accepts, with vLLM's block size", () => {
     const objects = renderedObjects(app);
     const configMap = objects.find((o) => o.kind === 'ConfigMap') as { data: Record<string, string> };
@@ -199,5 +226,10 @@ describe('pvc:// and oci:// models', () => {
       mountPath: '/mnt/models',
       readOnly: true,
     });
+    // An image volume is outside the restricted profile's volume list: that namespace enforces baseline.
+    const application = readFileSync(join(repo.root, `apps/dev/models/${name}.yaml`), 'utf8');
+    expect(application).toContain(
+      `pod-security.kubernetes.io/enforce: ${uri.startsWith('oci://') ? 'baseline' : 'restricted'}`,
+    );
   });
 });
