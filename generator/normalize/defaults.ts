@@ -3,6 +3,8 @@
 export const modelDefaults = {
   replicas: 1,
   tensor: 1,
+  pipeline: 1,
+  expert: false,
   data: 1,
   cpu: '4',
   memory: '16Gi',

@@ -6,7 +6,12 @@ import { locateIn } from '../load/layers.ts';
 import type { ModelSpec } from '../model/generated/model.ts';
 import type { PlatformProfile } from '../model/generated/platform.ts';
 import { validators } from '../validate/schemas.ts';
-import { cloudAcceleratorPlacement, supportedAccelerators } from '../platform/clouds.ts';
+import {
+  cloudAcceleratorPlacement,
+  DEFAULT_GPUS_PER_NODE,
+  supportedAccelerators,
+} from '../platform/clouds.ts';
+import { PLATFORM_SETTING_DEFAULTS } from '../platform/settings.ts';
 import { platformComponents } from '../platform/components.ts';
 import { caIssuerName, platformSettings, resolvePlatform } from './platform.ts';
 import type { ResolvedRelease } from '../platform/releases.ts';
@@ -15,7 +20,8 @@ import { modelDefaults, startupProbePeriodSeconds } from './defaults.ts';
 import { objectName } from './names.ts';
 import { routerConfig, type RouterProfileName } from './router-config.ts';
 import type { ModelSource, NormalizedEnvironment, NormalizedModel, NormalizedPlatform } from './types.ts';
-import { conflictingFlag, vllmArgs } from './vllm-args.ts';
+import { replicaTopology } from './topology.ts';
+import { conflictingFlag, derivedVllmFlags, vllmArgs } from './vllm-args.ts';
 
 export type NormalizeResult =
   { ok: true; environments: NormalizedEnvironment[] } | { ok: false; problems: InputProblem[] };
@@ -141,23 +147,6 @@ function normalizeModel(
     );
   }
 
-  const tensor = spec.parallelism?.tensor ?? modelDefaults.tensor;
-  const data = spec.parallelism?.data ?? modelDefaults.data;
-  const dataLocal = spec.parallelism?.dataLocal ?? data;
-  if (dataLocal !== data) {
-    problem(
-      ['parallelism', 'dataLocal'],
-      `expected dataLocal equal to data (${data}): a single-node replica holds all data-parallel ranks`,
-    );
-  }
-  const gpusPerPod = tensor * dataLocal;
-  if (spec.accelerator.count !== undefined && spec.accelerator.count !== gpusPerPod) {
-    problem(
-      ['accelerator', 'count'],
-      `expected ${gpusPerPod} (parallelism.tensor ${tensor} x parallelism.dataLocal ${dataLocal}), got ${spec.accelerator.count}`,
-    );
-  }
-
   // The platform profile may define or override an accelerator; otherwise the cloud profile places it.
   const acceleratorProfile =
     platform.profile.accelerators?.[spec.accelerator.type] ??
@@ -175,13 +164,44 @@ function normalizeModel(
     );
   }
 
+  const tensor = spec.parallelism?.tensor ?? modelDefaults.tensor;
+  const pipeline = spec.parallelism?.pipeline ?? modelDefaults.pipeline;
+  const data = spec.parallelism?.data ?? modelDefaults.data;
+  const dataLocal = spec.parallelism?.dataLocal ?? data;
+  const expert = spec.parallelism?.expert ?? modelDefaults.expert;
+  const placed = replicaTopology(
+    { tensor, pipeline, data, dataLocal },
+    {
+      type: spec.accelerator.type,
+      gpusPerNode:
+        acceleratorProfile?.gpusPerNode ??
+        cloudAcceleratorPlacement(platform.cloud, spec.accelerator.type)?.gpusPerNode ??
+        DEFAULT_GPUS_PER_NODE,
+      leaderWorkerSet:
+        platform.profile.components?.leaderWorkerSet ?? PLATFORM_SETTING_DEFAULTS.leaderWorkerSet,
+    },
+  );
+  if (!placed.ok) {
+    problem(placed.problem.path, placed.problem.message);
+  } else if (spec.accelerator.count !== undefined && spec.accelerator.count !== placed.topology.gpusPerPod) {
+    const per =
+      placed.topology.nodes > 1
+        ? `a whole ${spec.accelerator.type} node: the replica spans ${placed.topology.nodes} nodes`
+        : `parallelism.tensor ${tensor} x pipeline ${pipeline} x dataLocal ${dataLocal}`;
+    problem(
+      ['accelerator', 'count'],
+      `expected ${placed.topology.gpusPerPod} (${per}), got ${spec.accelerator.count}`,
+    );
+  }
+  const topology = placed.ok ? placed.topology : { gpusPerPod: 1, nodes: 1 };
+
   const extraArgs = spec.vllm?.extraArgs ?? [];
   extraArgs.forEach((arg, index) => {
     const flag = conflictingFlag(arg);
     if (flag !== undefined) {
       problem(
         ['vllm', 'extraArgs', String(index)],
-        `expected no ${flag}: the generator derives it from the spec (set the corresponding field instead)`,
+        `expected no ${flag}: the generator derives it from ${derivedVllmFlags[flag] ?? 'the spec'}; set that instead`,
       );
     }
   });
@@ -236,13 +256,18 @@ function normalizeModel(
       ? {}
       : { hfTokenSecret: { name: hfTokenSecret.name, key: hfTokenSecret.key ?? modelDefaults.hfTokenKey } }),
     replicas: spec.replicas ?? modelDefaults.replicas,
-    parallelism: { tensor, data, dataLocal },
-    gpusPerPod,
+    parallelism: { tensor, pipeline, data, dataLocal, expert },
+    gpusPerPod: topology.gpusPerPod,
+    nodes: topology.nodes,
     accelerator: {
       type: spec.accelerator.type,
       resourceName: acceleratorProfile.resourceName,
       nodeSelector: definedEntries(acceleratorProfile.nodeSelector ?? {}),
       tolerations: acceleratorProfile.tolerations ?? [],
+      groupTopologyKey:
+        acceleratorProfile.groupTopologyKey ??
+        cloudAcceleratorPlacement(platform.cloud, spec.accelerator.type)?.groupTopologyKey ??
+        '',
     },
     resources: {
       cpu: spec.resources?.cpu ?? modelDefaults.cpu,
@@ -254,8 +279,11 @@ function normalizeModel(
         source,
         servedName,
         tensor,
+        pipeline,
         data,
         dataLocal,
+        expert,
+        nodes: topology.nodes,
         blockSize,
         ...(maxModelLen === undefined ? {} : { maxModelLen }),
         ...(gpuMemoryUtilization === undefined ? {} : { gpuMemoryUtilization }),

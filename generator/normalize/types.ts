@@ -73,14 +73,24 @@ export interface NormalizedModel {
   readonly servedName: string;
   readonly hfTokenSecret?: { readonly name: string; readonly key: string };
   readonly replicas: number;
-  readonly parallelism: { readonly tensor: number; readonly data: number; readonly dataLocal: number };
-  /** tensor x dataLocal. */
+  readonly parallelism: {
+    readonly tensor: number;
+    readonly pipeline: number;
+    readonly data: number;
+    readonly dataLocal: number;
+    readonly expert: boolean;
+  };
+  /** GPUs each vLLM pod requests: tensor x pipeline x dataLocal, or a whole node when a replica spans nodes. */
   readonly gpusPerPod: number;
+  /** Nodes (pods) one replica spans; above 1 it is a LeaderWorkerSet group. */
+  readonly nodes: number;
   readonly accelerator: {
     readonly type: string;
     readonly resourceName: string;
     readonly nodeSelector: Readonly<Record<string, string>>;
     readonly tolerations: readonly Toleration[];
+    /** Node label naming a node group, for exclusive placement of multi-node groups ('' for none). */
+    readonly groupTopologyKey: string;
   };
   readonly resources: { readonly cpu: string; readonly memory: string };
   readonly vllm: {

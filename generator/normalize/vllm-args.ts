@@ -2,22 +2,36 @@
 import type { ModelSource } from './types.ts';
 import { vllmPort } from './defaults.ts';
 
-/** Flags the generator sets itself; a spec may not pass them in vllm.extraArgs. */
-export const derivedVllmFlags = [
-  '--port',
-  '--host',
-  '--served-model-name',
-  '--tensor-parallel-size',
-  '-tp',
-  '--data-parallel-size',
-  '-dp',
-  '--data-parallel-size-local',
-  '--block-size',
-  '--max-model-len',
-  '--gpu-memory-utilization',
-  '--revision',
-  '--model',
-] as const;
+/**
+ * Flags the generator sets itself or the router depends on, with the spec field that controls each; a spec may
+ * not pass them in vllm.extraArgs in any spelling (`--flag`, `--flag=value`, `--flag_with_underscores`, a short
+ * alias, or the `--no-` form of a boolean).
+ */
+export const derivedVllmFlags: Readonly<Record<string, string>> = {
+  '--model': 'model.uri',
+  '--port': 'the chart (vLLM listens on 8000)',
+  '--host': 'the chart',
+  '--served-model-name': 'model.servedName',
+  '--revision': 'model.revision',
+  '--tensor-parallel-size': 'parallelism.tensor',
+  '--pipeline-parallel-size': 'parallelism.pipeline',
+  '--data-parallel-size': 'parallelism.data',
+  '--data-parallel-size-local': 'parallelism.dataLocal',
+  '--enable-expert-parallel': 'parallelism.expert',
+  '--distributed-executor-backend': 'parallelism (Ray when a replica spans nodes)',
+  '--enable-prefix-caching': 'the router (prefix caching stays on: the router scores prefix hits)',
+  '--block-size': 'vllm.blockSize',
+  '--max-model-len': 'vllm.maxModelLen',
+  '--gpu-memory-utilization': 'vllm.gpuMemoryUtilization',
+  '--api-key': 'vllm.apiKeySecret',
+};
+
+const shortAliases: Readonly<Record<string, string>> = {
+  '-tp': '--tensor-parallel-size',
+  '-pp': '--pipeline-parallel-size',
+  '-dp': '--data-parallel-size',
+  '-dpl': '--data-parallel-size-local',
+};
 
 export const modelMountPath = '/mnt/models';
 
@@ -36,8 +50,12 @@ export interface VllmArgsInput {
   readonly source: ModelSource;
   readonly servedName: string;
   readonly tensor: number;
+  readonly pipeline: number;
   readonly data: number;
   readonly dataLocal: number;
+  readonly expert: boolean;
+  /** Nodes one replica spans; above 1 the replica runs on a Ray cluster of its LeaderWorkerSet group. */
+  readonly nodes: number;
   readonly blockSize: number;
   readonly maxModelLen?: number;
   readonly gpuMemoryUtilization?: number;
@@ -56,6 +74,9 @@ export function vllmArgs(input: VllmArgsInput): string[] {
     args.push('--revision', input.source.revision);
   }
   args.push('--tensor-parallel-size', String(input.tensor));
+  if (input.pipeline > 1) {
+    args.push('--pipeline-parallel-size', String(input.pipeline));
+  }
   if (input.data > 1) {
     args.push(
       '--data-parallel-size',
@@ -63,6 +84,12 @@ export function vllmArgs(input: VllmArgsInput): string[] {
       '--data-parallel-size-local',
       String(input.dataLocal),
     );
+  }
+  if (input.expert) {
+    args.push('--enable-expert-parallel');
+  }
+  if (input.nodes > 1) {
+    args.push('--distributed-executor-backend', 'ray');
   }
   args.push('--enable-prefix-caching', '--block-size', String(input.blockSize));
   if (input.maxModelLen !== undefined) {
@@ -75,8 +102,17 @@ export function vllmArgs(input: VllmArgsInput): string[] {
   return [...args, ...input.extraArgs];
 }
 
-/** Returns the derived flag an extra argument tries to set, if any (`--flag` or `--flag=value`). */
+/**
+ * The derived flag an extra argument tries to set, in its canonical spelling, if any: `--flag`, `--flag=value`,
+ * `--flag_with_underscores`, short aliases (`-tp 4`, `-tp=4`) and `--no-flag`.
+ */
 export function conflictingFlag(arg: string): string | undefined {
-  const flag = arg.split('=')[0] ?? arg;
-  return derivedVllmFlags.find((f) => f === flag);
+  const name = (arg.split('=')[0] ?? arg).trim();
+  const short = shortAliases[name];
+  if (short !== undefined) return short;
+  if (!name.startsWith('--')) return undefined;
+  const canonical = `--${name.slice(2).replaceAll('_', '-')}`;
+  if (canonical in derivedVllmFlags) return canonical;
+  const negated = canonical.startsWith('--no-') ? `--${canonical.slice('--no-'.length)}` : undefined;
+  return negated !== undefined && negated in derivedVllmFlags ? negated : undefined;
 }

@@ -22,11 +22,15 @@ export interface Toleration {
   readonly effect: 'NoSchedule' | 'NoExecute' | 'PreferNoSchedule';
 }
 
-/** Where pods that need an accelerator go, and which extended resource they request. */
+/** Where pods that need an accelerator go, which extended resource they request, and the node shape. */
 export interface AcceleratorPlacement {
   readonly resourceName: string;
   readonly nodeSelector: Readonly<Record<string, string>>;
   readonly tolerations: readonly Toleration[];
+  /** GPUs of this type on one node: a replica that needs more spans nodes. */
+  readonly gpusPerNode?: number;
+  /** Node label whose value names a placement domain (a node group); a multi-node group gets one for itself. */
+  readonly groupTopologyKey?: string;
 }
 
 export type GatewayExposure = 'external' | 'internal';
@@ -49,7 +53,14 @@ export interface CloudProfile {
   readonly storageClasses: StorageClasses;
   readonly acceleratorLabels: Readonly<Partial<Record<AcceleratorType, Readonly<Record<string, string>>>>>;
   readonly acceleratorTolerations: Readonly<Record<'nvidia' | 'amd', readonly Toleration[]>>;
+  /** GPUs per node of the usual instance type for each accelerator (the largest common shape). */
+  readonly gpusPerNode: Readonly<Partial<Record<AcceleratorType, number>>>;
+  /** Node label that names a node group, for exclusive placement of multi-node groups; null: none known. */
+  readonly groupTopologyKey: string | null;
 }
+
+/** GPUs per node where a cloud profile does not say (the common 8-GPU server). */
+export const DEFAULT_GPUS_PER_NODE = 8;
 
 // Labels of NVIDIA GPU feature discovery (deployed by the NVIDIA GPU operator / device plugin).
 const NVIDIA_GPU_FEATURE_DISCOVERY: Readonly<
@@ -97,6 +108,17 @@ export const CLOUD_PROFILES: Readonly<Record<CloudId, CloudProfile>> = {
     storageClasses: { block: 'gp3', sharedModelCache: 'efs-sc' },
     acceleratorLabels: { ...NVIDIA_GPU_FEATURE_DISCOVERY, ...AMD_GPU_LABELS },
     acceleratorTolerations: { nvidia: GPU_TAINT_TOLERATION, amd: AMD_TAINT_TOLERATION },
+    // g6.12xlarge, g5.12xlarge, g6e.12xlarge: 4 GPUs; p4de, p5, p5e: 8.
+    gpusPerNode: {
+      'nvidia-l4': 4,
+      'nvidia-a10g': 4,
+      'nvidia-l40s': 4,
+      'nvidia-a100-80gb': 8,
+      'nvidia-h100-80gb': 8,
+      'nvidia-h200': 8,
+      'amd-mi300x': 8,
+    },
+    groupTopologyKey: 'eks.amazonaws.com/nodegroup',
   },
   aks: {
     id: 'aks',
@@ -118,6 +140,9 @@ export const CLOUD_PROFILES: Readonly<Record<CloudId, CloudProfile>> = {
       nvidia: [{ key: 'sku', operator: 'Equal', value: 'gpu', effect: 'NoSchedule' }],
       amd: [{ key: 'sku', operator: 'Equal', value: 'gpu', effect: 'NoSchedule' }],
     },
+    // ND A100 v4, ND H100 v5, ND H200 v5, ND MI300X v5: 8 GPUs.
+    gpusPerNode: { 'nvidia-a100-80gb': 8, 'nvidia-h100-80gb': 8, 'nvidia-h200': 8, 'amd-mi300x': 8 },
+    groupTopologyKey: 'kubernetes.azure.com/agentpool',
   },
   gke: {
     id: 'gke',
@@ -141,6 +166,9 @@ export const CLOUD_PROFILES: Readonly<Record<CloudId, CloudProfile>> = {
       nvidia: [{ key: 'nvidia.com/gpu', operator: 'Equal', value: 'present', effect: 'NoSchedule' }],
       amd: [],
     },
+    // g2-standard-96: 8 L4; a2-ultragpu-8g, a3-highgpu-8g, a3-ultragpu-8g: 8.
+    gpusPerNode: { 'nvidia-l4': 8, 'nvidia-a100-80gb': 8, 'nvidia-h100-80gb': 8, 'nvidia-h200': 8 },
+    groupTopologyKey: 'cloud.google.com/gke-nodepool',
   },
   openshift: {
     id: 'openshift',
@@ -152,6 +180,9 @@ export const CLOUD_PROFILES: Readonly<Record<CloudId, CloudProfile>> = {
     storageClasses: { block: null, sharedModelCache: null },
     acceleratorLabels: { ...NVIDIA_GPU_FEATURE_DISCOVERY, ...AMD_GPU_LABELS },
     acceleratorTolerations: { nvidia: [], amd: [] },
+    // no shape known: the default or the platform profile's gpusPerNode.
+    gpusPerNode: {},
+    groupTopologyKey: null,
   },
   generic: {
     id: 'generic',
@@ -162,6 +193,9 @@ export const CLOUD_PROFILES: Readonly<Record<CloudId, CloudProfile>> = {
     storageClasses: { block: null, sharedModelCache: null },
     acceleratorLabels: { ...NVIDIA_GPU_FEATURE_DISCOVERY, ...AMD_GPU_LABELS },
     acceleratorTolerations: { nvidia: GPU_TAINT_TOLERATION, amd: AMD_TAINT_TOLERATION },
+    // no shape known: the default or the platform profile's gpusPerNode.
+    gpusPerNode: {},
+    groupTopologyKey: null,
   },
 };
 
@@ -194,10 +228,13 @@ export function acceleratorPlacement(
   const labels = profile.acceleratorLabels[accelerator];
   if (labels === undefined) return undefined;
   const vendor = acceleratorVendor(accelerator);
+  const gpusPerNode = profile.gpusPerNode[accelerator];
   return {
     resourceName: vendor === 'amd' ? 'amd.com/gpu' : 'nvidia.com/gpu',
     nodeSelector: { ...labels },
     tolerations: profile.acceleratorTolerations[vendor].map((toleration) => ({ ...toleration })),
+    ...(gpusPerNode === undefined ? {} : { gpusPerNode }),
+    ...(profile.groupTopologyKey === null ? {} : { groupTopologyKey: profile.groupTopologyKey }),
   };
 }
 

@@ -30,6 +30,7 @@ export const modelNamespacedKinds: readonly { group: string; kind: string }[] = 
   { group: '', kind: 'Service' },
   { group: '', kind: 'ServiceAccount' },
   { group: 'apps', kind: 'Deployment' },
+  { group: 'leaderworkerset.x-k8s.io', kind: 'LeaderWorkerSet' },
   { group: 'policy', kind: 'PodDisruptionBudget' },
   { group: 'rbac.authorization.k8s.io', kind: 'Role' },
   { group: 'rbac.authorization.k8s.io', kind: 'RoleBinding' },

@@ -67,10 +67,19 @@ function podTemplates(object: JsonObject): { template: JsonObject; extraLabels: 
     ];
   }
   if (group === 'leaderworkerset.x-k8s.io' && kind === 'LeaderWorkerSet') {
+    // The controller labels each pod with its index in the group: the leader is worker 0 (and uses the worker
+    // template when no leader template is given), workers are 1 … size-1.
     const lwt = record(spec.leaderWorkerTemplate);
-    return [lwt.workerTemplate, lwt.leaderTemplate]
-      .filter(isJsonObject)
-      .map((template) => ({ template, extraLabels: [{}] }));
+    const index = 'leaderworkerset.sigs.k8s.io/worker-index';
+    const size = typeof lwt.size === 'number' ? lwt.size : 1;
+    const workers = Array.from({ length: Math.max(size - 1, 0) }, (_, i) => ({ [index]: String(i + 1) }));
+    const leader = isJsonObject(lwt.leaderTemplate) ? lwt.leaderTemplate : lwt.workerTemplate;
+    return [
+      ...(isJsonObject(leader) ? [{ template: leader, extraLabels: [{ [index]: '0' }] }] : []),
+      ...(isJsonObject(lwt.workerTemplate) && workers.length > 0
+        ? [{ template: lwt.workerTemplate, extraLabels: workers }]
+        : []),
+    ];
   }
   return [];
 }

@@ -12,6 +12,7 @@ import type { JsonObject } from '../../generator/verify/openapi-schema.ts';
 import { renderJobsFor } from '../../generator/verify/repository.ts';
 import { captureConsole, exampleEnvironments, repoRoot, tempRepo } from './helpers.ts';
 import { chartSource, sourcesOf, type ApplicationObject } from './platform/platform-helpers.ts';
+import { servingPod, vllmArgs } from './vllm-pods.ts';
 import { runGenerate } from '../../generator/commands/generate.ts';
 import { afterAll } from 'vitest';
 
@@ -136,19 +137,13 @@ describe.each(applications.map((a) => [a.file, a] as const))('%s', (_file, app) 
       expect(policy.spec.policyTypes).toEqual(['Ingress', 'Egress']);
       expect(policy.spec.egress.length).toBeGreaterThan(0);
     }
-    const vllm = objects.find(
-      (o) => o.kind === 'Deployment' && (o.metadata as { name: string }).name.endsWith('-vllm'),
-    ) as { spec: { template: { spec: { containers: { securityContext: Record<string, unknown> }[] } } } };
-    expect(vllm.spec.template.spec.containers[0]?.securityContext.readOnlyRootFilesystem).toBe(true);
+    expect(servingPod(objects).spec.containers[0]?.securityContext.readOnlyRootFilesystem).toBe(true);
   });
 
   it("gives the router a config it accepts, with vLLM's block size", () => {
     const objects = renderedObjects(app);
     const configMap = objects.find((o) => o.kind === 'ConfigMap') as { data: Record<string, string> };
-    const vllm = objects.find(
-      (o) => o.kind === 'Deployment' && (o.metadata as { name: string }).name.endsWith('-vllm'),
-    ) as { spec: { template: { spec: { containers: { args: string[] }[] } } } };
-    const args = vllm.spec.template.spec.containers[0]?.args ?? [];
+    const args = vllmArgs(servingPod(objects));
     const blockSize = Number(args[args.indexOf('--block-size') + 1]);
     const text = configMap.data['config.yaml'] ?? '';
     expect(() => parseSchedulerConfig(text, 'config.yaml')).not.toThrow();

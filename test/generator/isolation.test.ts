@@ -72,6 +72,11 @@ const mutations: readonly Mutation[] = [
     fields: ['/parallelism/data', '/parallelism/dataLocal'],
     model: { parallelism: { data: 2, dataLocal: 2 }, accelerator: { count: 2 } },
   },
+  {
+    fields: ['/parallelism/pipeline'],
+    model: { parallelism: { pipeline: 2 }, accelerator: { count: 2 } },
+  },
+  { fields: ['/parallelism/expert'], model: { parallelism: { expert: true } } },
   { fields: ['/accelerator/type'], model: { accelerator: { type: 'dev-accelerator' } } },
   { fields: ['/resources/cpu', '/resources/memory'], model: { resources: { cpu: '3', memory: '12Gi' } } },
   {

@@ -29,17 +29,24 @@ describe('normalize the example environments', () => {
   const envs = normalizedExamples(repoRoot);
   const models = envs.flatMap((env) => env.models);
 
-  it('finds dev with one model and prod with two', () => {
+  it('finds dev with one model and prod with three', () => {
     expect(envs.map((e) => [e.name, e.models.map((m) => m.name)])).toEqual([
       ['dev', ['qwen-basic']],
-      ['prod', ['llama-8b', 'qwen-basic']],
+      ['prod', ['llama-70b', 'llama-8b', 'qwen-basic']],
     ]);
   });
 
+  it('spreads prod/llama-70b (tensor 8) over two 4-GPU L4 nodes', () => {
+    const llama = models.find((m) => m.name === 'llama-70b');
+    expect([llama?.gpusPerPod, llama?.nodes]).toEqual([4, 2]);
+    expect(flagValue(llama?.vllm.args ?? [], '--distributed-executor-backend')).toBe('ray');
+  });
+
   it.each(models.map((m) => [`${m.environment}/${m.name}`, m] as const))(
-    '%s: GPU request = tensor x dataLocal, and vLLM args agree',
+    '%s: GPUs of a replica = tensor x pipeline x dataLocal, and vLLM args agree',
     (_label, model) => {
-      expect(model.gpusPerPod).toBe(model.parallelism.tensor * model.parallelism.dataLocal);
+      const { tensor, pipeline, dataLocal } = model.parallelism;
+      expect(model.gpusPerPod * model.nodes).toBe(tensor * pipeline * dataLocal);
       expect(flagValue(model.vllm.args, '--tensor-parallel-size')).toBe(String(model.parallelism.tensor));
       expect(flagValue(model.vllm.args, '--block-size')).toBe(String(model.vllm.blockSize));
       expect(flagValue(model.vllm.args, '--served-model-name')).toBe(model.servedName);

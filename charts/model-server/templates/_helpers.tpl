@@ -86,3 +86,16 @@ API group of the InferenceObjectives and InferenceModelRewrites this chart emits
     - port: 53
       protocol: TCP
 {{- end }}
+
+{{- define "model-server.rayPort" -}}6379{{- end }}
+
+{{/*
+Labels of the vLLM pods that serve HTTP (what the InferencePool, the Service and the PodMonitor select): every
+vLLM pod of a single-node model, only the leaders of a LeaderWorkerSet group (worker index 0).
+*/}}
+{{- define "model-server.servingSelectorLabels" -}}
+{{ include "model-server.selectorLabels" (list . "vllm") }}
+{{- if gt (int .Values.vllm.nodes) 1 }}
+leaderworkerset.sigs.k8s.io/worker-index: "0"
+{{- end }}
+{{- end }}

@@ -48,7 +48,7 @@ export interface ModelSpec {
    */
   replicas?: number;
   /**
-   * vLLM parallelism. The GPU request per pod is tensor x dataLocal; single-node topology requires data == dataLocal.
+   * vLLM parallelism. A replica needs tensor x pipeline x dataLocal GPUs. When that is more than one node of the accelerator type holds, the replica spans nodes as a LeaderWorkerSet group (tensor and pipeline parallelism across nodes; data-parallel ranks stay on one node, so data == dataLocal).
    */
   parallelism?: {
     /**
@@ -63,6 +63,14 @@ export interface ModelSpec {
      * Data-parallel ranks on one node (--data-parallel-size-local). Defaults to data.
      */
     dataLocal?: number;
+    /**
+     * Pipeline-parallel size (--pipeline-parallel-size): stages of the model, typically one per node.
+     */
+    pipeline?: number;
+    /**
+     * Mixture-of-experts models: shard experts over the tensor x data-parallel ranks instead of replicating them (--enable-expert-parallel).
+     */
+    expert?: boolean;
   };
   /**
    * GPUs each vLLM pod needs.
@@ -73,7 +81,7 @@ export interface ModelSpec {
      */
     type: string;
     /**
-     * GPUs per pod. Optional; when given it must equal parallelism.tensor x parallelism.dataLocal.
+     * GPUs per pod. Optional; when given it must equal what the parallelism needs per pod: tensor x pipeline x dataLocal on one node, or a whole node's GPUs when the replica spans nodes.
      */
     count?: number;
   };

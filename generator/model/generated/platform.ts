@@ -116,6 +116,14 @@ export interface PlatformProfile {
            * Tolerations for taints on these nodes.
            */
           tolerations?: Toleration[];
+          /**
+           * GPUs of this type on one node (the node shape). A model replica that needs more spans nodes. Default: the cloud profile's shape for the type, else 8.
+           */
+          gpusPerNode?: number;
+          /**
+           * Node label naming a node group (e.g. eks.amazonaws.com/nodegroup); each multi-node replica is placed alone in one such group. Default: the cloud profile's.
+           */
+          groupTopologyKey?: string;
         }
       | undefined;
   };

@@ -30,6 +30,8 @@ export function derivedModelValues(env: NormalizedEnvironment, model: Normalized
       hashSeed: model.vllm.hashSeed,
       gpuResource: model.accelerator.resourceName,
       gpus: model.gpusPerPod,
+      nodes: model.nodes,
+      groupTopologyKey: model.nodes > 1 ? model.accelerator.groupTopologyKey : '',
       resources: model.resources,
       nodeSelector: model.accelerator.nodeSelector,
       tolerations: model.accelerator.tolerations,

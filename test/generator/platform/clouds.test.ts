@@ -15,6 +15,8 @@ describe('cloud profiles', () => {
       resourceName: 'nvidia.com/gpu',
       nodeSelector: { 'nvidia.com/gpu.product': 'NVIDIA-L4' },
       tolerations: [{ key: 'nvidia.com/gpu', operator: 'Exists', effect: 'NoSchedule' }],
+      gpusPerNode: 4,
+      groupTopologyKey: 'eks.amazonaws.com/nodegroup',
     });
   });
 

@@ -1,0 +1,167 @@
+{{/*
+The vLLM pod spec: (list $ "server") for a single-node replica, (list $ "leader") or (list $ "worker") for the
+pods of a LeaderWorkerSet group. One definition, so every role has the same volumes, security and placement.
+*/}}
+{{- define "model-server.vllmPodSpec" -}}
+{{- $role := index . 1 -}}
+{{- with index . 0 -}}
+automountServiceAccountToken: false
+terminationGracePeriodSeconds: {{ .Values.vllm.terminationGracePeriodSeconds }}
+securityContext:
+  runAsNonRoot: true
+  runAsUser: 1001
+  runAsGroup: 1001
+  fsGroup: 1001
+  seccompProfile:
+    type: RuntimeDefault
+{{- with .Values.vllm.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.vllm.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+containers:
+  - name: vllm
+    image: {{ include "model-server.image" .Values.vllm.image | quote }}
+    imagePullPolicy: IfNotPresent
+    {{- if eq $role "server" }}
+    args:
+      {{- toYaml .Values.vllm.args | nindent 6 }}
+    {{- else if eq $role "leader" }}
+    # The leader heads the group's Ray cluster, waits until every node of the group has joined, then serves.
+    command: ["/bin/sh", "-c"]
+    args:
+      - >-
+        ray start --head --port={{ include "model-server.rayPort" . }} --disable-usage-stats &&
+        until [ "$(python3 -c 'import ray; ray.init(address="auto", logging_level="ERROR"); print(sum(1 for n in ray.nodes() if n["Alive"]))')" -ge "$LWS_GROUP_SIZE" ];
+        do sleep 5; done &&
+        exec vllm serve{{ range .Values.vllm.args }} {{ . | squote }}{{ end }}
+    {{- else }}
+    # A worker joins the leader's Ray cluster and holds its GPUs for the ranks vLLM places there.
+    command: ["/bin/sh", "-c"]
+    args:
+      - exec ray start --address=$(LWS_LEADER_ADDRESS):{{ include "model-server.rayPort" . }} --block --disable-usage-stats
+    {{- end }}
+    env:
+      - name: HOME
+        value: /home/vllm
+      - name: HF_HOME
+        value: /models
+      - name: PYTHONHASHSEED
+        value: {{ .Values.vllm.hashSeed | quote }}
+      - name: VLLM_NO_USAGE_STATS
+        value: "1"
+      # Caches vLLM, torch.compile and Triton write go under $HOME, a volume.
+      - name: XDG_CACHE_HOME
+        value: /home/vllm/.cache
+      - name: TRITON_CACHE_DIR
+        value: /home/vllm/.triton
+      {{- with .Values.vllm.apiKeySecret }}
+      {{- if .name }}
+      - name: VLLM_API_KEY
+        valueFrom:
+          secretKeyRef:
+            name: {{ .name }}
+            key: {{ .key }}
+      {{- end }}
+      {{- end }}
+      {{- with .Values.model.hfTokenSecret }}
+      {{- if .name }}
+      - name: HF_TOKEN
+        valueFrom:
+          secretKeyRef:
+            name: {{ .name }}
+            key: {{ .key }}
+      {{- end }}
+      {{- end }}
+    ports:
+      - name: http
+        containerPort: {{ include "model-server.vllmPort" . }}
+        protocol: TCP
+      {{- if ne $role "server" }}
+      - name: ray
+        containerPort: {{ include "model-server.rayPort" . }}
+        protocol: TCP
+      {{- end }}
+    resources:
+      requests:
+        cpu: {{ .Values.vllm.resources.cpu | quote }}
+        memory: {{ .Values.vllm.resources.memory | quote }}
+        {{ .Values.vllm.gpuResource }}: {{ .Values.vllm.gpus | quote }}
+      limits:
+        memory: {{ .Values.vllm.resources.memory | quote }}
+        {{ .Values.vllm.gpuResource }}: {{ .Values.vllm.gpus | quote }}
+    {{- if ne $role "worker" }}
+    startupProbe:
+      httpGet:
+        path: /health
+        port: http
+      periodSeconds: 10
+      timeoutSeconds: 5
+      failureThreshold: {{ .Values.vllm.startupFailureThreshold }}
+    livenessProbe:
+      httpGet:
+        path: /health
+        port: http
+      periodSeconds: 10
+      timeoutSeconds: 5
+      failureThreshold: 3
+    readinessProbe:
+      httpGet:
+        path: /health
+        port: http
+      periodSeconds: 5
+      timeoutSeconds: 3
+      failureThreshold: 3
+    {{- end }}
+    lifecycle:
+      preStop:
+        sleep:
+          seconds: {{ .Values.vllm.preStopSleepSeconds }}
+    securityContext:
+      allowPrivilegeEscalation: false
+      capabilities:
+        drop:
+          - ALL
+      readOnlyRootFilesystem: {{ .Values.vllm.readOnlyRootFilesystem }}
+    volumeMounts:
+      - name: dshm
+        mountPath: /dev/shm
+      - name: model-cache
+        mountPath: /models
+      - name: home
+        mountPath: /home/vllm
+      - name: tmp
+        mountPath: /tmp
+      {{- if ne .Values.model.source.kind "hf" }}
+      - name: model-source
+        mountPath: {{ include "model-server.modelMountPath" . }}
+        readOnly: true
+      {{- end }}
+volumes:
+  - name: dshm
+    emptyDir:
+      medium: Memory
+      sizeLimit: {{ .Values.vllm.shmSize }}
+  - name: model-cache
+    emptyDir:
+      sizeLimit: {{ .Values.vllm.cacheSize }}
+  - name: home
+    emptyDir: {}
+  - name: tmp
+    emptyDir: {}
+  {{- if eq .Values.model.source.kind "pvc" }}
+  - name: model-source
+    persistentVolumeClaim:
+      claimName: {{ required "model.source.claim is required for a pvc:// model" .Values.model.source.claim }}
+      readOnly: true
+  {{- else if eq .Values.model.source.kind "oci" }}
+  - name: model-source
+    image:
+      reference: {{ required "model.source.reference is required for an oci:// model" .Values.model.source.reference | quote }}
+      pullPolicy: IfNotPresent
+  {{- end }}
+{{- end -}}
+{{- end }}
