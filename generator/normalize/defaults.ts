@@ -18,6 +18,8 @@ export const modelDefaults = {
   failureMode: 'FailClose',
   hfTokenKey: 'token',
   apiKeyKey: 'api-key',
+  maxLoras: 8,
+  maxLoraRank: 16,
   requestTimeout: '0s',
   objectives: [
     { name: 'premium', priority: 100 },

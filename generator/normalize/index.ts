@@ -21,7 +21,7 @@ import { objectName } from './names.ts';
 import { routerConfig, type RouterProfileName } from './router-config.ts';
 import type { ModelSource, NormalizedEnvironment, NormalizedModel, NormalizedPlatform } from './types.ts';
 import { replicaTopology } from './topology.ts';
-import { conflictingFlag, derivedVllmFlags, vllmArgs } from './vllm-args.ts';
+import { conflictingFlag, derivedVllmFlags, modelArgument, modelMountPath, vllmArgs } from './vllm-args.ts';
 
 export type NormalizeResult =
   { ok: true; environments: NormalizedEnvironment[] } | { ok: false; problems: InputProblem[] };
@@ -65,6 +65,7 @@ export function normalizeEnvironments(loaded: readonly LoadedEnvironment[]): Nor
     }
     models.sort((a, b) => a.name.localeCompare(b.name));
     problems.push(...objectiveNameClashes(env.models, models));
+    problems.push(...servedNameClashes(env.models, models));
     if (!resolution.ok) {
       continue;
     }
@@ -231,6 +232,33 @@ function normalizeModel(
     seenAliases.add(alias);
   });
 
+  const adapters: NonNullable<NormalizedModel['lora']>['adapters'][number][] = [];
+  (spec.lora?.adapters ?? []).forEach((adapter, index) => {
+    if (seenAliases.has(adapter.name)) {
+      problem(
+        ['lora', 'adapters', String(index), 'name'],
+        `expected an adapter name different from the served name, the aliases and the other adapters, "${adapter.name}" repeats`,
+      );
+    }
+    seenAliases.add(adapter.name);
+    const adapterSource = parseSource(adapter.source);
+    if (adapterSource.kind === 'pvc' && (source.kind !== 'pvc' || adapterSource.claim !== source.claim)) {
+      problem(
+        ['lora', 'adapters', String(index), 'source'],
+        `expected hf://<org>/<repo> or a path in the model's own volume${source.kind === 'pvc' ? ` (pvc://${source.claim}/<path>)` : ''}: only the model's claim is mounted, at ${modelMountPath}`,
+      );
+    }
+    adapters.push({ name: adapter.name, path: modelArgument(adapterSource) });
+  });
+  const lora =
+    spec.lora === undefined
+      ? undefined
+      : {
+          adapters,
+          maxLoras: spec.lora.maxLoras ?? Math.min(adapters.length, modelDefaults.maxLoras),
+          maxRank: spec.lora.maxRank ?? modelDefaults.maxLoraRank,
+        };
+
   if (problems.length > 0 || acceleratorProfile === undefined) {
     return { ok: false, problems };
   }
@@ -284,6 +312,7 @@ function normalizeModel(
         dataLocal,
         expert,
         nodes: topology.nodes,
+        ...(lora === undefined ? {} : { lora }),
         blockSize,
         ...(maxModelLen === undefined ? {} : { maxModelLen }),
         ...(gpuMemoryUtilization === undefined ? {} : { gpuMemoryUtilization }),
@@ -303,10 +332,11 @@ function normalizeModel(
       replicas: spec.router?.replicas ?? modelDefaults.routerReplicas,
       failureMode: spec.router?.failureMode ?? modelDefaults.failureMode,
       profile,
-      config: routerConfig(profile, blockSize),
+      config: routerConfig(profile, blockSize, { lora: lora !== undefined }),
     },
     objectives: objectives.map((o) => ({ name: o.name, priority: o.priority })),
     aliases,
+    ...(lora === undefined ? {} : { lora }),
     requestTimeout: spec.route?.requestTimeout ?? modelDefaults.requestTimeout,
     names: modelObjectNames(
       spec.name,
@@ -373,6 +403,43 @@ function objectiveNameClashes(
         message: `expected an InferenceObjective name unused in namespace ${model.namespace}: "${name}" is also an objective of model ${owner}`,
       });
     });
+  }
+  return problems;
+}
+
+/**
+ * Every name a model answers to on the shared gateway (served name, aliases, LoRA adapters) belongs to one
+ * model of the environment: otherwise a request naming it could not say which model it means.
+ */
+function servedNameClashes(
+  loaded: readonly LoadedModel[],
+  models: readonly NormalizedModel[],
+): InputProblem[] {
+  const problems: InputProblem[] = [];
+  const owners = new Map<string, string>();
+  for (const model of models) {
+    const names: [string, string[]][] = [
+      [model.servedName, ['model', 'servedName']],
+      ...model.aliases.map((alias, index): [string, string[]] => [alias, ['aliases', String(index), 'name']]),
+      ...(model.lora?.adapters ?? []).map((adapter, index): [string, string[]] => [
+        adapter.name,
+        ['lora', 'adapters', String(index), 'name'],
+      ]),
+    ];
+    for (const [name, path] of names) {
+      const owner = owners.get(name);
+      if (owner === undefined) {
+        owners.set(name, model.name);
+        continue;
+      }
+      if (owner === model.name) continue;
+      const input = loaded.find((l) => l.input.file === model.file)?.input;
+      problems.push({
+        ...(input === undefined ? { file: model.file, line: 1, column: 1 } : locateIn(input, path)),
+        pointer: toPointer(path),
+        message: `expected a model name no other model of the environment answers to: "${name}" is also served by model ${owner}${path[1] === 'servedName' ? ' (set model.servedName to tell them apart)' : ''}`,
+      });
+    }
   }
   return problems;
 }

@@ -11,7 +11,14 @@ export const routerProfiles = {
 
 export type RouterProfileName = keyof typeof routerProfiles;
 
-export function routerConfig(profile: RouterProfileName, blockSize: number): EndpointPickerConfig {
+/** Weight of the adapter-affinity scorer in every profile of a model that serves LoRA adapters. */
+export const loraAffinityWeight = 2;
+
+export function routerConfig(
+  profile: RouterProfileName,
+  blockSize: number,
+  options: { readonly lora: boolean } = { lora: false },
+): EndpointPickerConfig {
   const weights = routerProfiles[profile];
   return {
     apiVersion: 'llm-d.ai/v1alpha1',
@@ -21,6 +28,7 @@ export function routerConfig(profile: RouterProfileName, blockSize: number): End
       { type: 'queue-scorer' },
       { type: 'kv-cache-utilization-scorer' },
       { type: 'prefix-cache-scorer' },
+      ...(options.lora ? [{ type: 'lora-affinity-scorer' }] : []),
       {
         type: 'approx-prefix-cache-producer',
         parameters: { blockSizeTokens: blockSize, autoTune: false, lruCapacityPerServer: 31250 },
@@ -34,6 +42,7 @@ export function routerConfig(profile: RouterProfileName, blockSize: number): End
           { pluginRef: 'queue-scorer', weight: weights.queue },
           { pluginRef: 'kv-cache-utilization-scorer', weight: weights.kvCache },
           { pluginRef: 'prefix-cache-scorer', weight: weights.prefix },
+          ...(options.lora ? [{ pluginRef: 'lora-affinity-scorer', weight: loraAffinityWeight }] : []),
           { pluginRef: 'max-score-picker' },
         ],
       },

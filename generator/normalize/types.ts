@@ -114,6 +114,12 @@ export interface NormalizedModel {
   };
   readonly objectives: readonly { readonly name: string; readonly priority: number }[];
   readonly aliases: readonly string[];
+  /** LoRA adapters: each name is a model clients may ask for; path is what vLLM loads. */
+  readonly lora?: {
+    readonly adapters: readonly { readonly name: string; readonly path: string }[];
+    readonly maxLoras: number;
+    readonly maxRank: number;
+  };
   readonly requestTimeout: string;
   readonly names: ModelObjectNames;
 }

@@ -24,6 +24,10 @@ export const derivedVllmFlags: Readonly<Record<string, string>> = {
   '--max-model-len': 'vllm.maxModelLen',
   '--gpu-memory-utilization': 'vllm.gpuMemoryUtilization',
   '--api-key': 'vllm.apiKeySecret',
+  '--enable-lora': 'lora',
+  '--lora-modules': 'lora.adapters',
+  '--max-loras': 'lora.maxLoras',
+  '--max-lora-rank': 'lora.maxRank',
 };
 
 const shortAliases: Readonly<Record<string, string>> = {
@@ -56,6 +60,11 @@ export interface VllmArgsInput {
   readonly expert: boolean;
   /** Nodes one replica spans; above 1 the replica runs on a Ray cluster of its LeaderWorkerSet group. */
   readonly nodes: number;
+  readonly lora?: {
+    readonly adapters: readonly { readonly name: string; readonly path: string }[];
+    readonly maxLoras: number;
+    readonly maxRank: number;
+  };
   readonly blockSize: number;
   readonly maxModelLen?: number;
   readonly gpuMemoryUtilization?: number;
@@ -90,6 +99,19 @@ export function vllmArgs(input: VllmArgsInput): string[] {
   }
   if (input.nodes > 1) {
     args.push('--distributed-executor-backend', 'ray');
+  }
+  if (input.lora !== undefined) {
+    args.push(
+      '--enable-lora',
+      '--max-loras',
+      String(input.lora.maxLoras),
+      '--max-lora-rank',
+      String(input.lora.maxRank),
+      '--lora-modules',
+      ...input.lora.adapters.map((adapter) =>
+        JSON.stringify({ name: adapter.name, path: adapter.path, base_model_name: input.servedName }),
+      ),
+    );
   }
   args.push('--enable-prefix-caching', '--block-size', String(input.blockSize));
   if (input.maxModelLen !== undefined) {

@@ -100,6 +100,16 @@ const mutations: readonly Mutation[] = [
   { fields: ['/router/failureMode'], model: { router: { failureMode: 'FailOpen' } } },
   { fields: ['/objectives'], model: { objectives: [{ name: 'gold', priority: 50 }] } },
   { fields: ['/aliases'], model: { aliases: [{ name: 'qwen-dev-alias' }] } },
+  {
+    fields: ['/lora/adapters', '/lora/maxLoras', '/lora/maxRank'],
+    model: {
+      lora: {
+        adapters: [{ name: 'qwen-sql', source: 'hf://example/qwen-sql-lora' }],
+        maxLoras: 2,
+        maxRank: 32,
+      },
+    },
+  },
   { fields: ['/route/requestTimeout'], model: { route: { requestTimeout: '300s' } } },
 
   { fields: ['/release'], platform: { release: '2026.05' } },

@@ -53,7 +53,7 @@ for (const spec of cases) {
     stringify({
       name: spec.name,
       namespace: 'llm',
-      model: { uri: 'hf://example/model' },
+      model: { uri: `hf://example/${spec.name}` },
       parallelism: spec.parallelism,
       accelerator: { type: 'nvidia-gpu' },
       vllm: { maxModelLen: 4096 },
@@ -152,6 +152,44 @@ describe.each(cases.map((spec) => [spec.name, spec] as const))('%s', (_name, spe
         expect(matches(selector, { ...worker?.metadata.labels, [index]: String(i) })).toBe(false);
       }
     }
+  });
+});
+
+describe('LoRA adapters', () => {
+  const spec = {
+    name: 'with-adapters',
+    namespace: 'llm',
+    model: { uri: 'hf://example/base', servedName: 'base' },
+    accelerator: { type: 'nvidia-gpu' },
+    lora: {
+      adapters: [
+        { name: 'sql', source: 'hf://example/sql-lora' },
+        { name: 'chat', source: 'hf://example/chat-lora' },
+      ],
+      maxRank: 64,
+    },
+  };
+  const loraRepo = tempRepo(baselineEnvironments);
+  afterAll(loraRepo.cleanup);
+  writeFileSync(join(loraRepo.root, 'environments/dev/models/with-adapters.yaml'), stringify(spec));
+  const console = captureConsole();
+  const code = runGenerate({ root: loraRepo.root }, console);
+
+  it('serves each adapter by name, and routes with adapter affinity', () => {
+    expect(code, console.lines.err.join('\n')).toBe(0);
+    const values = parseAllDocuments(
+      readFileSync(join(loraRepo.root, 'apps/dev/values/models/with-adapters.yaml'), 'utf8'),
+    )[0]?.toJS() as { vllm: { args: string[] }; router: { config: { plugins: { type: string }[] } } };
+    const args = values.vllm.args;
+    expect(args).toContain('--enable-lora');
+    expect(args[args.indexOf('--max-loras') + 1]).toBe('2');
+    expect(args[args.indexOf('--max-lora-rank') + 1]).toBe('64');
+    const modules = args.slice(args.indexOf('--lora-modules') + 1, args.indexOf('--lora-modules') + 3);
+    expect(modules.map((m) => JSON.parse(m) as unknown)).toEqual([
+      { name: 'sql', path: 'example/sql-lora', base_model_name: 'base' },
+      { name: 'chat', path: 'example/chat-lora', base_model_name: 'base' },
+    ]);
+    expect(values.router.config.plugins.map((plugin) => plugin.type)).toContain('lora-affinity-scorer');
   });
 });
 

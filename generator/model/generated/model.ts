@@ -193,6 +193,35 @@ export interface ModelSpec {
     name: string;
   }[];
   /**
+   * LoRA adapters served on top of the base model. Each adapter is a model name of its own: clients put it in the 'model' field, /v1/models lists it, and it must differ from every served name, alias and adapter of the environment.
+   */
+  lora?: {
+    /**
+     * The adapters (vLLM --lora-modules).
+     *
+     * @minItems 1
+     * @maxItems 64
+     */
+    adapters: {
+      /**
+       * Model name clients send for this adapter.
+       */
+      name: string;
+      /**
+       * Where the adapter's weights are: hf://<org>/<repo> (downloaded by vLLM), or a path inside the model's own pvc:// volume (pvc://<same claim>/<path>).
+       */
+      source: string;
+    }[];
+    /**
+     * Adapters held on the GPU at once (--max-loras); others wait for a slot. Default: the number of adapters, at most 8.
+     */
+    maxLoras?: number;
+    /**
+     * Largest adapter rank vLLM accepts (--max-lora-rank), one of vLLM's supported ranks.
+     */
+    maxRank?: 8 | 16 | 32 | 64 | 128 | 256 | 320 | 512;
+  };
+  /**
    * Gateway route settings.
    */
   route?: {
