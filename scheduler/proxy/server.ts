@@ -505,6 +505,8 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
       // A client that drips its headers is cut off (408) instead of holding a descriptor.
       headersTimeout: options.headersTimeoutMs ?? 10_000,
       requestTimeout: options.requestTimeoutMs ?? 300_000,
+      // How often those two timeouts are checked (Node's default is every 30 s).
+      connectionsCheckingInterval: 1_000,
     },
     handle,
   );

@@ -245,7 +245,7 @@ export function buildProgram(): Command {
       '--metrics-max-label-sets <n>',
       'distinct (model, target model, fairness id, priority) label sets per request metric; more fold into "other"',
       positiveInteger('--metrics-max-label-sets'),
-      100,
+      50,
     )
     .addOption(
       withDefault(

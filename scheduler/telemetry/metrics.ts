@@ -48,7 +48,7 @@ export interface RouterMetricsOptions {
   readonly ejectedEndpoints?: () => number;
   /**
    * Distinct (model_name, target_model_name, fairness_id, priority) label sets kept per metric (default
-   * 100); see LabelSetCap.
+   * 50); see LabelSetCap.
    */
   readonly maxLabelSets?: number;
 }
@@ -56,9 +56,9 @@ export interface RouterMetricsOptions {
 const LABEL_NAMES = ['model_name', 'target_model_name', 'fairness_id', 'priority'] as const;
 type LabelName = (typeof LABEL_NAMES)[number];
 type LabelValues = Record<LabelName, string>;
-export const DEFAULT_MAX_LABEL_SETS = 100;
+export const DEFAULT_MAX_LABEL_SETS = 50;
 /** Label sets with the fairness id folded into "other", kept beyond the cap of full label sets. */
-const FOLDED_LABEL_SETS = 20;
+const FOLDED_LABEL_SETS = 10;
 const OTHER = 'other';
 
 const DURATION_BUCKETS = [

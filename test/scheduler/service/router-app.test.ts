@@ -20,7 +20,7 @@ schedulingProfiles:
 - name: default
   plugins:
   - pluginRef: active-request-scorer
-flowControl: { maxQueuedRequests: 10, requestTtl: 200ms, fairness: round-robin }
+flowControl: { maxQueuedRequests: 10, requestTtl: 1500ms, fairness: round-robin }
 `;
 
 /** A loopback server that accepts connections and never answers. */
