@@ -46,6 +46,8 @@ interface Counts {
 interface Sample {
   readonly atSeconds: number;
   readonly rssMiB: number;
+  /** V8 heap in use, from the router's nodejs_heap_size_used_bytes. */
+  readonly heapUsedMiB: number;
   readonly fds: number;
   readonly inFlight: number;
   readonly retried: number;
@@ -324,6 +326,7 @@ async function main(): Promise<void> {
     const s: Sample = {
       atSeconds: Math.round((performance.now() - started) / 1000),
       ...figures,
+      heapUsedMiB: Math.round(familySum(exposition, 'nodejs_heap_size_used_bytes') / 1024 / 1024),
       inFlight: familySum(exposition, 'llm_d_epp_request_running'),
       retried: familySum(exposition, 'switchyard_router_upstream_retries_total'),
       counts: { ...counts, failures: { ...counts.failures } },
@@ -334,7 +337,7 @@ async function main(): Promise<void> {
     console.log(
       `t=${s.atSeconds}s served=${c.served} failed=${c.failed} lost=${c.lost} broken=${c.broken} ` +
         `cancelled=${c.cancelled} rejected(expected)=${c.rejectedAsExpected} retried=${s.retried} ` +
-        `router rss=${s.rssMiB}MiB fds=${s.fds} in-flight=${s.inFlight} fault=${s.fault}` +
+        `router rss=${s.rssMiB}MiB heap=${s.heapUsedMiB}MiB fds=${s.fds} in-flight=${s.inFlight} fault=${s.fault}` +
         (c.failed > 0 ? ` failures=${JSON.stringify(c.failures)}` : ''),
     );
   };
@@ -360,6 +363,11 @@ async function main(): Promise<void> {
     counts,
     retried: last?.retried ?? 0,
     rssMiB: { first: first?.rssMiB, max: Math.max(...samples.map((s) => s.rssMiB)), last: last?.rssMiB },
+    heapUsedMiB: {
+      first: first?.heapUsedMiB,
+      max: Math.max(...samples.map((s) => s.heapUsedMiB)),
+      last: last?.heapUsedMiB,
+    },
     fds: { first: first?.fds, max: Math.max(...samples.map((s) => s.fds)), last: last?.fds },
     samples,
   };
@@ -367,7 +375,8 @@ async function main(): Promise<void> {
     `done: ${counts.served} served, ${counts.failed} failed (${counts.lost} lost), ${counts.broken} broken ` +
       `mid-response, ${counts.cancelled} cancelled, ${counts.rejectedAsExpected} rejected as expected, ` +
       `${result.retried} retried; router RSS ${result.rssMiB.first}→${result.rssMiB.last} MiB ` +
-      `(max ${result.rssMiB.max}), descriptors ${result.fds.first}→${result.fds.last} (max ${result.fds.max})`,
+      `(max ${result.rssMiB.max}), heap ${result.heapUsedMiB.first}→${result.heapUsedMiB.last} MiB ` +
+      `(max ${result.heapUsedMiB.max}), descriptors ${result.fds.first}→${result.fds.last} (max ${result.fds.max})`,
   );
   if (options.json !== undefined) writeFileSync(options.json, `${JSON.stringify(result, null, 2)}\n`);
   if (counts.lost > 0) process.exitCode = 1;

@@ -287,6 +287,19 @@ export class RequestLifecycle {
     this.#deps.metrics?.requestRejected(this.labels, 'Cancelled');
   }
 
+  /**
+   * Makes sure the request ended once whatever happened in the face (an exception included): a routed
+   * request is completed as failed by the router, an unrouted one is recorded as a router error.
+   */
+  ensureEnded(): void {
+    if (this.#finished) return;
+    if (this.routed()) {
+      this.finish({ complete: false, cancelled: false, responseBytes: 0, errorCode: 'Internal' }, undefined);
+    } else {
+      this.reject('internal');
+    }
+  }
+
   /** Usage reading and model-name restoring for the response. */
   responseReaders(streaming: boolean): { usage: UsageReader; restorer: ModelNameRestorer | undefined } {
     return {

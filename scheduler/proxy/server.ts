@@ -212,99 +212,107 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
       return;
     }
     const lifecycle = prepared.lifecycle;
-    const body = lifecycle.forwardedBody();
-    const tried = new Set<string>();
-
-    // First attempt: admission, which may wait in the flow-control queue until the client goes away.
-    let result: PickResult;
-    const admitted = lifecycle.admit(cancel);
-    if (admitted instanceof Promise) {
-      try {
-        result = await admitted;
-      } catch (err) {
-        if (!cancel.aborted) {
-          throw err;
-        }
-        lifecycle.cancelledBeforeRouting();
-        return;
-      }
-    } else {
-      result = admitted;
+    try {
+      await forward(lifecycle);
+    } finally {
+      lifecycle.ensureEnded();
     }
-    for (let attempt = 1; ; attempt++) {
-      const schedulingSeconds = lifecycle.schedulingSeconds();
-      const decision = lifecycle.decide(result, tried);
-      if (decision.kind === 'rejected') {
-        sendRejection(res, decision.answer);
-        return;
-      }
-      const endpoint = decision.endpoints[0] as Endpoint;
-      const routedSeconds = (performance.now() - startedAt) / 1000;
-      if (cancel.aborted) {
-        lifecycle.recordRouted(routedSeconds, schedulingSeconds);
-        lifecycle.finish({ complete: false, cancelled: true, responseBytes: 0 }, undefined);
-        return;
-      }
-      tried.add(endpoint.key);
-      // A failed attempt is tried again elsewhere only while nothing reached the client and another
-      // endpoint is left to try.
-      const mayRetry = (): boolean =>
-        attempt < maxAttempts &&
-        !cancel.aborted &&
-        service.routableEndpoints().some((e) => !tried.has(e.key));
-      const relay = responseRelay(res, endpoint, lifecycle, cancel, mayRetry);
-      const call = callUpstream(
-        agent,
-        {
-          origin: `http://${upstreamUrlHost(endpoint)}:${endpoint.port}`,
-          path: req.url ?? '/',
-          method: 'POST',
-          headers: upstreamHeaders(req, lifecycle.id, body.length),
-          body,
-        },
-        cancel,
-        relay.sink,
-      );
-      // undici writes a request on a reused connection from a setImmediate of its own; the metrics go in
-      // one queued after it, so that they run once the request has left.
-      if (metrics !== undefined) {
-        setImmediate(() => lifecycle.recordRouted(routedSeconds, schedulingSeconds));
-      }
-      try {
-        await call;
-      } catch (err) {
-        // Failed before response headers: a refused connection (nothing reached the model server) or a
-        // reset (the server died with the request).
-        const outcome = isConnectionRefusal(err) ? 'connect-failure' : 'reset';
-        if (mayRetry()) {
-          metrics?.upstreamRetried(outcome);
-          result = lifecycle.retry(tried, outcome);
-          continue;
+
+    async function forward(lifecycle: RequestLifecycle): Promise<void> {
+      const body = lifecycle.forwardedBody();
+      const tried = new Set<string>();
+
+      // First attempt: admission, which may wait in the flow-control queue until the client goes away.
+      let result: PickResult;
+      const admitted = lifecycle.admit(cancel);
+      if (admitted instanceof Promise) {
+        try {
+          result = await admitted;
+        } catch (err) {
+          if (!cancel.aborted) {
+            throw err;
+          }
+          lifecycle.cancelledBeforeRouting();
+          return;
         }
+      } else {
+        result = admitted;
+      }
+      for (let attempt = 1; ; attempt++) {
+        const schedulingSeconds = lifecycle.schedulingSeconds();
+        const decision = lifecycle.decide(result, tried);
+        if (decision.kind === 'rejected') {
+          sendRejection(res, decision.answer);
+          return;
+        }
+        const endpoint = decision.endpoints[0] as Endpoint;
+        const routedSeconds = (performance.now() - startedAt) / 1000;
         if (cancel.aborted) {
+          lifecycle.recordRouted(routedSeconds, schedulingSeconds);
           lifecycle.finish({ complete: false, cancelled: true, responseBytes: 0 }, undefined);
           return;
         }
-        if (outcome === 'connect-failure') {
-          // Every endpoint tried refused: the same answer as for an empty pool.
-          result = lifecycle.retry(tried, outcome);
+        tried.add(endpoint.key);
+        // A failed attempt is tried again elsewhere only while nothing reached the client and another
+        // endpoint is left to try.
+        const mayRetry = (): boolean =>
+          attempt < maxAttempts &&
+          !cancel.aborted &&
+          service.routableEndpoints().some((e) => !tried.has(e.key));
+        const relay = responseRelay(res, endpoint, lifecycle, cancel, mayRetry);
+        const call = callUpstream(
+          agent,
+          {
+            origin: `http://${upstreamUrlHost(endpoint)}:${endpoint.port}`,
+            path: req.url ?? '/',
+            method: 'POST',
+            headers: upstreamHeaders(req, lifecycle.id, body.length),
+            body,
+          },
+          cancel,
+          relay.sink,
+        );
+        // undici writes a request on a reused connection from a setImmediate of its own; the metrics go in
+        // one queued after it, so that they run once the request has left.
+        if (metrics !== undefined) {
+          setImmediate(() => lifecycle.recordRouted(routedSeconds, schedulingSeconds));
+        }
+        try {
+          await call;
+        } catch (err) {
+          // Failed before response headers: a refused connection (nothing reached the model server) or a
+          // reset (the server died with the request).
+          const outcome = isConnectionRefusal(err) ? 'connect-failure' : 'reset';
+          if (mayRetry()) {
+            metrics?.upstreamRetried(outcome);
+            result = lifecycle.retry(tried, outcome);
+            continue;
+          }
+          if (cancel.aborted) {
+            lifecycle.finish({ complete: false, cancelled: true, responseBytes: 0 }, undefined);
+            return;
+          }
+          if (outcome === 'connect-failure') {
+            // Every endpoint tried refused: the same answer as for an empty pool.
+            result = lifecycle.retry(tried, outcome);
+            continue;
+          }
+          lifecycle.finish({ complete: false, cancelled: false, outcome, responseBytes: 0 }, undefined);
+          sendRejection(
+            res,
+            rejectionAnswer('upstream-failed', `model server ${endpoint.key} failed: ${errorMessage(err)}`),
+          );
+          return;
+        }
+        if (relay.held()) {
+          // The model server answered 5xx and nothing went to the client: try another endpoint.
+          metrics?.upstreamRetried('server-error');
+          result = lifecycle.retry(tried, 'server-error');
           continue;
         }
-        lifecycle.finish({ complete: false, cancelled: false, outcome, responseBytes: 0 }, undefined);
-        sendRejection(
-          res,
-          rejectionAnswer('upstream-failed', `model server ${endpoint.key} failed: ${errorMessage(err)}`),
-        );
+        relay.finish();
         return;
       }
-      if (relay.held()) {
-        // The model server answered 5xx and nothing went to the client: try another endpoint.
-        metrics?.upstreamRetried('server-error');
-        result = lifecycle.retry(tried, 'server-error');
-        continue;
-      }
-      relay.finish();
-      return;
     }
   }
 

@@ -84,6 +84,7 @@ export async function startRouter(options: RouterOptions, log: Logger): Promise<
     queuedRequests: () => service.queuedCount(),
     ejectedEndpoints: () => service.ejectedEndpoints().length,
     maxLabelSets: options.metricsMaxLabelSets,
+    runtimeMetrics: true,
   });
   registry.onTargetsChanged((targets) =>
     log.info('endpoints changed', { endpoints: targets.map((t) => t.key) }),

@@ -1,6 +1,6 @@
 // The router's own Prometheus metrics, named as the llm-d endpoint picker names them (`llm_d_epp_*`), so
 // dashboards and alerts written for llm-d work unchanged. One Registry per instance (no global state).
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Endpoint } from '../core/types.ts';
 
 export interface RequestLabels {
@@ -51,6 +51,8 @@ export interface RouterMetricsOptions {
    * 50); see LabelSetCap.
    */
   readonly maxLabelSets?: number;
+  /** Also export the process and Node.js runtime metrics (process_*, nodejs_*: RSS, heap, descriptors). */
+  readonly runtimeMetrics?: boolean;
 }
 
 const LABEL_NAMES = ['model_name', 'target_model_name', 'fairness_id', 'priority'] as const;
@@ -295,6 +297,9 @@ export class RouterMetrics {
       },
     });
     this.registerPoolGauges(options);
+    if (options.runtimeMetrics === true) {
+      collectDefaultMetrics({ register: this.registry });
+    }
   }
 
   /** A proxied request goes to another endpoint after `reason` on the previous one. */

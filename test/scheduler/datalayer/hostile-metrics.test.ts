@@ -112,10 +112,13 @@ describe('scrapes of hostile /metrics bodies', () => {
     const errors = events.filter((e) => e.kind === 'error');
     const hugeErrors = errors.filter((e) => e.key === `127.0.0.1:${hugePort}`);
     const dripErrors = errors.filter((e) => e.key === `127.0.0.1:${dripPort}`);
-    expect(hugeErrors.map((e) => e.kind === 'error' && e.message)).toEqual([
-      `GET /metrics body exceeds ${8 * MiB} bytes`,
-      `GET /metrics body exceeds ${8 * MiB} bytes`,
-    ]);
+    // Stopped at the body cap, or (on a busy machine, before 8 MiB arrived) at the deadline.
+    expect(hugeErrors).toHaveLength(2);
+    for (const e of hugeErrors) {
+      expect(e.kind === 'error' && e.message).toMatch(
+        new RegExp(`^GET /metrics (body exceeds ${8 * MiB} bytes|took longer than 1000 ms)$`),
+      );
+    }
     expect(dripErrors.map((e) => e.kind === 'error' && e.message)).toEqual([
       'GET /metrics took longer than 1000 ms',
       'GET /metrics took longer than 1000 ms',

@@ -145,9 +145,14 @@ describe('failing model servers', () => {
     const failed = results.filter((r) => r.status !== 200);
     expect(failed.length / results.length).toBeLessThan(0.05);
     expect(results.filter((r) => r.servedBy === failingKey)).toEqual([]);
-    expect(s.service.ejectedEndpoints()).toContain(failingKey);
+    // Every attempt on the failing replica was retried elsewhere; ejection keeps them few (a third of the
+    // picks went there before), recovery probes aside.
     const exposition = await s.metrics.registry.metrics();
-    expect(exposition).toMatch(/switchyard_router_upstream_retries_total\{reason="server-error"\} [1-9]/);
+    const retried = Number(
+      /switchyard_router_upstream_retries_total\{reason="server-error"\} (\d+)/.exec(exposition)?.[1] ?? '0',
+    );
+    expect(retried).toBeGreaterThanOrEqual(3);
+    expect(retried).toBeLessThan(20);
     expect(s.service.inFlightCount()).toBe(0);
   }, 60_000);
 
@@ -166,6 +171,17 @@ describe('failing model servers', () => {
       const share = results.filter((r) => r.servedBy === `127.0.0.1:${sim.port}`).length / results.length;
       expect(Math.abs(share - 1 / 3)).toBeLessThan(0.1);
     }
+  }, 60_000);
+
+  it('proxy: with 3 of 4 endpoints refusing connections every request is served by the healthy one', async () => {
+    stack = await startStack({
+      replicas: 1,
+      deadEndpoints: ['127.0.0.1:1', '127.0.0.1:2', '127.0.0.1:3'],
+    });
+    const s = stack;
+    const results = await run(60, 4, (i) => viaProxy(s, `prompt ${i}`));
+    expect(results.filter((r) => r.status !== 200)).toEqual([]);
+    expect(s.service.inFlightCount()).toBe(0);
   }, 60_000);
 
   it('answers 503 rejected-no-endpoints whatever the pool size, and /readyz follows', async () => {
