@@ -48,6 +48,8 @@ interface Sample {
   readonly rssMiB: number;
   /** V8 heap in use, from the router's nodejs_heap_size_used_bytes. */
   readonly heapUsedMiB: number;
+  /** Memory of Buffers and other objects outside the V8 heap (nodejs_external_memory_bytes). */
+  readonly externalMiB: number;
   readonly fds: number;
   readonly inFlight: number;
   readonly retried: number;
@@ -327,6 +329,7 @@ async function main(): Promise<void> {
       atSeconds: Math.round((performance.now() - started) / 1000),
       ...figures,
       heapUsedMiB: Math.round(familySum(exposition, 'nodejs_heap_size_used_bytes') / 1024 / 1024),
+      externalMiB: Math.round(familySum(exposition, 'nodejs_external_memory_bytes') / 1024 / 1024),
       inFlight: familySum(exposition, 'llm_d_epp_request_running'),
       retried: familySum(exposition, 'switchyard_router_upstream_retries_total'),
       counts: { ...counts, failures: { ...counts.failures } },
@@ -337,7 +340,7 @@ async function main(): Promise<void> {
     console.log(
       `t=${s.atSeconds}s served=${c.served} failed=${c.failed} lost=${c.lost} broken=${c.broken} ` +
         `cancelled=${c.cancelled} rejected(expected)=${c.rejectedAsExpected} retried=${s.retried} ` +
-        `router rss=${s.rssMiB}MiB heap=${s.heapUsedMiB}MiB fds=${s.fds} in-flight=${s.inFlight} fault=${s.fault}` +
+        `router rss=${s.rssMiB}MiB heap=${s.heapUsedMiB}MiB external=${s.externalMiB}MiB fds=${s.fds} in-flight=${s.inFlight} fault=${s.fault}` +
         (c.failed > 0 ? ` failures=${JSON.stringify(c.failures)}` : ''),
     );
   };

@@ -244,7 +244,8 @@ export class RequestLifecycle {
    */
   recordRouted(processingSeconds: number, schedulingSeconds: number): void {
     const metrics = this.#deps.metrics;
-    if (metrics === undefined) return;
+    // Already ended and recorded as never routed (the client left before this deferred call ran).
+    if (metrics === undefined || (this.#finished && !this.#routedOnce)) return;
     this.#start();
     metrics.schedulingDone(schedulingSeconds, true);
     if (!this.#routedOnce) {

@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { EndpointRegistry } from '../../../scheduler/datalayer/endpoint-registry.ts';
 import { MetricsScraper, type ScrapeEvent } from '../../../scheduler/datalayer/metrics-scraper.ts';
 import { parseStaticEndpoints } from '../../../scheduler/datalayer/static-endpoints.ts';
+import { writeWithBackpressure } from '../write-with-backpressure.ts';
 
 const MiB = 1024 * 1024;
 const HEALTHY = [
@@ -42,18 +43,7 @@ describe('scrapes of hostile /metrics bodies', () => {
     const chunk = Buffer.concat(Array.from({ length: Math.ceil((64 * 1024) / line.length) }, () => line));
     const hugePort = await serve((res) => {
       res.writeHead(200, { 'content-type': 'text/plain', 'content-length': String(512 * MiB) });
-      const pump = (): void => {
-        while (hugeBytesSent < 512 * MiB && !res.destroyed) {
-          const piece = chunk.subarray(0, Math.min(chunk.length, 512 * MiB - hugeBytesSent));
-          hugeBytesSent += piece.length;
-          if (!res.write(piece)) {
-            res.once('drain', pump);
-            return;
-          }
-        }
-        res.end();
-      };
-      pump();
+      writeWithBackpressure(res, chunk, 512 * MiB, (bytes) => (hugeBytesSent = bytes));
     });
     const timers = new Set<NodeJS.Timeout>();
     const dripPort = await serve((res) => {
