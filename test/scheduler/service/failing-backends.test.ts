@@ -94,7 +94,7 @@ describe('failing model servers', () => {
       replicas: 3,
       extproc: true,
       scrape: true,
-      outlier: { consecutiveFailures: 3, baseEjectionMs: 250, maxEjectionMs: 1000 },
+      outlier: { consecutiveFailures: 3, baseEjectionMs: 1000, maxEjectionMs: 2000 },
     });
     const s = stack;
     const client = connectExtProc(s.extproc?.port ?? 0);
