@@ -1,7 +1,17 @@
 // What the protocol adapters (Envoy ext_proc, HTTP proxy) need from the rest of the router. The composition
 // root (scheduler/main.ts) builds one RoutingService from the core scheduler, the endpoint data layer and the
 // InferenceObjective / InferenceModelRewrite tables, and hands it to every adapter.
+import type { EndpointOutcome } from './core/outlier.ts';
 import type { Completion, Endpoint, PickResult, RoutingRequest } from './core/types.ts';
+
+/** A completion as an adapter reports it: what the engine said, plus what the endpoint's behaviour showed. */
+export interface RoutedCompletion extends Completion {
+  /**
+   * What the request showed about the endpoint: a success, or a refused connection, a 5xx answer or a reset
+   * (these count towards outlier ejection). Undefined when it showed nothing (client cancel, 4xx).
+   */
+  readonly outcome?: EndpointOutcome;
+}
 
 export interface ModelRewriteDecision {
   /** Model name to send upstream. */
@@ -33,7 +43,7 @@ export interface RoutingService {
    */
   admit(request: RoutingRequest, signal?: CancelSignal): PickResult | Promise<PickResult>;
   /** Releases a request picked by route(); safe to call more than once per id. */
-  complete(requestId: string, completion: Completion): void;
+  complete(requestId: string, completion: RoutedCompletion): void;
   /** Priority of the InferenceObjective with this name in the pool's namespace; 0 when unknown or absent. */
   objectivePriority(objectiveName: string | undefined): number;
   /** Applies InferenceModelRewrite rules to the requested model name. `pick` in [0,1) chooses among weighted targets. */
@@ -42,6 +52,11 @@ export interface RoutingService {
   servedModels(): readonly string[];
   /** The current ready endpoints. */
   endpoints(): readonly Endpoint[];
-  /** True once discovery has synced and the router is not draining. */
+  /** The endpoints new requests may go to now: ready, not ejected, with fresh metrics when any has them. */
+  routableEndpoints(): readonly Endpoint[];
+  /**
+   * True once discovery has synced, while the router is not draining and has at least one endpoint to
+   * route to.
+   */
   ready(): boolean;
 }

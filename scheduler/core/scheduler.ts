@@ -239,6 +239,11 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
 
   function complete(requestId: string, completion: Completion): void {
     const record = releaseIfPresent(requestId);
+    if (record !== undefined) {
+      const now = deps.now();
+      for (const { scorer } of plan.scorers)
+        scorer.completed?.(requestId, record.endpointKey, now, completion.ok);
+    }
     if (record === undefined || index === undefined || producer === undefined || record.hashes.length === 0)
       return;
     const picked = states.get(record.endpointKey);

@@ -1,7 +1,10 @@
 // Watches the InferencePool named by flags, the Pods it selects, and the InferenceObjectives and
 // InferenceModelRewrites of its namespace, with @kubernetes/client-node list/watch informers.
 // An informer that fails (API server gone, 404 for a CRD that is not installed, …) is restarted with
-// exponential backoff; an expired resourceVersion (410 Gone) makes the informer list again.
+// exponential backoff; an expired resourceVersion (410 Gone) makes the informer list again. Watches ask for
+// bookmarks (allowWatchBookmarks), so a quiet collection still hears from the API server and resumes from a
+// recent resourceVersion, and a watch that delivers nothing for `watchStallTimeoutMs` is restarted from its
+// last resourceVersion: a connection that hangs without closing no longer hides new pods.
 import {
   CoreV1Api,
   CustomObjectsApi,
@@ -40,6 +43,79 @@ export interface KubeDiscoveryOptions {
   readonly maxRestartDelayMs?: number;
   /** How the client library waits between watch reconnects (its default waits 1 s, then backs off). */
   readonly watchReconnectDelay?: (ms: number) => Promise<void>;
+  /** A watch silent this long (no event, no bookmark) is restarted (default 15 s). */
+  readonly watchStallTimeoutMs?: number;
+}
+
+const DEFAULT_WATCH_STALL_TIMEOUT_MS = 15_000;
+
+/** The error ListWatch treats as a client-side timeout: it resumes at once from the last resourceVersion. */
+function watchTimeout(): Error {
+  return new DOMException('the watch delivered nothing within the stall timeout', 'TimeoutError');
+}
+
+/**
+ * A Watch that asks the API server for bookmarks and restarts a watch that stays silent (no event, no
+ * bookmark) for `stallMs`: the connection is aborted and reported as a timeout, which makes the ListWatch
+ * resume from its last resourceVersion without a new list.
+ */
+export class StallDetectingWatch extends Watch {
+  readonly #stallMs: number;
+  readonly #onStall: (path: string) => void;
+
+  constructor(config: KubeConfig, stallMs: number, onStall: (path: string) => void) {
+    super(config);
+    this.#stallMs = stallMs;
+    this.#onStall = onStall;
+  }
+
+  override async watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    // The library's own signature.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    callback: (phase: string, apiObj: any, watchObj?: any) => void,
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    done: (err: any) => void,
+  ): Promise<AbortController> {
+    let stalled = false;
+    let finished = false;
+    /** Set once the library's watch request answered. */
+    const current: { controller?: AbortController } = {};
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        stalled = true;
+        this.#onStall(path);
+        current.controller?.abort();
+      }, this.#stallMs);
+      timer.unref();
+    };
+    arm();
+    const controller = await super.watch(
+      path,
+      { ...queryParams, allowWatchBookmarks: true },
+      (phase, apiObj, watchObj) => {
+        arm();
+        callback(phase, apiObj, watchObj);
+      },
+      (err) => {
+        if (finished) {
+          return;
+        }
+        finished = true;
+        clearTimeout(timer);
+        done(stalled ? watchTimeout() : err);
+      },
+    );
+    current.controller = controller;
+    if (stalled || finished) {
+      clearTimeout(timer);
+      controller.abort();
+    }
+    return controller;
+  }
 }
 
 type ListFn = () => Promise<KubernetesListObject<KubernetesObject>>;
@@ -75,7 +151,11 @@ class RestartingInformer {
     };
     this.#lw = new ListWatch(
       path,
-      new Watch(opts.kubeConfig),
+      new StallDetectingWatch(
+        opts.kubeConfig,
+        opts.watchStallTimeoutMs ?? DEFAULT_WATCH_STALL_TIMEOUT_MS,
+        () => opts.onEvent?.(`${name} watch was silent for too long; restarting it`),
+      ),
       wrappedList,
       false,
       labelSelector,

@@ -2,16 +2,23 @@
 // One timer drives all endpoints; an endpoint whose previous scrape is still running is skipped for that tick,
 // so a slow server never piles up requests. A failed scrape keeps the last good values with their original
 // scrape time: the core sees them age and treats the endpoint as stale once they pass its threshold.
+// Every scrape has one deadline for all of it (connect, headers, body) and a cap on the body size, and the
+// body is filtered line by line as it arrives: a huge or drip-fed /metrics fails its scrape instead of
+// holding memory, the event loop or the endpoint's scrape slot.
 import { Agent, request } from 'undici';
+import { isConnectionRefusal } from '../lifecycle/connection-errors.ts';
 import type { EndpointRegistry } from './endpoint-registry.ts';
-import { parseVllmMetrics } from './vllm-metrics.ts';
+import { extractVllmMetrics, WANTED_VLLM_SERIES } from './vllm-metrics.ts';
+import { parsePrometheusText, WantedLines } from './prometheus-text.ts';
 
 export interface MetricsScraperOptions {
   readonly registry: EndpointRegistry;
   /** Time between scrapes of one endpoint (llm-d: --refresh-metrics-interval, default 50 ms). */
   readonly intervalMs: number;
-  /** Per-scrape deadline; defaults to max(intervalMs, 1000). */
+  /** Deadline of one whole scrape (connect, headers and body); defaults to max(intervalMs, 1000). */
   readonly timeoutMs?: number;
+  /** Largest body read (default 8 MiB); a larger body fails the scrape. */
+  readonly maxBodyBytes?: number;
   /** Age after which an endpoint's metrics count as stale (llm-d: --metrics-staleness-threshold, 2 s). */
   readonly stalenessMs: number;
   readonly path?: string;
@@ -23,7 +30,13 @@ export interface MetricsScraperOptions {
 }
 
 export type ScrapeEvent =
-  | { readonly kind: 'error'; readonly key: string; readonly message: string }
+  | {
+      readonly kind: 'error';
+      readonly key: string;
+      readonly message: string;
+      /** The connection was refused (nothing listens): the endpoint is likely down. */
+      readonly refused: boolean;
+    }
   | { readonly kind: 'stale'; readonly key: string; readonly ageMs: number }
   | { readonly kind: 'fresh'; readonly key: string };
 
@@ -43,10 +56,14 @@ export class MetricsScraper {
   #scrapes = 0;
   #errors = 0;
   readonly #pending = new Set<Promise<void>>();
+  readonly #timeoutMs: number;
+  readonly #maxBodyBytes: number;
 
   constructor(opts: MetricsScraperOptions) {
     this.#opts = opts;
     const timeout = opts.timeoutMs ?? Math.max(opts.intervalMs, 1000);
+    this.#timeoutMs = timeout;
+    this.#maxBodyBytes = opts.maxBodyBytes ?? 8 * 1024 * 1024;
     this.#agent = new Agent({
       keepAliveTimeout: 30_000,
       connections: 1,
@@ -108,25 +125,52 @@ export class MetricsScraper {
     const scheme = this.#opts.scheme ?? 'http';
     const host = address.includes(':') ? `[${address}]` : address;
     this.#scrapes++;
+    const controller = new AbortController();
+    const deadline = setTimeout(() => {
+      controller.abort(new Error(`GET /metrics took longer than ${this.#timeoutMs} ms`));
+    }, this.#timeoutMs);
     try {
       const res = await request(`${scheme}://${host}:${port}${this.#opts.path ?? '/metrics'}`, {
         dispatcher: this.#agent,
         method: 'GET',
         headers: { accept: 'text/plain' },
+        signal: controller.signal,
       });
       if (res.statusCode !== 200) {
-        await res.body.dump();
+        res.body.destroy();
         throw new Error(`GET /metrics returned HTTP ${res.statusCode}`);
       }
-      const text = await res.body.text();
-      this.#opts.registry.setMetrics(key, parseVllmMetrics(text, this.#opts.now()));
+      const lines = new WantedLines(WANTED_VLLM_SERIES);
+      let bytes = 0;
+      try {
+        for await (const chunk of res.body as AsyncIterable<Buffer>) {
+          bytes += chunk.length;
+          if (bytes > this.#maxBodyBytes) {
+            throw new Error(`GET /metrics body exceeds ${this.#maxBodyBytes} bytes`);
+          }
+          lines.push(chunk);
+        }
+      } finally {
+        // Ends the response early when the loop stopped on an error (the connection is not reused).
+        res.body.destroy();
+      }
+      const samples = parsePrometheusText(lines.finish());
+      this.#opts.registry.setMetrics(key, extractVllmMetrics(samples, this.#opts.now()));
       this.#stale.delete(key);
       if (this.#reportedStale.delete(key)) {
         this.#opts.onEvent?.({ kind: 'fresh', key });
       }
     } catch (err) {
       this.#errors++;
-      this.#opts.onEvent?.({ kind: 'error', key, message: err instanceof Error ? err.message : String(err) });
+      const reason: unknown = controller.signal.aborted ? controller.signal.reason : err;
+      this.#opts.onEvent?.({
+        kind: 'error',
+        key,
+        message: reason instanceof Error ? reason.message : String(reason),
+        refused: isConnectionRefusal(err),
+      });
+    } finally {
+      clearTimeout(deadline);
     }
   }
 

@@ -1,5 +1,6 @@
 // Parser for the Prometheus text exposition format (version 0.0.4), the format vLLM serves on /metrics.
 // Only what the router reads is kept: sample name, labels and value. Comments, HELP and TYPE lines are skipped.
+import { StringDecoder } from 'node:string_decoder';
 
 export interface Sample {
   readonly name: string;
@@ -143,4 +144,71 @@ export function parsePrometheusText(text: string, wanted?: ReadonlySet<string>):
     samples.push(parseSampleLine(line, lineNo));
   }
   return samples;
+}
+
+/** The metric name a sample line starts with. */
+function lineName(line: string): string {
+  let end = 0;
+  while (end < line.length && isNameChar(line.charCodeAt(end))) {
+    end++;
+  }
+  return line.slice(0, end);
+}
+
+/**
+ * Keeps, while a body streams in, only the sample lines of the wanted series: memory holds those lines and
+ * one unfinished line, whatever the size of the body, and each chunk costs time linear in its size. A line
+ * longer than `maxLineChars` is an error (no exposition the router reads has one).
+ */
+export class WantedLines {
+  readonly #wanted: ReadonlySet<string>;
+  readonly #maxLineChars: number;
+  readonly #decoder = new StringDecoder('utf8');
+  readonly #kept: string[] = [];
+  #partial = '';
+
+  constructor(wanted: ReadonlySet<string>, maxLineChars = 1024 * 1024) {
+    this.#wanted = wanted;
+    this.#maxLineChars = maxLineChars;
+  }
+
+  push(chunk: Buffer): void {
+    this.#take(this.#decoder.write(chunk));
+  }
+
+  /** The kept lines, one per line, once the body ended. */
+  finish(): string {
+    this.#take(this.#decoder.end());
+    this.#line(this.#partial);
+    this.#partial = '';
+    return this.#kept.join('\n');
+  }
+
+  #take(text: string): void {
+    let start = 0;
+    for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
+      const piece = text.slice(start, end);
+      this.#line(this.#partial.length === 0 ? piece : this.#partial + piece);
+      this.#partial = '';
+      start = end + 1;
+    }
+    if (start < text.length) {
+      this.#partial += text.slice(start);
+    }
+    if (this.#partial.length > this.#maxLineChars) {
+      throw new Error(`metrics exposition has a line longer than ${this.#maxLineChars} characters`);
+    }
+  }
+
+  #line(line: string): void {
+    if (line.length === 0 || line.startsWith('#')) {
+      return;
+    }
+    if (line.length > this.#maxLineChars) {
+      throw new Error(`metrics exposition has a line longer than ${this.#maxLineChars} characters`);
+    }
+    if (this.#wanted.has(lineName(line))) {
+      this.#kept.push(line.endsWith('\r') ? line.slice(0, -1) : line);
+    }
+  }
 }

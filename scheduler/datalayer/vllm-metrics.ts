@@ -12,7 +12,8 @@ export const VLLM_METRIC_NAMES = {
   cacheConfig: 'vllm:cache_config_info',
 } as const;
 
-const WANTED = new Set<string>(Object.values(VLLM_METRIC_NAMES));
+/** The series the router reads; everything else in a /metrics body is skipped unparsed. */
+export const WANTED_VLLM_SERIES: ReadonlySet<string> = new Set<string>(Object.values(VLLM_METRIC_NAMES));
 
 export class MetricsExtractError extends Error {
   constructor(message: string) {
@@ -105,5 +106,5 @@ export function extractVllmMetrics(samples: readonly Sample[], scrapedAtMs: numb
 
 /** Parses a vLLM /metrics document into EndpointMetrics. */
 export function parseVllmMetrics(text: string, scrapedAtMs: number): EndpointMetrics {
-  return extractVllmMetrics(parsePrometheusText(text, WANTED), scrapedAtMs);
+  return extractVllmMetrics(parsePrometheusText(text, WANTED_VLLM_SERIES), scrapedAtMs);
 }

@@ -8,11 +8,16 @@
 // the queue.
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { Endpoint, PickResult, RoutingRequest } from '../core/types.ts';
-import type { RoutingService } from '../routing-service.ts';
-import type { RequestErrorCode, RequestLabels, RouterMetrics } from '../telemetry/metrics.ts';
+import type { Endpoint, PickResult } from '../core/types.ts';
+import {
+  prepareRequest,
+  rejectEarly,
+  type LifecycleDeps,
+  type RequestLifecycle,
+} from '../lifecycle/request-lifecycle.ts';
+import type { RejectionAnswer, RejectionReason } from '../lifecycle/rejections.ts';
 import { MAX_STREAMED_CHUNK_BYTES, splitBody } from './chunks.ts';
-import { HEADER, METADATA, firstHeader, readHeaderMap, setHeader } from './headers.ts';
+import { METADATA, firstHeader, readHeaderMap, setHeader, HEADER } from './headers.ts';
 import { immediateResponse } from './immediate.ts';
 import { BodySendMode } from './messages.ts';
 import type {
@@ -23,22 +28,14 @@ import type {
   ProcessingResponse,
   ProtocolConfiguration,
 } from './messages.ts';
-import { RequestBodyError, parseRequestBody, withModel } from './request-body.ts';
-import type { ParsedRequestBody } from './request-body.ts';
-import { ModelNameRestorer, UsageReader } from './response-body.ts';
-import type { Usage } from './response-body.ts';
+import type { ModelNameRestorer, UsageReader } from './response-body.ts';
 import { namespacedStrings, stringAt, stringListAt } from './struct.ts';
 
-export interface ExtProcDeps {
-  readonly service: RoutingService;
-  readonly metrics: RouterMetrics | undefined;
+export interface ExtProcDeps extends LifecycleDeps {
   /** Largest request body the router buffers; larger bodies are answered with 413. */
   readonly maxBodyBytes: number;
-  readonly tokenize: (text: string) => Uint32Array;
   /** Uniform in [0, 1): the random pick for requests without a body. */
   readonly random: () => number;
-  /** Routing ids of requests in flight on this server, to keep ids unique when clients reuse x-request-id. */
-  readonly activeIds: Set<string>;
   /** Told about unexpected failures while handling a message (the request itself gets an answer). */
   readonly reportError?: (error: Error) => void;
 }
@@ -50,8 +47,6 @@ export interface StreamSink {
 }
 
 type Phase = 'request-headers' | 'request-body' | 'queued' | 'routed' | 'answered' | 'done';
-
-const DEFAULT_FLOW = 'default-flow';
 
 /** A stable fraction in [0,1) from the request id (FNV-1a), so weighted model rewrites are reproducible. */
 function fractionOf(id: string): number {
@@ -82,21 +77,13 @@ export class ExtProcStream {
   private bodyChunks: Buffer[] = [];
   private bodyBytes = 0;
 
-  private routedId: string | undefined;
+  /** The request's lifecycle once its body was parsed; routed() while the pick is in flight. */
+  private lifecycle: RequestLifecycle | undefined;
   /** Aborts the admission while the request waits in the flow-control queue. */
   private admission: AbortController | undefined;
   /** Request trailers that arrived while the request was queued; answered once it is routed. */
   private trailersPending = false;
-  private labels: RequestLabels = {
-    modelName: '',
-    targetModelName: '',
-    fairnessId: DEFAULT_FLOW,
-    priority: 0,
-  };
   private primaryEndpoint = '';
-  private clientModel = '';
-  private targetModel = '';
-  private rewritten = false;
   private requestStreaming = false;
 
   private responseStatus: number | undefined;
@@ -148,10 +135,12 @@ export class ExtProcStream {
     }
     this.admission?.abort();
     this.admission = undefined;
-    if (this.routedId !== undefined) {
-      // A clean end before any response message means the gateway does not send us the response path.
-      const interrupted = how !== 'ended' || (this.responseStatus !== undefined && !this.responseEnded);
-      this.complete(interrupted ? 'Cancelled' : undefined, undefined);
+    if (this.lifecycle?.routed() === true) {
+      // The response did not end (finish() would have completed the request): whether the gateway
+      // cancelled the stream or half-closed it, the request is recorded as cancelled and its estimates and
+      // held prefix blocks are released; nothing here says the endpoint failed. grpc-js may even report a
+      // cancel as a clean end first, so `how` alone cannot be trusted.
+      this.endRouted({ cancelled: true, errorCode: how === 'error' ? 'Internal' : 'Cancelled' });
     }
     this.releaseBuffers();
     this.phase = 'done';
@@ -172,12 +161,9 @@ export class ExtProcStream {
     const bodyMode = protocol?.requestBodyMode;
     if (bodyMode != null && bodyMode !== BodySendMode.FULL_DUPLEX_STREAMED && message.endOfStream !== true) {
       // In any other body mode Envoy waits for our header response before it sends the body we route on.
-      this.answer(
-        'Internal',
-        immediateResponse(
-          500,
-          `gateway misconfigured: the ext_proc filter's request_body_mode must be FULL_DUPLEX_STREAMED (got ${bodyMode})`,
-        ),
+      this.answerEarly(
+        'gateway-misconfigured',
+        `gateway misconfigured: the ext_proc filter's request_body_mode must be FULL_DUPLEX_STREAMED (got ${bodyMode})`,
       );
       return;
     }
@@ -204,11 +190,9 @@ export class ExtProcStream {
     this.bodyBytes += chunk.length;
     if (this.bodyBytes > this.deps.maxBodyBytes) {
       this.releaseBuffers();
-      this.answer(
-        'PayloadTooLarge',
-        immediateResponse(413, `request body exceeds the router's limit of ${this.deps.maxBodyBytes} bytes`, {
-          code: 'request_too_large',
-        }),
+      this.answerEarly(
+        'payload-too-large',
+        `request body exceeds the router's limit of ${this.deps.maxBodyBytes} bytes`,
       );
       return;
     }
@@ -243,16 +227,12 @@ export class ExtProcStream {
   private routeWithoutBody(): void {
     const subset = this.subset === undefined ? undefined : new Set(this.subset);
     const candidates = this.deps.service
-      .endpoints()
+      .routableEndpoints()
       .filter((endpoint) => subset === undefined || subset.has(endpoint.key));
-    if (candidates.length === 0) {
-      this.answerNoEndpoints();
-      return;
-    }
     const endpoint =
       candidates[Math.min(candidates.length - 1, Math.floor(this.deps.random() * candidates.length))];
     if (endpoint === undefined) {
-      this.answerNoEndpoints();
+      this.answerEarly('rejected-no-endpoints');
       return;
     }
     this.phase = 'routed';
@@ -268,89 +248,35 @@ export class ExtProcStream {
         ? onlyChunk
         : Buffer.concat(this.bodyChunks, this.bodyBytes);
     this.bodyChunks = [];
-    let parsed: ParsedRequestBody;
-    try {
-      parsed = parseRequestBody(body);
-    } catch (error) {
-      if (error instanceof RequestBodyError) {
-        this.answer(
-          'BadRequest',
-          immediateResponse(error.status, error.message, { code: 'invalid_request_body' }),
-        );
-        return;
-      }
-      throw error;
-    }
-    const service = this.deps.service;
-    const headerTarget = firstHeader(this.headers, HEADER.modelRewrite);
-    this.clientModel = parsed.model;
-    if (headerTarget !== undefined) {
-      this.targetModel = headerTarget;
-    } else if (parsed.model !== '') {
-      this.targetModel = service.rewriteModel(parsed.model, fractionOf(this.requestId)).targetModel;
-    }
-    this.rewritten = this.targetModel !== this.clientModel;
-    this.requestStreaming = parsed.stream;
-    const fairnessId = firstHeader(this.headers, HEADER.fairness) ?? DEFAULT_FLOW;
-    const priority = service.objectivePriority(firstHeader(this.headers, HEADER.objective));
-    this.labels = { modelName: this.clientModel, targetModelName: this.targetModel, fairnessId, priority };
-    const metrics = this.deps.metrics;
-    metrics?.requestStarted(this.labels, body.length);
-
-    if (this.targetModel === '') {
-      this.answer(
-        'BadRequest',
-        immediateResponse(400, 'model not found in request body', { code: 'invalid_request_body' }),
-      );
+    const prepared = prepareRequest(this.deps, {
+      body,
+      header: (names) => firstHeader(this.headers, typeof names === 'string' ? [names] : names),
+      ...(this.subset !== undefined ? { subset: this.subset } : {}),
+      rewritePick: fractionOf(this.requestId),
+      startedAt: this.startedAt,
+    });
+    if (prepared.kind === 'rejected') {
+      this.answer(prepared.answer);
       return;
     }
-    const served = service.servedModels();
-    if (served.length > 0 && !served.includes(this.targetModel)) {
-      this.answer(
-        'NotFound',
-        immediateResponse(404, `The model \`${this.targetModel}\` does not exist.`, {
-          code: 'model_not_found',
-        }),
-      );
-      return;
-    }
-
-    const routingId = this.uniqueRoutingId();
-    const sessionId = this.headers.get(HEADER.sessionId);
-    const promptTokens = parsed.promptTokenIds ?? this.deps.tokenize(parsed.promptText);
-    const scheduleStart = performance.now();
+    const lifecycle = prepared.lifecycle;
+    this.lifecycle = lifecycle;
+    this.requestStreaming = lifecycle.parsed.stream;
     const admission = new AbortController();
     this.admission = admission;
     this.phase = 'queued';
-    // Reserved while queued too, so that a stream reusing this x-request-id gets another routing id.
-    this.deps.activeIds.add(routingId);
-    const admitted = this.admit(
-      service,
-      routingId,
-      {
-        id: routingId,
-        model: this.targetModel,
-        priority,
-        fairnessId,
-        promptTokens,
-        ...(parsed.maxOutputTokens !== undefined ? { maxOutputTokens: parsed.maxOutputTokens } : {}),
-        ...(sessionId !== undefined && sessionId !== '' ? { sessionId } : {}),
-        ...(this.subset !== undefined ? { subset: this.subset } : {}),
-      },
-      admission.signal,
-    );
+    const admitted = lifecycle.admit(admission.signal);
     const settle = (result: PickResult): void => {
       this.admission = undefined;
       if (this.phase !== 'queued') {
         // The stream closed while the decision was on its way: release what was picked.
-        this.deps.activeIds.delete(routingId);
-        if (result.kind === 'picked') {
-          service.complete(routingId, { ok: false });
+        if (lifecycle.decide(result).kind === 'routed') {
+          lifecycle.finish({ complete: false, cancelled: true, responseBytes: 0 }, undefined);
         }
         return;
       }
       try {
-        this.onAdmitted(routingId, result, parsed, body, bodyEnded, processingStart, scheduleStart);
+        this.onAdmitted(lifecycle, result, bodyEnded, processingStart);
       } catch (error) {
         this.fail(error);
       }
@@ -361,52 +287,30 @@ export class ExtProcStream {
     }
     admitted.then(settle, (error: unknown) => {
       this.admission = undefined;
-      this.deps.activeIds.delete(routingId);
       if (this.phase === 'queued') {
         this.fail(error);
+      } else {
+        lifecycle.cancelledBeforeRouting();
       }
     });
   }
 
   private onAdmitted(
-    routingId: string,
+    lifecycle: RequestLifecycle,
     result: PickResult,
-    parsed: ParsedRequestBody,
-    body: Buffer,
     bodyEnded: boolean,
     processingStart: number,
-    scheduleStart: number,
   ): void {
-    const service = this.deps.service;
-    const metrics = this.deps.metrics;
-    const primary = result.kind === 'picked' ? result.endpoints[0] : undefined;
-    const picked = primary !== undefined;
-    metrics?.schedulingDone((performance.now() - scheduleStart) / 1000, picked);
-    if (result.kind === 'rejected') {
-      // Nothing was recorded in flight for a rejected request.
-      this.deps.activeIds.delete(routingId);
-      const errorCode: RequestErrorCode = result.status === 429 ? 'ResourceExhausted' : 'ServiceUnavailable';
-      this.answer(
-        errorCode,
-        immediateResponse(result.status, `request dropped by the router: ${result.reason}`, {
-          code: result.reason,
-          droppedReason: result.reason,
-        }),
-      );
+    const schedulingSeconds = lifecycle.schedulingSeconds();
+    const decision = lifecycle.decide(result);
+    if (decision.kind === 'rejected') {
+      this.answer(decision.answer);
       return;
     }
-    if (primary === undefined) {
-      this.deps.activeIds.delete(routingId);
-      service.complete(routingId, { ok: false });
-      this.answerNoEndpoints();
-      return;
-    }
-    this.routedId = routingId;
     this.phase = 'routed';
-    this.primaryEndpoint = primary.key;
-
-    const forwarded = this.rewritten ? withModel(parsed, this.targetModel) : body;
-    this.send(this.headerResponse(result.endpoints, forwarded.length));
+    this.primaryEndpoint = decision.endpoints[0]?.key ?? '';
+    const forwarded = lifecycle.forwardedBody();
+    this.send(this.headerResponse(decision.endpoints, forwarded.length));
     for (const response of streamedBody('requestBody', forwarded, bodyEnded)) {
       this.send(response);
     }
@@ -414,30 +318,7 @@ export class ExtProcStream {
       this.trailersPending = false;
       this.send({ requestTrailers: {} });
     }
-    metrics?.requestRouted(this.labels, (performance.now() - processingStart) / 1000);
-  }
-
-  /** RoutingService.admit, releasing the reserved id when it throws instead of answering. */
-  private admit(
-    service: RoutingService,
-    routingId: string,
-    request: RoutingRequest,
-    signal: AbortSignal,
-  ): PickResult | Promise<PickResult> {
-    try {
-      return service.admit(request, signal);
-    } catch (error) {
-      this.deps.activeIds.delete(routingId);
-      throw error;
-    }
-  }
-
-  private uniqueRoutingId(): string {
-    let id = this.requestId;
-    while (this.deps.activeIds.has(id)) {
-      id = `${this.requestId}#${randomUUID()}`;
-    }
-    return id;
+    lifecycle.recordRouted((performance.now() - processingStart) / 1000, schedulingSeconds);
   }
 
   private headerResponse(
@@ -469,9 +350,10 @@ export class ExtProcStream {
     if (served !== undefined) {
       this.servedBy = served;
     }
-    this.usageReader = new UsageReader(this.responseStreaming);
-    if (this.rewritten && this.routedId !== undefined) {
-      this.restorer = new ModelNameRestorer(this.targetModel, this.clientModel, this.responseStreaming);
+    if (this.lifecycle?.routed() === true) {
+      const readers = this.lifecycle.responseReaders(this.responseStreaming);
+      this.usageReader = readers.usage;
+      this.restorer = readers.restorer;
     }
     this.send({ responseHeaders: { response: {} } });
     this.sawResponse = true;
@@ -490,10 +372,9 @@ export class ExtProcStream {
     if (!this.firstByteSeen && chunk.length > 0) {
       this.firstByteSeen = true;
       this.firstByteSeconds = (started - this.startedAt) / 1000;
-      this.deps.metrics?.firstResponseBytes(this.labels, this.firstByteSeconds, this.responseStreaming);
+      this.lifecycle?.firstBytes(this.firstByteSeconds, this.responseStreaming);
     }
-    this.usageReader ??= new UsageReader(this.responseStreaming);
-    this.usageReader.push(chunk);
+    this.usageReader?.push(chunk);
     let out = chunk;
     if (this.restorer !== undefined) {
       out = this.restorer.push(chunk);
@@ -514,62 +395,47 @@ export class ExtProcStream {
 
   /** The response is complete: report it and stop tracking. Later messages are still echoed. */
   private finish(): void {
-    if (this.routedId === undefined) {
-      return;
-    }
-    const usage = this.usageReader?.finish();
-    const failed = this.responseStatus !== undefined && this.responseStatus >= 400;
-    this.complete(failed ? 'ModelServerError' : undefined, usage);
+    this.endRouted({ cancelled: false });
   }
 
-  private complete(errorCode: RequestErrorCode | undefined, usage: Usage | undefined): void {
-    const id = this.routedId;
-    if (id === undefined) {
+  /** Completes the routed request once, with what the response path showed. */
+  private endRouted(how: { cancelled: boolean; errorCode?: 'Cancelled' | 'Internal' }): void {
+    const lifecycle = this.lifecycle;
+    if (lifecycle?.routed() !== true) {
       return;
     }
-    this.routedId = undefined;
-    this.deps.activeIds.delete(id);
     const servedBy =
       this.servedBy !== undefined && this.servedBy !== this.primaryEndpoint ? this.servedBy : undefined;
-    this.deps.service.complete(id, {
-      ok: errorCode === undefined,
-      ...(usage?.promptTokens !== undefined ? { promptTokens: usage.promptTokens } : {}),
-      ...(usage?.completionTokens !== undefined ? { completionTokens: usage.completionTokens } : {}),
-      ...(usage?.cachedTokens !== undefined ? { cachedTokens: usage.cachedTokens } : {}),
-      ...(servedBy !== undefined ? { servedBy } : {}),
-    });
-    this.deps.metrics?.requestFinished(this.labels, {
-      durationSeconds: (performance.now() - this.startedAt) / 1000,
-      responseBytes: this.responseBytes,
-      ...(this.sawResponse ? { responseProcessingSeconds: this.responseProcessingMs / 1000 } : {}),
-      ...(this.responseStreaming && this.firstByteSeconds !== undefined
-        ? { streamingTtftSeconds: this.firstByteSeconds }
-        : {}),
-      ...(errorCode !== undefined ? { errorCode } : {}),
-      ...(usage?.promptTokens !== undefined ? { promptTokens: usage.promptTokens } : {}),
-      ...(usage?.completionTokens !== undefined ? { completionTokens: usage.completionTokens } : {}),
-      ...(usage?.cachedTokens !== undefined ? { cachedTokens: usage.cachedTokens } : {}),
-    });
-  }
-
-  private answerNoEndpoints(): void {
-    this.answer(
-      'ServiceUnavailable',
-      immediateResponse(503, 'no ready endpoints for this request', {
-        code: 'rejected-no-endpoints',
-        droppedReason: 'rejected-no-endpoints',
-      }),
+    lifecycle.finish(
+      {
+        ...(this.responseStatus !== undefined ? { status: this.responseStatus } : {}),
+        complete: this.responseEnded,
+        cancelled: how.cancelled,
+        ...(servedBy !== undefined ? { servedBy } : {}),
+        responseBytes: this.responseBytes,
+        ...(this.sawResponse ? { responseProcessingSeconds: this.responseProcessingMs / 1000 } : {}),
+        ...(this.responseStreaming && this.firstByteSeconds !== undefined
+          ? { streamingTtftSeconds: this.firstByteSeconds }
+          : {}),
+        ...(how.errorCode !== undefined ? { errorCode: how.errorCode } : {}),
+      },
+      this.usageReader?.finish(),
     );
   }
 
-  private answer(errorCode: RequestErrorCode, response: ProcessingResponse): void {
+  /** A rejection before the request had a lifecycle (protocol errors, body too large). */
+  private answerEarly(reason: RejectionReason, message?: string): void {
+    this.answer(rejectEarly(this.deps, reason, message));
+  }
+
+  /** Sends a rejection (already recorded in the metrics) and ends the stream. */
+  private answer(answer: RejectionAnswer): void {
     // A protocol error while the request waits in the flow-control queue: take it out.
     this.admission?.abort();
     this.admission = undefined;
-    this.deps.metrics?.requestRejected(this.labels, errorCode);
     this.phase = 'answered';
     this.releaseBuffers();
-    this.send(response);
+    this.send(immediateResponse(answer));
     this.sink.end();
   }
 
@@ -577,18 +443,19 @@ export class ExtProcStream {
     if (!(error instanceof ProtocolError)) {
       this.deps.reportError?.(error instanceof Error ? error : new Error(String(error)));
     }
-    if (this.routedId !== undefined) {
+    if (this.lifecycle?.routed() === true) {
       // Already routed: the request is on its way upstream; stop tracking it and let the gateway carry on.
-      this.complete('Internal', undefined);
+      this.endRouted({ cancelled: false, errorCode: 'Internal' });
       this.releaseBuffers();
       this.phase = 'done';
       this.sink.end();
       return;
     }
-    const message = error instanceof ProtocolError ? error.message : 'internal error in the router';
+    const reason: RejectionReason = error instanceof ProtocolError ? 'invalid-request' : 'internal';
+    const message = error instanceof ProtocolError ? error.message : undefined;
+    const lifecycle = this.lifecycle;
     this.answer(
-      error instanceof ProtocolError ? 'BadRequest' : 'Internal',
-      immediateResponse(error instanceof ProtocolError ? 400 : 500, message),
+      lifecycle === undefined ? rejectEarly(this.deps, reason, message) : lifecycle.reject(reason, message),
     );
   }
 

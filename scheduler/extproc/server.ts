@@ -22,6 +22,8 @@ export interface ExtProcServerOptions {
   /** Largest request body buffered for routing (default 32 MiB); larger bodies get 413. */
   readonly maxBodyBytes?: number;
   readonly metrics?: RouterMetrics;
+  /** Routing ids in use, shared with the HTTP proxy (one set per router). */
+  readonly activeIds?: Set<string>;
   /** Reports problems for the log: a TLS reload that found no valid pair, an unexpected failure on a stream. */
   readonly onError?: (error: Error) => void;
 }
@@ -54,7 +56,7 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     tokenize: estimatePromptTokens,
     random: Math.random,
-    activeIds: new Set(),
+    activeIds: options.activeIds ?? new Set(),
     ...(options.onError !== undefined ? { reportError: options.onError } : {}),
   };
   const open = new Set<ExtProcStream>();

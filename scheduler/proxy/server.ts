@@ -3,26 +3,27 @@
 // forwarded with undici; responses (server-sent events or JSON) are streamed back chunk by chunk with
 // backpressure. A request is retried on another endpoint only when the chosen one refused the connection,
 // which guarantees that no byte of it reached a model server.
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { estimatePromptTokens } from '../core/index.ts';
-import type { Completion, Endpoint, PickResult, RoutingRequest } from '../core/types.ts';
-import { HEADER } from '../extproc/headers.ts';
+import type { Endpoint, PickResult } from '../core/types.ts';
+import { RequestBodyError } from '../extproc/request-body.ts';
+import type { ModelNameRestorer, UsageReader } from '../extproc/response-body.ts';
 import {
-  parseRequestBody,
-  RequestBodyError,
-  withModel,
-  type ParsedRequestBody,
-} from '../extproc/request-body.ts';
-import { ModelNameRestorer, UsageReader } from '../extproc/response-body.ts';
+  prepareRequest,
+  rejectEarly,
+  type LifecycleDeps,
+  type RequestLifecycle,
+} from '../lifecycle/request-lifecycle.ts';
+import { rejectionAnswer, type RejectionAnswer } from '../lifecycle/rejections.ts';
 import type { RoutingService } from '../routing-service.ts';
-import type { RequestErrorCode, RequestLabels, RouterMetrics } from '../telemetry/metrics.ts';
+import type { RouterMetrics } from '../telemetry/metrics.ts';
 import { Cancellation } from './cancellation.ts';
 import { sendOpenAIError } from './openai-error.ts';
 import { readRequestBody } from './read-body.ts';
 import { callUpstream, type ResponseSink } from './upstream-call.ts';
+import { isConnectionRefusal } from '../lifecycle/connection-errors.ts';
 
 export interface ProxyServerOptions {
   readonly host: string;
@@ -34,8 +35,18 @@ export interface ProxyServerOptions {
   readonly upstreamTimeoutMs?: number;
   /** Deadline to connect to a model server (default 5 s); a timeout counts as a refusal. */
   readonly connectTimeoutMs?: number;
-  /** Endpoints tried per request when connections are refused (default 3). */
+  /**
+   * Endpoints tried per request when an attempt fails before anything reached the client (refused
+   * connection, reset before the response, 5xx answer; default 3). Refused connections are tried further, on
+   * every endpoint of the pool, since nothing of the request reached a model server.
+   */
   readonly maxConnectAttempts?: number;
+  /** Longest time to receive a request's headers (default 10 s). */
+  readonly headersTimeoutMs?: number;
+  /** Longest time to receive a whole request (default 300 s). */
+  readonly requestTimeoutMs?: number;
+  /** Routing ids in use, shared with the ext_proc face (one set per router). */
+  readonly activeIds?: Set<string>;
   readonly metrics?: RouterMetrics;
   /** Uniform in [0, 1): weighted model rewrites; defaults to Math.random. */
   readonly random?: () => number;
@@ -68,26 +79,6 @@ const HOP_BY_HOP = new Set([
   'host',
   'content-length',
 ]);
-
-/** Connection-level failures that happen before any request byte is written. */
-const REFUSAL_CODES = new Set([
-  'ECONNREFUSED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EADDRNOTAVAIL',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
-export function isConnectionRefusal(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && REFUSAL_CODES.has(code)) {
-      return true;
-    }
-    e = (e as { cause?: unknown }).cause;
-  }
-  return false;
-}
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {
   const v = req.headers[name];
@@ -152,7 +143,15 @@ function upstreamUrlHost(endpoint: Endpoint): string {
 
 /** 502 for a model server that failed after accepting the connection. */
 function sendUpstreamFailure(res: ServerResponse, endpoint: Endpoint, err: unknown): void {
-  sendOpenAIError(res, 502, `model server ${endpoint.key} failed: ${errorMessage(err)}`, 'upstream_error');
+  sendRejection(
+    res,
+    rejectionAnswer('upstream-failed', `model server ${endpoint.key} failed: ${errorMessage(err)}`),
+  );
+}
+
+/** Frames one rejection of the shared table as an HTTP answer. */
+function sendRejection(res: ServerResponse, answer: RejectionAnswer): void {
+  sendOpenAIError(res, answer.status, answer.body, answer.headers);
 }
 
 function errorMessage(err: unknown): string {
@@ -174,18 +173,13 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   });
   /** One per request being read, routed or streamed. */
   const active = new Set<Cancellation>();
-  /** Routing ids in use, so that clients reusing an x-request-id do not collide in accounting or queue. */
-  const routingIds = new Set<string>();
+  const lifecycleDeps: LifecycleDeps = {
+    service,
+    metrics,
+    tokenize: estimatePromptTokens,
+    activeIds: options.activeIds ?? new Set(),
+  };
   let closing = false;
-
-  /** The client's x-request-id unless a request in flight uses it (accounting and queue need unique ids). */
-  function uniqueRoutingId(clientId: string | undefined): string {
-    let id = clientId ?? randomUUID();
-    while (routingIds.has(id)) {
-      id = `${clientId ?? ''}#${randomUUID()}`;
-    }
-    return id;
-  }
 
   async function handleGeneration(
     req: IncomingMessage,
@@ -200,168 +194,79 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
       if (err instanceof RequestBodyError) {
         // The rest of an oversize body is not read: close the connection after answering.
         res.setHeader('connection', 'close');
-        sendOpenAIError(res, err.status, err.message, 'request_too_large');
+        sendRejection(res, rejectEarly(lifecycleDeps, 'payload-too-large', err.message));
         res.once('finish', () => req.destroy());
       } else {
         res.destroy();
       }
       return;
     }
-    let parsed: ParsedRequestBody;
+    const prepared = prepareRequest(lifecycleDeps, {
+      body: raw,
+      header: (names) => firstOf(req, typeof names === 'string' ? [names] : names),
+      rewritePick: random(),
+      startedAt,
+    });
+    if (prepared.kind === 'rejected') {
+      sendRejection(res, prepared.answer);
+      return;
+    }
+    const lifecycle = prepared.lifecycle;
     try {
-      parsed = parseRequestBody(raw);
-    } catch (err) {
-      const status = err instanceof RequestBodyError ? err.status : 400;
-      sendOpenAIError(res, status, errorMessage(err), 'invalid_request');
-      return;
-    }
-    if (parsed.model === '') {
-      sendOpenAIError(res, 400, 'model not found in request body', 'model_missing');
-      return;
-    }
-    const headerRewrite = firstOf(req, HEADER.modelRewrite);
-    const decision =
-      headerRewrite !== undefined
-        ? { targetModel: headerRewrite, rewritten: headerRewrite !== parsed.model }
-        : service.rewriteModel(parsed.model, random());
-    const labels: RequestLabels = {
-      modelName: parsed.model,
-      targetModelName: decision.targetModel,
-      fairnessId: firstOf(req, HEADER.fairness) ?? 'default-flow',
-      priority: service.objectivePriority(firstOf(req, HEADER.objective)),
-    };
-    const served = service.servedModels();
-    if (served.length > 0 && !served.includes(decision.targetModel)) {
-      metrics?.requestStarted(labels, raw.length);
-      metrics?.requestRejected(labels, 'NotFound');
-      sendOpenAIError(res, 404, `The model \`${parsed.model}\` does not exist.`, 'model_not_found');
-      return;
-    }
-    const body = decision.rewritten ? withModel(parsed, decision.targetModel) : raw;
-    const sessionId = headerValue(req, HEADER.sessionId);
-    const request: RoutingRequest = {
-      id: uniqueRoutingId(headerValue(req, HEADER.requestId)),
-      model: decision.targetModel,
-      priority: labels.priority,
-      fairnessId: labels.fairnessId,
-      promptTokens: parsed.promptTokenIds ?? estimatePromptTokens(parsed.promptText),
-      ...(parsed.maxOutputTokens !== undefined ? { maxOutputTokens: parsed.maxOutputTokens } : {}),
-      ...(sessionId !== undefined ? { sessionId } : {}),
-    };
-
-    const refused = new Set<string>();
-    let routed = false;
-    const finish = (
-      completion: Completion,
-      errorCode: RequestErrorCode | undefined,
-      responseBytes: number,
-    ): void => {
-      service.complete(request.id, completion);
-      metrics?.requestFinished(labels, {
-        durationSeconds: (performance.now() - startedAt) / 1000,
-        responseBytes,
-        ...(errorCode !== undefined ? { errorCode } : {}),
-        ...(completion.promptTokens !== undefined ? { promptTokens: completion.promptTokens } : {}),
-        ...(completion.completionTokens !== undefined
-          ? { completionTokens: completion.completionTokens }
-          : {}),
-        ...(completion.cachedTokens !== undefined ? { cachedTokens: completion.cachedTokens } : {}),
-      });
-    };
-
-    routingIds.add(request.id);
-    try {
-      await routeAndForward();
+      await forward(lifecycle);
     } finally {
-      routingIds.delete(request.id);
+      lifecycle.ensureEnded();
     }
 
-    async function routeAndForward(): Promise<void> {
+    async function forward(lifecycle: RequestLifecycle): Promise<void> {
+      const body = lifecycle.forwardedBody();
+      const tried = new Set<string>();
+
+      // First attempt: admission, which may wait in the flow-control queue until the client goes away.
+      let result: PickResult;
+      const admitted = lifecycle.admit(cancel);
+      if (admitted instanceof Promise) {
+        try {
+          result = await admitted;
+        } catch (err) {
+          if (!cancel.aborted) {
+            throw err;
+          }
+          lifecycle.cancelledBeforeRouting();
+          return;
+        }
+      } else {
+        result = admitted;
+      }
       for (let attempt = 1; ; attempt++) {
-        const schedulingStart = performance.now();
-        let result: PickResult;
-        if (refused.size === 0) {
-          // First attempt: admission, which may wait in the flow-control queue until the client goes away.
-          const admitted = service.admit(request, cancel);
-          if (admitted instanceof Promise) {
-            try {
-              result = await admitted;
-            } catch (err) {
-              if (!cancel.aborted) {
-                throw err;
-              }
-              metrics?.requestStarted(labels, raw.length);
-              metrics?.requestRejected(labels, 'Cancelled');
-              return;
-            }
-          } else {
-            result = admitted;
-          }
-        } else {
-          // A retry after refused connections: the request was admitted already.
-          const subset = service
-            .endpoints()
-            .map((e) => e.key)
-            .filter((k) => !refused.has(k));
-          result = service.route({ ...request, subset });
-        }
-        const schedulingSeconds = (performance.now() - schedulingStart) / 1000;
-        if (result.kind === 'rejected') {
-          if (attempt === 1) {
-            metrics?.requestStarted(labels, raw.length);
-          }
-          metrics?.schedulingDone(schedulingSeconds, false);
-          if (routed) {
-            metrics?.requestFinished(labels, {
-              durationSeconds: (performance.now() - startedAt) / 1000,
-              responseBytes: 0,
-              errorCode: 'ServiceUnavailable',
-            });
-          } else {
-            metrics?.requestRejected(
-              labels,
-              result.status === 429 ? 'ResourceExhausted' : 'ServiceUnavailable',
-            );
-          }
-          const message =
-            refused.size > 0
-              ? `no model server accepted the connection (refused by ${[...refused].join(', ')})`
-              : result.reason === 'rejected-saturated'
-                ? 'the pool is saturated; request shed'
-                : result.reason === 'rejected-shutting-down'
-                  ? 'the router is shutting down'
-                  : result.reason === 'rejected-ttl-expired'
-                    ? 'the request waited in the flow-control queue longer than its time to live'
-                    : result.reason === 'rejected-queue-full'
-                      ? 'the flow-control queue is full'
-                      : 'no ready model server endpoints';
-          sendOpenAIError(res, result.status, message, result.reason, {
-            [HEADER.droppedReason]: result.reason,
-          });
+        const schedulingSeconds = lifecycle.schedulingSeconds();
+        const decision = lifecycle.decide(result, tried);
+        if (decision.kind === 'rejected') {
+          sendRejection(res, decision.answer);
           return;
         }
-        const endpoint = result.endpoints[0];
-        if (endpoint === undefined) {
-          recordRouting(attempt, schedulingSeconds, false, 0);
-          sendOpenAIError(res, 503, 'no ready model server endpoints', 'rejected-no-endpoints');
-          return;
-        }
-        const firstRouting = !routed;
-        routed = true;
+        const endpoint = decision.endpoints[0] as Endpoint;
         const routedSeconds = (performance.now() - startedAt) / 1000;
         if (cancel.aborted) {
-          recordRouting(attempt, schedulingSeconds, firstRouting, routedSeconds);
-          finish({ ok: false }, 'Cancelled', 0);
+          lifecycle.recordRouted(routedSeconds, schedulingSeconds);
+          lifecycle.finish({ complete: false, cancelled: true, responseBytes: 0 }, undefined);
           return;
         }
-        const relay = responseRelay(res, endpoint, parsed, decision.targetModel, decision.rewritten, labels);
+        tried.add(endpoint.key);
+        // A failed attempt is tried again elsewhere only while nothing reached the client and another
+        // endpoint is left to try.
+        const mayRetry = (): boolean =>
+          attempt < maxAttempts &&
+          !cancel.aborted &&
+          service.routableEndpoints().some((e) => !tried.has(e.key));
+        const relay = responseRelay(res, endpoint, lifecycle, cancel, mayRetry);
         const call = callUpstream(
           agent,
           {
             origin: `http://${upstreamUrlHost(endpoint)}:${endpoint.port}`,
             path: req.url ?? '/',
             method: 'POST',
-            headers: upstreamHeaders(req, request.id, body.length),
+            headers: upstreamHeaders(req, lifecycle.id, body.length),
             body,
           },
           cancel,
@@ -370,69 +275,59 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
         // undici writes a request on a reused connection from a setImmediate of its own; the metrics go in
         // one queued after it, so that they run once the request has left.
         if (metrics !== undefined) {
-          setImmediate(recordRouting, attempt, schedulingSeconds, firstRouting, routedSeconds);
+          setImmediate(() => lifecycle.recordRouted(routedSeconds, schedulingSeconds));
         }
         try {
           await call;
         } catch (err) {
-          if (isConnectionRefusal(err) && attempt < maxAttempts && !cancel.aborted) {
-            // Nothing reached this endpoint: release it and route again among the others.
-            service.complete(request.id, { ok: false });
-            refused.add(endpoint.key);
+          // Failed before response headers: a refused connection (nothing reached the model server) or a
+          // reset (the server died with the request).
+          const outcome = isConnectionRefusal(err) ? 'connect-failure' : 'reset';
+          if (mayRetry()) {
+            metrics?.upstreamRetried(outcome);
+            result = lifecycle.retry(tried, outcome);
             continue;
           }
-          const cancelled = cancel.aborted;
-          finish({ ok: false }, cancelled ? 'Cancelled' : 'ModelServerError', 0);
-          if (!cancelled) {
-            sendUpstreamFailure(res, endpoint, err);
+          if (cancel.aborted) {
+            lifecycle.finish({ complete: false, cancelled: true, responseBytes: 0 }, undefined);
+            return;
           }
+          if (outcome === 'connect-failure') {
+            // Every endpoint tried refused: the same answer as for an empty pool.
+            result = lifecycle.retry(tried, outcome);
+            continue;
+          }
+          lifecycle.finish({ complete: false, cancelled: false, outcome, responseBytes: 0 }, undefined);
+          sendRejection(
+            res,
+            rejectionAnswer('upstream-failed', `model server ${endpoint.key} failed: ${errorMessage(err)}`),
+          );
           return;
         }
-        relay.report(finish);
+        if (relay.held()) {
+          // The model server answered 5xx and nothing went to the client: try another endpoint.
+          metrics?.upstreamRetried('server-error');
+          result = lifecycle.retry(tried, 'server-error');
+          continue;
+        }
+        relay.finish();
         return;
-      }
-    }
-
-    function recordRouting(
-      attempt: number,
-      schedulingSeconds: number,
-      firstRouting: boolean,
-      routedSeconds: number,
-    ): void {
-      if (metrics === undefined) {
-        return;
-      }
-      if (attempt === 1) {
-        metrics.requestStarted(labels, raw.length);
-      }
-      metrics.schedulingDone(schedulingSeconds, true);
-      if (firstRouting) {
-        metrics.requestRouted(labels, routedSeconds);
       }
     }
   }
 
   /**
    * Relays one upstream response to the client as its parts arrive: headers, then each body chunk written in
-   * the same event-loop turn it was received (pausing the upstream while the client's socket is full).
+   * the same event-loop turn it was received (pausing the upstream while the client's socket is full). A 5xx
+   * answer is held back (and its body dropped) when `mayRetry` says another endpoint can be tried.
    */
   function responseRelay(
     res: ServerResponse,
     endpoint: Endpoint,
-    parsed: ParsedRequestBody,
-    targetModel: string,
-    rewritten: boolean,
-    labels: RequestLabels,
-  ): {
-    sink: ResponseSink;
-    report: (
-      finish: (
-        completion: Completion,
-        errorCode: RequestErrorCode | undefined,
-        responseBytes: number,
-      ) => void,
-    ) => void;
-  } {
+    lifecycle: RequestLifecycle,
+    cancel: Cancellation,
+    mayRetry: () => boolean,
+  ): { sink: ResponseSink; held: () => boolean; finish: () => void } {
     let startedAt = 0;
     let statusCode = 0;
     let streaming = false;
@@ -440,15 +335,22 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     let restorer: ModelNameRestorer | undefined;
     let bytes = 0;
     let first = true;
-    let ok = false;
+    let complete = false;
+    let broken = false;
+    let held = false;
     let resumeUpstream = (): void => undefined;
     const sink: ResponseSink = {
       start(status, headers, resume) {
         startedAt = performance.now();
         statusCode = status;
+        if (status >= 500 && mayRetry()) {
+          held = true;
+          return;
+        }
         const contentType = headers['content-type'];
         streaming = typeof contentType === 'string' && contentType.includes('text/event-stream');
-        restorer = rewritten ? new ModelNameRestorer(targetModel, parsed.model, streaming) : undefined;
+        const readers = lifecycle.responseReaders(streaming);
+        restorer = readers.restorer;
         const relayed = relayedResponseHeaders(headers, restorer !== undefined);
         relayed.push('x-gateway-destination-endpoint-served', endpoint.key);
         if (closing) {
@@ -456,8 +358,12 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
         }
         res.writeHead(status, relayed);
         resumeUpstream = resume;
+        usage = readers.usage;
       },
       data(chunk) {
+        if (held) {
+          return true;
+        }
         bytes += chunk.length;
         const out = restorer === undefined ? chunk : restorer.push(chunk);
         let writable = true;
@@ -468,10 +374,8 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
           flushSocket(res);
         }
         if (first) {
-          // Set up after the first bytes went out: nothing here is needed to relay them.
           first = false;
-          metrics?.firstResponseBytes(labels, (performance.now() - startedAt) / 1000, streaming);
-          usage = new UsageReader(streaming);
+          lifecycle.firstBytes((performance.now() - startedAt) / 1000, streaming);
         }
         usage?.push(chunk);
         if (!writable) {
@@ -481,32 +385,37 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
         return true;
       },
       end() {
+        if (held) {
+          return;
+        }
         if (restorer === undefined) {
           res.end();
         } else {
           res.end(restorer.end());
         }
-        ok = statusCode < 400;
+        complete = true;
       },
       error() {
-        res.destroy();
-        ok = false;
+        if (!held) {
+          res.destroy();
+        }
+        broken = true;
       },
     };
     return {
       sink,
-      report(finish) {
-        const u = usage?.finish();
-        const cancelled = !ok && statusCode < 400;
-        finish(
+      held: () => held,
+      finish() {
+        const cancelled = !complete && cancel.aborted;
+        lifecycle.finish(
           {
-            ok,
-            ...(u?.promptTokens !== undefined ? { promptTokens: u.promptTokens } : {}),
-            ...(u?.completionTokens !== undefined ? { completionTokens: u.completionTokens } : {}),
-            ...(u?.cachedTokens !== undefined ? { cachedTokens: u.cachedTokens } : {}),
+            status: statusCode,
+            complete,
+            cancelled,
+            ...(broken && !cancelled ? { outcome: 'reset' as const } : {}),
+            responseBytes: bytes,
           },
-          ok ? undefined : cancelled ? 'Cancelled' : 'ModelServerError',
-          bytes,
+          usage?.finish(),
         );
       },
     };
@@ -552,7 +461,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
         }
       }
     }
-    sendOpenAIError(res, 503, 'no ready model server endpoints', 'rejected-no-endpoints');
+    sendRejection(res, rejectionAnswer('rejected-no-endpoints'));
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
@@ -572,15 +481,13 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
       res.setHeader('connection', 'close');
     }
     const fail = (err: unknown): void => {
-      sendOpenAIError(res, 500, `internal error: ${errorMessage(err)}`, 'internal_error');
+      sendRejection(res, rejectionAnswer('internal', `internal error: ${errorMessage(err)}`));
     };
     if (GENERATION_PATHS.has(path)) {
       if (req.method !== 'POST') {
-        sendOpenAIError(
+        sendRejection(
           res,
-          405,
-          `${req.method ?? ''} is not allowed on ${path}; use POST`,
-          'method_not_allowed',
+          rejectionAnswer('method-not-allowed', `${req.method ?? ''} is not allowed on ${path}; use POST`),
         );
         return;
       }
@@ -597,14 +504,28 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
       res.end(ok ? 'ok\n' : 'not ready\n');
       return;
     }
-    sendOpenAIError(res, 404, `no route for ${req.method ?? ''} ${path}`, 'not_found');
+    sendRejection(res, rejectionAnswer('route-not-found', `no route for ${req.method ?? ''} ${path}`));
   }
 
-  const server: Server = createServer({ keepAliveTimeout: 5_000 }, handle);
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) {
-      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n');
+  const server: Server = createServer(
+    {
+      keepAliveTimeout: 5_000,
+      // A client that drips its headers is cut off (408) instead of holding a descriptor.
+      headersTimeout: options.headersTimeoutMs ?? 10_000,
+      requestTimeout: options.requestTimeoutMs ?? 300_000,
+      // How often those two timeouts are checked (Node's default is every 30 s).
+      connectionsCheckingInterval: 1_000,
+    },
+    handle,
+  );
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // Answer a malformed request if the socket can still take it, then destroy the socket: end() alone
+    // leaves it half open (FIN-WAIT-2) while a slow-loris client keeps writing.
+    if (socket.writable && err.code !== 'ECONNRESET') {
+      const status = err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
+      socket.write(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
     }
+    socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

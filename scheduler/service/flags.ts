@@ -29,6 +29,18 @@ export interface RouterOptions {
   readonly servedModels: readonly string[];
   readonly objectiveApiGroup: string;
   readonly kubeconfig: string | undefined;
+  /** Failed requests in a row (refused, reset, 5xx) that eject an endpoint. */
+  readonly outlierConsecutiveFailures: number;
+  readonly outlierBaseEjectionMs: number;
+  readonly outlierMaxEjectionMs: number;
+  /** Deadline of one whole /metrics scrape (connect, headers and body). */
+  readonly scrapeTimeoutMs: number;
+  /** Largest /metrics body read; a larger one fails the scrape. */
+  readonly scrapeMaxBodyBytes: number;
+  /** Distinct label sets per request metric before labels fold into "other". */
+  readonly metricsMaxLabelSets: number;
+  /** A Kubernetes watch silent this long is restarted. */
+  readonly watchStallTimeoutMs: number;
 }
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -76,6 +88,16 @@ function port(flag: string) {
       throw new InvalidArgumentError(
         `${flag}: expected a port number in 0..65535 (0 picks a free port), got "${value}"`,
       );
+    }
+    return n;
+  };
+}
+
+function positiveInteger(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || n < 1) {
+      throw new InvalidArgumentError(`${flag}: expected a positive integer, got "${value}"`);
     }
     return n;
   };
@@ -186,6 +208,53 @@ export function buildProgram(): Command {
       '--kubeconfig <path>',
       'kubeconfig file (default: in-cluster config, then $KUBECONFIG, ~/.kube/config)',
     )
+    .option(
+      '--outlier-consecutive-failures <n>',
+      'failed requests in a row (refused connection, reset, 5xx) that eject an endpoint',
+      positiveInteger('--outlier-consecutive-failures'),
+      3,
+    )
+    .addOption(
+      withDefault(
+        '--outlier-base-ejection <duration>',
+        'first ejection time; doubles with each ejection in a row',
+        '2s',
+        parseDuration,
+      ),
+    )
+    .addOption(
+      withDefault('--outlier-max-ejection <duration>', 'longest ejection time', '30s', parseDuration),
+    )
+    .addOption(
+      withDefault(
+        '--scrape-timeout <duration>',
+        'deadline of one whole /metrics scrape (connect, headers and body)',
+        '1s',
+        parseDuration,
+      ),
+    )
+    .addOption(
+      withDefault(
+        '--scrape-max-body-bytes <size>',
+        'largest /metrics body read; a larger one fails the scrape',
+        '8Mi',
+        parseByteSize,
+      ),
+    )
+    .option(
+      '--metrics-max-label-sets <n>',
+      'distinct (model, target model, fairness id, priority) label sets per request metric; more fold into "other"',
+      positiveInteger('--metrics-max-label-sets'),
+      50,
+    )
+    .addOption(
+      withDefault(
+        '--watch-stall-timeout <duration>',
+        'a Kubernetes watch that delivers nothing (not even a bookmark) for this long is restarted',
+        '15s',
+        parseDuration,
+      ),
+    )
     .showHelpAfterError('(run with --help for usage)');
 }
 
@@ -212,6 +281,13 @@ interface RawOptions {
   servedModels?: string;
   objectiveApiGroup: string;
   kubeconfig?: string;
+  outlierConsecutiveFailures: number;
+  outlierBaseEjection: number;
+  outlierMaxEjection: number;
+  scrapeTimeout: number;
+  scrapeMaxBodyBytes: number;
+  metricsMaxLabelSets: number;
+  watchStallTimeout: number;
 }
 
 /** Checks combinations that single flags cannot express; throws naming the flags involved. */
@@ -261,6 +337,13 @@ export function resolveOptions(raw: RawOptions, env: NodeJS.ProcessEnv): RouterO
       .filter((s) => s.length > 0),
     objectiveApiGroup: raw.objectiveApiGroup,
     kubeconfig: raw.kubeconfig,
+    outlierConsecutiveFailures: raw.outlierConsecutiveFailures,
+    outlierBaseEjectionMs: raw.outlierBaseEjection,
+    outlierMaxEjectionMs: Math.max(raw.outlierMaxEjection, raw.outlierBaseEjection),
+    scrapeTimeoutMs: raw.scrapeTimeout,
+    scrapeMaxBodyBytes: raw.scrapeMaxBodyBytes,
+    metricsMaxLabelSets: raw.metricsMaxLabelSets,
+    watchStallTimeoutMs: raw.watchStallTimeout,
   };
 }
 

@@ -3,10 +3,23 @@
 // With flow control on, admit() puts requests in the core's queue and settles each one when a drain
 // dispatches or expires it; drains run after every enqueue and completion, and on a timer while anything
 // waits (which also picks up metric refreshes and fires TTLs).
-import type { Completion, PickResult, RoutingRequest, Scheduler } from '../core/index.ts';
+// Candidates: endpoints ejected by the outlier detector are left out, and so are endpoints whose metrics are
+// stale while others have fresh ones (a replica that stopped answering its scrapes is not "idle").
+import type { Endpoint, PickResult, RoutingRequest, Scheduler } from '../core/index.ts';
+import {
+  OutlierDetector,
+  type EndpointOutcome,
+  type HealthEvent,
+  type OutlierConfig,
+} from '../core/outlier.ts';
 import type { EndpointRegistry } from '../datalayer/endpoint-registry.ts';
 import { applyRewrite, type RewriteRule } from '../datalayer/objectives.ts';
-import type { CancelSignal, ModelRewriteDecision, RoutingService } from '../routing-service.ts';
+import type {
+  CancelSignal,
+  ModelRewriteDecision,
+  RoutedCompletion,
+  RoutingService,
+} from '../routing-service.ts';
 
 export interface PoolRoutingServiceOptions {
   readonly scheduler: Scheduler;
@@ -17,6 +30,14 @@ export interface PoolRoutingServiceOptions {
   readonly flowControl?: boolean;
   /** Period of the drain timer while requests wait (default 50 ms, the metrics refresh interval). */
   readonly drainIntervalMs?: number;
+  /** Outlier ejection settings (defaults: 3 failures in a row, 2 s doubling up to 30 s). */
+  readonly outlier?: Partial<OutlierConfig>;
+  /** Metrics older than this count as stale (default 2 s, --metrics-staleness-threshold). */
+  readonly stalenessMs?: number;
+  /** Clock of the scrape times (default Date.now). */
+  readonly now?: () => number;
+  /** Told when an endpoint is ejected or recovers (for the log). */
+  readonly onHealthEvent?: (event: HealthEvent) => void;
 }
 
 /** A request waiting in the flow-control queue for its admission promise to settle. */
@@ -41,7 +62,13 @@ export class PoolRoutingService implements RoutingService {
   #servedModels: readonly string[];
   #priorities: ReadonlyMap<string, number> = new Map();
   #rules: readonly RewriteRule[] = [];
-  readonly #inFlight = new Set<string>();
+  /** Routed requests not yet completed: id → endpoint picked. */
+  readonly #inFlight = new Map<string, string>();
+  readonly #outliers: OutlierDetector;
+  readonly #stalenessMs: number;
+  readonly #now: () => number;
+  readonly #onHealthEvent: ((event: HealthEvent) => void) | undefined;
+  #knownSnapshot: readonly Endpoint[] | undefined;
   #draining = false;
   readonly #idleWaiters: (() => void)[] = [];
   readonly #flowControl: boolean;
@@ -56,17 +83,61 @@ export class PoolRoutingService implements RoutingService {
     this.#servedModels = this.#configuredModels;
     this.#flowControl = opts.flowControl ?? false;
     this.#drainIntervalMs = Math.max(1, opts.drainIntervalMs ?? DEFAULT_DRAIN_INTERVAL_MS);
+    this.#outliers = new OutlierDetector(opts.outlier);
+    this.#stalenessMs = opts.stalenessMs ?? 2_000;
+    this.#now = opts.now ?? Date.now;
+    this.#onHealthEvent = opts.onHealthEvent;
   }
 
   route(request: RoutingRequest): PickResult {
     if (this.#draining) {
       return { kind: 'rejected', status: 503, reason: 'rejected-shutting-down' };
     }
-    const result = this.#scheduler.pick(request, this.#registry.snapshot());
+    const result = this.#scheduler.pick(request, this.routableEndpoints());
     if (result.kind === 'picked') {
-      this.#inFlight.add(request.id);
+      this.#picked(request.id, result);
     }
     return result;
+  }
+
+  #picked(id: string, result: PickResult & { kind: 'picked' }): void {
+    const key = result.endpoints[0]?.key ?? '';
+    this.#inFlight.set(id, key);
+    this.#outliers.picked(key, id, this.#now());
+  }
+
+  routableEndpoints(): readonly Endpoint[] {
+    const all = this.#registry.snapshot();
+    const now = this.#now();
+    if (all !== this.#knownSnapshot) {
+      this.#knownSnapshot = all;
+      this.#outliers.retain(new Set(all.map((e) => e.key)));
+    }
+    const healthy = this.#outliers.filter(all, now);
+    let fresh: Endpoint[] | undefined;
+    for (const e of healthy) {
+      if (e.metrics !== undefined && now - e.metrics.scrapedAtMs <= this.#stalenessMs) {
+        (fresh ??= []).push(e);
+      }
+    }
+    // Stale or missing metrics say nothing good about an endpoint; use them only when nobody has fresh ones.
+    return fresh === undefined || fresh.length === healthy.length ? healthy : fresh;
+  }
+
+  /** Records what an attempt outside any routed request showed about an endpoint (a refused scrape). */
+  observe(key: string, outcome: EndpointOutcome): void {
+    this.#report(this.#outliers.record(key, outcome, this.#now()));
+  }
+
+  /** Endpoints ejected right now. */
+  ejectedEndpoints(): string[] {
+    return this.#outliers.ejected(this.#now());
+  }
+
+  #report(event: HealthEvent | undefined): void {
+    if (event !== undefined) {
+      this.#onHealthEvent?.(event);
+    }
   }
 
   admit(request: RoutingRequest, signal?: CancelSignal): PickResult | Promise<PickResult> {
@@ -112,11 +183,19 @@ export class PoolRoutingService implements RoutingService {
     });
   }
 
-  complete(requestId: string, completion: Completion): void {
-    if (!this.#inFlight.delete(requestId)) {
+  complete(requestId: string, completion: RoutedCompletion): void {
+    const picked = this.#inFlight.get(requestId);
+    if (picked === undefined) {
       return;
     }
-    this.#scheduler.complete(requestId, completion);
+    this.#inFlight.delete(requestId);
+    const { outcome, ...engine } = completion;
+    const key = completion.servedBy ?? picked;
+    this.#outliers.released(picked, requestId);
+    if (outcome !== undefined) {
+      this.#report(this.#outliers.record(key, outcome, this.#now(), requestId));
+    }
+    this.#scheduler.complete(requestId, engine);
     if (this.#waiting.size > 0) {
       this.dispatchQueued();
     }
@@ -132,7 +211,7 @@ export class PoolRoutingService implements RoutingService {
     if (!this.#flowControl) {
       return;
     }
-    for (const outcome of this.#scheduler.drain(this.#registry.snapshot())) {
+    for (const outcome of this.#scheduler.drain(this.routableEndpoints())) {
       const id = outcome.request.id;
       const waiter = this.#waiting.get(id);
       if (waiter === undefined) {
@@ -145,7 +224,7 @@ export class PoolRoutingService implements RoutingService {
       this.#waiting.delete(id);
       waiter.detach();
       if (outcome.result.kind === 'picked') {
-        this.#inFlight.add(id);
+        this.#picked(id, outcome.result);
       }
       waiter.resolve(outcome.result);
     }
@@ -197,7 +276,7 @@ export class PoolRoutingService implements RoutingService {
   }
 
   ready(): boolean {
-    return !this.#draining && this.#registry.synced();
+    return !this.#draining && this.#registry.synced() && this.routableEndpoints().length > 0;
   }
 
   setObjectivePriorities(priorities: ReadonlyMap<string, number>): void {

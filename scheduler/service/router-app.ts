@@ -62,11 +62,29 @@ export async function startRouter(options: RouterOptions, log: Logger): Promise<
     flowControl: schedulerConfig.flowControl !== undefined,
     // Drains while requests wait follow the metrics refresh, so a refresh that frees room dispatches soon.
     drainIntervalMs: options.refreshMetricsIntervalMs,
+    stalenessMs: options.metricsStalenessThresholdMs,
+    outlier: {
+      consecutiveFailures: options.outlierConsecutiveFailures,
+      baseEjectionMs: options.outlierBaseEjectionMs,
+      maxEjectionMs: options.outlierMaxEjectionMs,
+    },
+    onHealthEvent: (event) => {
+      if (event.kind === 'ejected') {
+        log.warn('endpoint ejected', { endpoint: event.key, forMs: event.forMs, after: event.outcome });
+      } else {
+        log.info('endpoint recovered', { endpoint: event.key });
+      }
+    },
   });
+  /** Routing ids in use on either face, so that a reused x-request-id never collides in accounting. */
+  const activeIds = new Set<string>();
   const metrics = new RouterMetrics({
     poolName: options.poolName ?? 'static',
     endpoints: () => registry.snapshot(),
     queuedRequests: () => service.queuedCount(),
+    ejectedEndpoints: () => service.ejectedEndpoints().length,
+    maxLabelSets: options.metricsMaxLabelSets,
+    runtimeMetrics: true,
   });
   registry.onTargetsChanged((targets) =>
     log.info('endpoints changed', { endpoints: targets.map((t) => t.key) }),
@@ -98,6 +116,7 @@ export async function startRouter(options: RouterOptions, log: Logger): Promise<
         log.info('model rewrites changed', { rules: rules.map((r) => r.source) });
       },
       onEvent: (message) => log.warn(message),
+      watchStallTimeoutMs: options.watchStallTimeoutMs,
     });
     await discovery.start();
   }
@@ -106,10 +125,15 @@ export async function startRouter(options: RouterOptions, log: Logger): Promise<
     registry,
     intervalMs: options.refreshMetricsIntervalMs,
     stalenessMs: options.metricsStalenessThresholdMs,
+    timeoutMs: options.scrapeTimeoutMs,
+    maxBodyBytes: options.scrapeMaxBodyBytes,
     now: Date.now,
     onEvent: (event) => {
       // Scrape errors repeat every interval; only changes of freshness are worth a log line.
-      if (event.kind === 'stale') {
+      if (event.kind === 'error' && event.refused) {
+        // Nothing listens there: as telling as a refused request.
+        service.observe(event.key, 'connect-failure');
+      } else if (event.kind === 'stale') {
         log.warn('endpoint metrics are stale', { endpoint: event.key, ageMs: event.ageMs });
       } else if (event.kind === 'fresh') {
         log.info('endpoint metrics are fresh again', { endpoint: event.key });
@@ -134,6 +158,7 @@ export async function startRouter(options: RouterOptions, log: Logger): Promise<
       port: options.grpcPort,
       service,
       metrics,
+      activeIds,
       ...(certDir !== undefined ? { tls: { certDir } } : {}),
       ...(options.grpcMaxMessageBytes !== undefined ? { maxMessageBytes: options.grpcMaxMessageBytes } : {}),
       onError: (err) => log.warn(err.message),
@@ -159,6 +184,7 @@ export async function startRouter(options: RouterOptions, log: Logger): Promise<
             port: options.httpPort,
             service,
             metrics,
+            activeIds,
             maxBodyBytes: options.maxRequestBodyBytes,
           });
 

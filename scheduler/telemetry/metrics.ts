@@ -1,6 +1,6 @@
 // The router's own Prometheus metrics, named as the llm-d endpoint picker names them (`llm_d_epp_*`), so
 // dashboards and alerts written for llm-d work unchanged. One Registry per instance (no global state).
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Endpoint } from '../core/types.ts';
 
 export interface RequestLabels {
@@ -44,11 +44,24 @@ export interface RouterMetricsOptions {
   readonly endpoints?: () => readonly Endpoint[];
   /** Requests waiting in the flow-control queue, read at scrape time (0 without flow control). */
   readonly queuedRequests?: () => number;
+  /** Endpoints ejected by outlier detection, read at scrape time. */
+  readonly ejectedEndpoints?: () => number;
+  /**
+   * Distinct (model_name, target_model_name, fairness_id, priority) label sets kept per metric (default
+   * 50); see LabelSetCap.
+   */
+  readonly maxLabelSets?: number;
+  /** Also export the process and Node.js runtime metrics (process_*, nodejs_*: RSS, heap, descriptors). */
+  readonly runtimeMetrics?: boolean;
 }
 
 const LABEL_NAMES = ['model_name', 'target_model_name', 'fairness_id', 'priority'] as const;
 type LabelName = (typeof LABEL_NAMES)[number];
-const MAX_DISTINCT_VALUES = 1000;
+type LabelValues = Record<LabelName, string>;
+export const DEFAULT_MAX_LABEL_SETS = 50;
+/** Label sets with the fairness id folded into "other", kept beyond the cap of full label sets. */
+const FOLDED_LABEL_SETS = 10;
+const OTHER = 'other';
 
 const DURATION_BUCKETS = [
   0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 1.25, 1.5, 2, 3, 4, 5, 6, 8, 10, 15, 20, 30, 45, 60, 120,
@@ -74,29 +87,72 @@ const SIZE_BUCKETS = [
   4194304, 8388608, 16777216, 33554432, 67108864, 134217728, 268435456, 536870912, 1073741824,
 ];
 
-/** Keeps label values bounded: after `limit` distinct values, new ones are reported as "other". */
-class CardinalityCap {
-  private readonly seen = new Set<string>();
-  private readonly limit: number;
+/**
+ * Bounds the product of label values, not each label alone: at most `limit` distinct label sets are
+ * reported as they are. Beyond that a new set keeps its models and priority with fairness_id "other" (at
+ * most FOLDED_LABEL_SETS such sets), and after that every label is "other". So every request metric has at
+ * most limit + FOLDED_LABEL_SETS + 1 series per extra label value (error code, streaming), whatever clients
+ * send.
+ */
+export class LabelSetCap {
+  readonly #full = new Map<string, LabelValues>();
+  readonly #folded = new Map<string, LabelValues>();
+  readonly #limit: number;
+  static readonly #allOther: LabelValues = {
+    model_name: OTHER,
+    target_model_name: OTHER,
+    fairness_id: OTHER,
+    priority: OTHER,
+  };
+  /** Requests whose labels were folded. */
+  folded = 0;
+
   constructor(limit: number) {
-    this.limit = limit;
+    this.#limit = Math.max(1, limit);
   }
-  value(raw: string): string {
-    if (this.seen.has(raw)) {
-      return raw;
+
+  values(labels: RequestLabels): LabelValues {
+    const priority = String(labels.priority);
+    const key = `${labels.modelName}\u0000${labels.targetModelName}\u0000${labels.fairnessId}\u0000${priority}`;
+    const known = this.#full.get(key);
+    if (known !== undefined) return known;
+    if (this.#full.size < this.#limit) {
+      const values = {
+        model_name: labels.modelName,
+        target_model_name: labels.targetModelName,
+        fairness_id: labels.fairnessId,
+        priority,
+      };
+      this.#full.set(key, values);
+      return values;
     }
-    if (this.seen.size >= this.limit) {
-      return 'other';
+    this.folded++;
+    const foldedKey = `${labels.modelName}\u0000${labels.targetModelName}\u0000${priority}`;
+    const folded = this.#folded.get(foldedKey);
+    if (folded !== undefined) return folded;
+    if (this.#folded.size < FOLDED_LABEL_SETS) {
+      const values = {
+        model_name: labels.modelName,
+        target_model_name: labels.targetModelName,
+        fairness_id: OTHER,
+        priority,
+      };
+      this.#folded.set(foldedKey, values);
+      return values;
     }
-    this.seen.add(raw);
-    return raw;
+    return LabelSetCap.#allOther;
+  }
+
+  /** Distinct label sets reported so far. */
+  size(): number {
+    return this.#full.size + this.#folded.size;
   }
 }
 
 export class RouterMetrics {
   readonly registry = new Registry();
-  private readonly models = new CardinalityCap(MAX_DISTINCT_VALUES);
-  private readonly flows = new CardinalityCap(MAX_DISTINCT_VALUES);
+  private readonly labelSets: LabelSetCap;
+  private readonly retries: Counter<'reason'>;
 
   private readonly requestTotal: Counter<LabelName>;
   private readonly requestErrors: Counter<LabelName | 'error_code'>;
@@ -116,6 +172,7 @@ export class RouterMetrics {
   private readonly responseProcessing: Histogram;
 
   constructor(options: RouterMetricsOptions) {
+    this.labelSets = new LabelSetCap(options.maxLabelSets ?? DEFAULT_MAX_LABEL_SETS);
     const registers = [this.registry];
     const labelNames = [...LABEL_NAMES];
     this.requestTotal = new Counter({
@@ -223,7 +280,31 @@ export class RouterMetrics {
       buckets: OVERHEAD_BUCKETS,
       registers,
     });
+    this.retries = new Counter({
+      name: 'switchyard_router_upstream_retries_total',
+      help: 'Proxied requests sent to another endpoint after a failed attempt, by what failed (connect-failure, reset, server-error).',
+      labelNames: ['reason'],
+      registers,
+    });
+    const labelSets = this.labelSets;
+    new Counter({
+      name: 'switchyard_router_folded_label_sets_total',
+      help: 'Requests whose metric labels were folded into "other" because the label-set cap was reached.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(labelSets.folded);
+      },
+    });
     this.registerPoolGauges(options);
+    if (options.runtimeMetrics === true) {
+      collectDefaultMetrics({ register: this.registry });
+    }
+  }
+
+  /** A proxied request goes to another endpoint after `reason` on the previous one. */
+  upstreamRetried(reason: string): void {
+    this.retries.inc({ reason });
   }
 
   /** Label values per request, computed once (requests keep one RequestLabels object while they run). */
@@ -234,12 +315,7 @@ export class RouterMetrics {
     if (cached !== undefined) {
       return cached;
     }
-    const values = {
-      model_name: this.models.value(labels.modelName),
-      target_model_name: this.models.value(labels.targetModelName),
-      fairness_id: this.flows.value(labels.fairnessId),
-      priority: String(labels.priority),
-    };
+    const values = this.labelSets.values(labels);
     this.labelCache.set(labels, values);
     return values;
   }
@@ -331,6 +407,11 @@ export class RouterMetrics {
       });
     };
     gauge('llm_d_epp_ready_endpoints', 'Ready endpoints in the pool.', () => source?.().length ?? 0);
+    gauge(
+      'switchyard_router_ejected_endpoints',
+      'Endpoints ejected by outlier detection (failed requests in a row).',
+      () => options.ejectedEndpoints?.() ?? 0,
+    );
     gauge(
       'llm_d_epp_flow_control_queue_size',
       "Requests waiting in this router replica's flow-control queue.",

@@ -40,6 +40,12 @@ export interface ScorerPlugin {
   score(context: PickContext, out: Float64Array): void;
   /** Called after the pick with the index of the primary endpoint among the candidates. */
   picked?(context: PickContext, chosen: number): void;
+  /**
+   * Called when a picked request ends. `ok` false means it ended early (rejected by the engine, failed,
+   * cancelled, or retried elsewhere): the scorer refunds what `picked` charged to `endpointKey` that will
+   * not happen.
+   */
+  completed?(requestId: string, endpointKey: string, nowMs: number, ok: boolean): void;
 }
 
 export interface PickerPlugin {

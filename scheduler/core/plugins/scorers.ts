@@ -229,6 +229,8 @@ export function prefillLoadScorer(spec: PluginSpec): ScorerPlugin {
   const queuedRequestCost = params.number('queuedRequestCost', 0, { min: 0 });
   /** With a prefill rate: per endpoint key, when its assigned prefill work would be done (ms). */
   const drainsAt = new Map<string, number>();
+  /** Where each picked request sits in its endpoint's bucket, so an early end can be refunded. */
+  const charged = new Map<string, { key: string; startMs: number; endMs: number }>();
   const queued = (context: PickContext, state: EndpointState, endpoint: Endpoint): number => {
     const scraped = queuedUncachedTokens(state, endpoint);
     if (prefillRate === 0) return scraped;
@@ -279,11 +281,33 @@ export function prefillLoadScorer(spec: PluginSpec): ScorerPlugin {
       const cached = prefix === undefined ? 0 : (prefix.matchedBlocks[chosen] ?? 0) * prefix.blockSize;
       const uncached = Math.max(0, context.request.promptTokens.length - cached);
       const start = Math.max(drainsAt.get(endpoint.key) ?? 0, context.nowMs);
-      drainsAt.set(endpoint.key, start + (prefillWork(uncached, cached) / prefillRate) * 1000);
+      const end = start + (prefillWork(uncached, cached) / prefillRate) * 1000;
+      drainsAt.set(endpoint.key, end);
+      charged.delete(context.request.id);
+      charged.set(context.request.id, { key: endpoint.key, startMs: start, endMs: end });
+      if (charged.size > 100_000) {
+        // Completions that never came (a broken adapter): forget the oldest charges.
+        for (const id of charged.keys()) {
+          charged.delete(id);
+          if (charged.size <= 100_000) break;
+        }
+      }
       if (drainsAt.size > 4096) {
         // Endpoints come and go: drop the ones whose bucket is empty anyway.
         for (const [key, drain] of drainsAt) if (drain <= context.nowMs) drainsAt.delete(key);
       }
+    },
+    completed(requestId, endpointKey, nowMs, ok) {
+      const charge = charged.get(requestId);
+      if (charge === undefined) return;
+      charged.delete(requestId);
+      if (ok) return;
+      // The request ended early (rejected by the engine, failed, cancelled): whatever of its prefill the
+      // bucket still holds will not run. Later work moves up by that much.
+      const left = charge.endMs - Math.max(nowMs, charge.startMs);
+      const drain = drainsAt.get(endpointKey);
+      if (left <= 0 || drain === undefined || charge.key !== endpointKey) return;
+      drainsAt.set(endpointKey, Math.max(nowMs, drain - left));
     },
   };
 }

@@ -27,6 +27,8 @@ interface Watcher {
   readonly labels: Record<string, string> | undefined;
   readonly name: string | undefined;
   readonly res: ServerResponse;
+  /** Receives nothing any more (see stallWatches). */
+  stalled?: boolean;
 }
 
 function parseLabelSelector(s: string | null): Record<string, string> | undefined {
@@ -132,6 +134,16 @@ export class FakeKubeApi {
     this.#watchers.clear();
   }
 
+  /**
+   * Open watches stop receiving anything while their connections stay open, as when a proxy or the API
+   * server hangs; watches opened later work.
+   */
+  stallWatches(): void {
+    for (const w of this.#watchers) {
+      w.stalled = true;
+    }
+  }
+
   /** Forgets the event history, so resuming from any earlier resourceVersion gets 410 Gone. */
   compact(): void {
     this.#compactedRv = this.#rv;
@@ -161,7 +173,7 @@ export class FakeKubeApi {
   }
 
   #send(w: Watcher, e: StoredEvent): void {
-    if (e.collection !== w.collection) {
+    if (e.collection !== w.collection || w.stalled === true) {
       return;
     }
     const now = this.#matches(w, e.type === 'DELETED' ? undefined : e.object);

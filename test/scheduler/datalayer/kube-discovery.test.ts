@@ -86,7 +86,7 @@ describe('KubeDiscovery against a list/watch API server', () => {
     await api.close();
   });
 
-  function startDiscovery(): Promise<void> {
+  function startDiscovery(extra: { watchStallTimeoutMs?: number } = {}): Promise<void> {
     discovery = new KubeDiscovery({
       kubeConfig: api.kubeConfig(),
       namespace: NS,
@@ -98,6 +98,7 @@ describe('KubeDiscovery against a list/watch API server', () => {
       restartDelayMs: 20,
       maxRestartDelayMs: 100,
       watchReconnectDelay: () => new Promise((r) => setTimeout(r, 5)),
+      ...extra,
     });
     return discovery.start();
   }
@@ -183,6 +184,28 @@ describe('KubeDiscovery against a list/watch API server', () => {
       (r) => r.startsWith(`GET ${PODS}?`) && !r.includes('watch='),
     ).length;
     expect(listsAfterExpiry).toBeGreaterThan(listsAfter);
+  });
+
+  it('asks for bookmarks and restarts a watch that went silent, so a new pod is seen', async () => {
+    api.apply(POOLS, pool('qwen', { app: 'qwen' }, [8000]));
+    api.apply(PODS, pod('a', '10.0.0.1'));
+    await startDiscovery({ watchStallTimeoutMs: 300 });
+    await eventually(() => expect(keys(registry)).toEqual(['10.0.0.1:8000']));
+    const watches = api.requests.filter((r) => r.includes('watch=true'));
+    expect(watches.length).toBeGreaterThan(0);
+    expect(watches.every((r) => r.includes('allowWatchBookmarks=true'))).toBe(true);
+    const lists = api.requests.filter((r) => r.startsWith(`GET ${PODS}`) && !r.includes('watch=true')).length;
+
+    // The connection hangs: nothing arrives, nothing closes. The pod added meanwhile is seen after a restart.
+    await eventually(() => expect(api.watchCount(PODS)).toBe(1));
+    api.stallWatches();
+    api.apply(PODS, pod('b', '10.0.0.2'));
+    await eventually(() => expect(keys(registry)).toEqual(['10.0.0.1:8000', '10.0.0.2:8000']), 10_000);
+    expect(events.some((e) => e.includes('Pod watch was silent for too long'))).toBe(true);
+    // Resumed from its resourceVersion, without listing again.
+    expect(api.requests.filter((r) => r.startsWith(`GET ${PODS}`) && !r.includes('watch=true')).length).toBe(
+      lists,
+    );
   });
 
   it('keeps its endpoints while the API server is down and catches up when it is back', async () => {

@@ -1,7 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EndpointRegistry } from '../../../scheduler/datalayer/endpoint-registry.ts';
 import { MetricsScraper, type ScrapeEvent } from '../../../scheduler/datalayer/metrics-scraper.ts';
-import { ExpositionParseError, parsePrometheusText } from '../../../scheduler/datalayer/prometheus-text.ts';
+import {
+  ExpositionParseError,
+  parsePrometheusText,
+  WantedLines,
+} from '../../../scheduler/datalayer/prometheus-text.ts';
 import { parseStaticEndpoints } from '../../../scheduler/datalayer/static-endpoints.ts';
 import { MetricsExtractError, parseVllmMetrics } from '../../../scheduler/datalayer/vllm-metrics.ts';
 import { startSimServer, type SimServer } from '../../../scheduler/sim/server.ts';
@@ -40,6 +44,27 @@ describe('Prometheus text parser', () => {
     expect(() => parsePrometheusText('m{a="b"} notanumber')).toThrow(
       /line 1, column 10: expected a sample value/,
     );
+  });
+
+  it('keeps the wanted lines of a body however it is cut into chunks, multi-byte characters included', () => {
+    const text = [
+      '# HELP wanted a gauge',
+      'wanted{model="é模型"} 1',
+      'other_series{a="b"} 2',
+      'wanted{model="x"} 3\r',
+      'wanted_not 4',
+      'wanted 5',
+    ].join('\n');
+    const bytes = Buffer.from(text);
+    const expected = parsePrometheusText(text, new Set(['wanted']));
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      const lines = new WantedLines(new Set(['wanted']));
+      lines.push(bytes.subarray(0, cut));
+      lines.push(bytes.subarray(cut));
+      expect(parsePrometheusText(lines.finish())).toEqual(expected);
+    }
+    const tooLong = new WantedLines(new Set(['wanted']), 16);
+    expect(() => tooLong.push(Buffer.from('x'.repeat(40)))).toThrow(/longer than 16 characters/);
   });
 
   it('only parses wanted series when asked', () => {

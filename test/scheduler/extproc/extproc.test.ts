@@ -337,7 +337,14 @@ describe('ext_proc server, response path and clean-up', () => {
     stream.end();
     await stream.ended;
     expect(service.completions.get('sse-1')).toEqual([
-      { ok: true, promptTokens: 20, completionTokens: 2, cachedTokens: 16, servedBy: served },
+      {
+        ok: true,
+        outcome: 'success',
+        promptTokens: 20,
+        completionTokens: 2,
+        cachedTokens: 16,
+        servedBy: served,
+      },
     ]);
     expect(service.inFlight()).toBe(0);
     const text = await metrics.registry.metrics();
@@ -356,7 +363,7 @@ describe('ext_proc server, response path and clean-up', () => {
     stream.responseHeaders({ ':status': '500', 'content-type': 'application/json' }, false);
     stream.responseBody(Buffer.from('{"error":{"message":"boom"}}'), true);
     await until(() => service.completions.has('upstream-500'));
-    expect(service.completions.get('upstream-500')).toEqual([{ ok: false }]);
+    expect(service.completions.get('upstream-500')).toEqual([{ ok: false, outcome: 'server-error' }]);
     stream.end();
     await stream.ended;
   });

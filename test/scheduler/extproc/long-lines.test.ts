@@ -105,7 +105,7 @@ describe('newline-free response streams through the ext_proc server', () => {
     stream.end();
     await stream.ended;
     expect(service.completions.get('long-line')).toEqual([
-      { ok: true, promptTokens: 9, completionTokens: 4, cachedTokens: 8 },
+      { ok: true, outcome: 'success', promptTokens: 9, completionTokens: 4, cachedTokens: 8 },
     ]);
     expect(service.inFlight()).toBe(0);
   }, 60_000);

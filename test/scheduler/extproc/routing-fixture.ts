@@ -77,6 +77,7 @@ export function routingFixture(options: FixtureOptions): RoutingFixture {
     },
     servedModels: () => options.servedModels ?? [],
     endpoints,
+    routableEndpoints: endpoints,
     ready: () => ready,
     inFlight: () => scheduler.accounting().reduce((sum, entry) => sum + entry.inFlightRequests, 0),
     setReady(value) {

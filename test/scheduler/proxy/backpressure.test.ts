@@ -8,6 +8,7 @@ import { EndpointRegistry } from '../../../scheduler/datalayer/endpoint-registry
 import { parseStaticEndpoints } from '../../../scheduler/datalayer/static-endpoints.ts';
 import { startProxyServer, type ProxyServer } from '../../../scheduler/proxy/server.ts';
 import { PoolRoutingService } from '../../../scheduler/service/pool-routing-service.ts';
+import { writeWithBackpressure } from '../write-with-backpressure.ts';
 import { defined } from '../datalayer/defined.ts';
 
 const TOTAL = 64 * 1024 * 1024;
@@ -28,17 +29,7 @@ it('pauses the upstream while the client does not read, then delivers everything
   upstream = createServer((req, res) => {
     req.resume();
     res.writeHead(200, { 'content-type': 'text/event-stream' });
-    const pump = (): void => {
-      while (written < TOTAL) {
-        written += CHUNK.length;
-        if (!res.write(CHUNK)) {
-          res.once('drain', pump);
-          return;
-        }
-      }
-      res.end();
-    };
-    pump();
+    writeWithBackpressure(res, CHUNK, TOTAL, (bytes) => (written = bytes));
   });
   await new Promise<void>((r) => defined(upstream).listen(0, '127.0.0.1', r));
   const registry = new EndpointRegistry();

@@ -1,6 +1,16 @@
-// Test stack: real simulated vLLM replicas on loopback, the real core scheduler, the routing service and the
-// HTTP proxy, wired as scheduler/main.ts wires them (static endpoints, metrics scraper).
-import { createScheduler, policyPresets, type PolicyName } from '../../../scheduler/core/index.ts';
+// Test stack: real simulated vLLM replicas on loopback, the real core scheduler, the routing service, the
+// HTTP proxy and (on request) the ext_proc server, wired as scheduler/service/router-app.ts wires them
+// (static endpoints, metrics scraper whose refused scrapes count towards ejection, one metrics registry and
+// one set of routing ids for both faces).
+import {
+  createScheduler,
+  policyPresets,
+  type PolicyName,
+  type Scheduler,
+} from '../../../scheduler/core/index.ts';
+import type { OutlierConfig } from '../../../scheduler/core/outlier.ts';
+import { startExtProcServer, type ExtProcServer } from '../../../scheduler/extproc/server.ts';
+import { RouterMetrics } from '../../../scheduler/telemetry/metrics.ts';
 import { EndpointRegistry } from '../../../scheduler/datalayer/endpoint-registry.ts';
 import { MetricsScraper } from '../../../scheduler/datalayer/metrics-scraper.ts';
 import { parseStaticEndpoints } from '../../../scheduler/datalayer/static-endpoints.ts';
@@ -17,6 +27,10 @@ export const MODEL = 'Qwen/Qwen2.5-0.5B-Instruct';
 export interface Stack {
   readonly sims: SimServer[];
   readonly registry: EndpointRegistry;
+  readonly scheduler: Scheduler;
+  readonly metrics: RouterMetrics;
+  /** Started only with `extproc: true`. */
+  readonly extproc: ExtProcServer | undefined;
   readonly service: PoolRoutingService;
   readonly scraper: MetricsScraper;
   readonly proxy: ProxyServer;
@@ -34,6 +48,11 @@ export async function startStack(
     proxy?: Partial<ProxyServerOptions>;
     servedModels?: readonly string[];
     slowdown?: number;
+    /** Start the ext_proc server too (plaintext). */
+    extproc?: boolean;
+    /** Start the metrics scraper (otherwise tests call scraper.tick() or start() themselves). */
+    scrape?: boolean;
+    outlier?: Partial<OutlierConfig>;
   } = {},
 ): Promise<Stack> {
   const sims: SimServer[] = [];
@@ -63,18 +82,49 @@ export async function startStack(
     scheduler,
     registry,
     ...(opts.servedModels !== undefined ? { servedModels: opts.servedModels } : {}),
+    ...(opts.outlier !== undefined ? { outlier: opts.outlier } : {}),
   });
-  const scraper = new MetricsScraper({ registry, intervalMs: 50, stalenessMs: 2000, now: Date.now });
-  const proxy = await startProxyServer({ host: '127.0.0.1', port: 0, service, ...opts.proxy });
+  const scraper = new MetricsScraper({
+    registry,
+    intervalMs: 50,
+    stalenessMs: 2000,
+    now: Date.now,
+    onEvent: (event) => {
+      if (event.kind === 'error' && event.refused) service.observe(event.key, 'connect-failure');
+    },
+  });
+  const metrics = new RouterMetrics({
+    poolName: 'test',
+    endpoints: () => registry.snapshot(),
+    ejectedEndpoints: () => service.ejectedEndpoints().length,
+  });
+  const activeIds = new Set<string>();
+  const proxy = await startProxyServer({
+    host: '127.0.0.1',
+    port: 0,
+    service,
+    metrics,
+    activeIds,
+    ...opts.proxy,
+  });
+  const extproc =
+    opts.extproc === true
+      ? await startExtProcServer({ host: '127.0.0.1', port: 0, service, metrics, activeIds })
+      : undefined;
+  if (opts.scrape === true) scraper.start();
   return {
     sims,
     registry,
+    scheduler,
+    metrics,
+    extproc,
     service,
     scraper,
     proxy,
     url: `http://127.0.0.1:${proxy.port}`,
     async close() {
       await proxy.close(1000);
+      await extproc?.close(1000);
       await scraper.stop();
       await Promise.all(sims.map((s) => s.close().catch(() => undefined)));
     },

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { isConnectionRefusal } from '../../../scheduler/proxy/server.ts';
+import { isConnectionRefusal } from '../../../scheduler/lifecycle/connection-errors.ts';
 import { callUpstream, type ResponseSink } from '../../../scheduler/proxy/upstream-call.ts';
 
 const agent = new Agent({ keepAliveTimeout: 1_000 });

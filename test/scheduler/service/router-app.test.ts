@@ -1,8 +1,8 @@
 // The composition root turns a scheduler configuration with a `flowControl` section into queueing adapters.
-// The only endpoint never answers, so its metrics never arrive and the pool counts as saturated: with flow
-// control a request waits and expires with 429, where without it the request would be sent and fail.
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
+// The only endpoint accepts connections and never answers, so its metrics never arrive and the pool counts
+// as saturated: with flow control a request waits and expires with 429, where without it the request would
+// be sent and hang. (An endpoint that refuses connections is ejected instead: 503 rejected-no-endpoints.)
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseRouterArgs } from '../../../scheduler/service/flags.ts';
 import { jsonLogger } from '../../../scheduler/service/log.ts';
@@ -20,24 +20,34 @@ schedulingProfiles:
 - name: default
   plugins:
   - pluginRef: active-request-scorer
-flowControl: { maxQueuedRequests: 10, requestTtl: 200ms, fairness: round-robin }
+flowControl: { maxQueuedRequests: 10, requestTtl: 1500ms, fairness: round-robin }
 `;
 
-/** A loopback port nobody listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
+/** A loopback server that accepts connections and never answers. */
+async function silentServer(): Promise<{ port: number; close: () => void }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      server.close();
+    },
+  };
 }
 
 describe('router composition root with flow control', () => {
   let router: RunningRouter | undefined;
+  let silent: { port: number; close: () => void } | undefined;
 
   afterEach(async () => {
     await router?.shutdown(100);
     router = undefined;
+    silent?.close();
   });
 
   it('queues requests while the pool is saturated and expires them with 429 after the TTL', async () => {
@@ -48,7 +58,7 @@ describe('router composition root with flow control', () => {
         ...LOOPBACK_FLAGS,
         '--secure-serving=false',
         '--static-endpoints',
-        `127.0.0.1:${await closedPort()}`,
+        `127.0.0.1:${(silent = await silentServer()).port}`,
         '--config-text',
         CONFIG,
       ],
