@@ -41,6 +41,13 @@ export interface RouterOptions {
   readonly metricsMaxLabelSets: number;
   /** A Kubernetes watch silent this long is restarted. */
   readonly watchStallTimeoutMs: number;
+  /**
+   * CA bundle (PEM) that signs the client certificates allowed to read /metrics; when set, the metrics port
+   * serves TLS with the --cert-path pair and requires such a certificate (mutual TLS).
+   */
+  readonly metricsClientCa: string | undefined;
+  /** Common names of the client certificates allowed to read /metrics (empty: any the CA signed). */
+  readonly metricsClientNames: readonly string[];
 }
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -157,6 +164,14 @@ export function buildProgram(): Command {
     .option('--grpc-port <port>', 'Envoy ext_proc gRPC port', port('--grpc-port'), 9002)
     .option('--grpc-health-port <port>', 'gRPC health port', port('--grpc-health-port'), 9003)
     .option('--metrics-port <port>', 'Prometheus metrics port', port('--metrics-port'), 9090)
+    .option(
+      '--metrics-client-ca <file>',
+      'require a client certificate signed by this CA (PEM) on the metrics port, which then serves TLS with the --cert-path pair',
+    )
+    .option(
+      '--metrics-client-names <list>',
+      'with --metrics-client-ca: common names allowed to read /metrics, comma-separated (default: any)',
+    )
     .option('--http-port <port>', 'serve the OpenAI-compatible HTTP proxy on this port', port('--http-port'))
     .addOption(
       withDefault(
@@ -288,6 +303,8 @@ interface RawOptions {
   scrapeMaxBodyBytes: number;
   metricsMaxLabelSets: number;
   watchStallTimeout: number;
+  metricsClientCa?: string;
+  metricsClientNames?: string;
 }
 
 /** Checks combinations that single flags cannot express; throws naming the flags involved. */
@@ -307,6 +324,14 @@ export function resolveOptions(raw: RawOptions, env: NodeJS.ProcessEnv): RouterO
     throw new Error(
       `--pool-group: only inference.networking.k8s.io (InferencePool v1) is supported, got "${raw.poolGroup}"`,
     );
+  }
+  if (raw.metricsClientCa !== undefined && (!raw.secureServing || raw.certPath === undefined)) {
+    throw new Error(
+      '--metrics-client-ca needs --secure-serving with --cert-path (the metrics port serves that pair)',
+    );
+  }
+  if (raw.metricsClientNames !== undefined && raw.metricsClientCa === undefined) {
+    throw new Error('--metrics-client-names needs --metrics-client-ca');
   }
   if (raw.refreshMetricsInterval < 10) {
     throw new Error('--refresh-metrics-interval: must be at least 10ms');
@@ -337,6 +362,11 @@ export function resolveOptions(raw: RawOptions, env: NodeJS.ProcessEnv): RouterO
       .filter((s) => s.length > 0),
     objectiveApiGroup: raw.objectiveApiGroup,
     kubeconfig: raw.kubeconfig,
+    metricsClientCa: raw.metricsClientCa,
+    metricsClientNames: (raw.metricsClientNames ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
     outlierConsecutiveFailures: raw.outlierConsecutiveFailures,
     outlierBaseEjectionMs: raw.outlierBaseEjection,
     outlierMaxEjectionMs: Math.max(raw.outlierMaxEjection, raw.outlierBaseEjection),

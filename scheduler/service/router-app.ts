@@ -174,6 +174,15 @@ export async function startRouter(options: RouterOptions, log: Logger): Promise<
       host,
       port: options.metricsPort,
       registry: metrics.registry,
+      ...(options.metricsClientCa !== undefined && certDir !== undefined
+        ? {
+            mutualTls: {
+              certDir,
+              clientCaFile: options.metricsClientCa,
+              clientNames: options.metricsClientNames,
+            },
+          }
+        : {}),
     });
     started.push(metricsServer);
     const proxy: ProxyServer | undefined =

@@ -112,6 +112,23 @@ describe.each(modelApplications())('router of %s', (key, app) => {
     }
   });
 
+  it('lets only Prometheus, with its certificate from the same CA, read the metrics port', () => {
+    expect(options.metricsClientCa).toBe(`${options.certPath ?? ''}/ca.crt`);
+    const monitor = objects.find((o) => o.kind === 'ServiceMonitor') as
+      | (KubeObject & {
+          spec: { endpoints: { scheme: string; tlsConfig: { cert: { secret: { name: string } } } }[] };
+        })
+      | undefined;
+    if (monitor === undefined) return;
+    const endpoint = monitor.spec.endpoints[0];
+    expect(endpoint?.scheme).toBe('https');
+    const client = objects.find(
+      (o) => o.kind === 'Certificate' && o.metadata.name === endpoint?.tlsConfig.cert.secret.name,
+    ) as (KubeObject & { spec: { commonName: string; issuerRef: { name: string } } }) | undefined;
+    expect(options.metricsClientNames).toEqual([client?.spec.commonName]);
+    expect(client?.spec.issuerRef.name).toBe(caClusterIssuer(environment));
+  });
+
   it('serves TLS from the mounted cert-manager Secret, keeping the root filesystem read-only', () => {
     expect(options.secureServing).toBe(true);
     expect(options.certPath).toBeDefined();
@@ -121,11 +138,14 @@ describe.each(modelApplications())('router of %s', (key, app) => {
     // cert-manager writes tls.crt and tls.key, the names the router reads; no remapping of keys.
     expect([CERT_FILE, KEY_FILE]).toEqual(['tls.crt', 'tls.key']);
     expect(secret?.items).toBeUndefined();
-    const certificate = only<
-      KubeObject & {
-        spec: { secretName: string; dnsNames: string[]; issuerRef: { kind: string; name: string } };
-      }
-    >(objects, 'Certificate');
+    type CertificateObject = KubeObject & {
+      spec: { secretName: string; dnsNames: string[]; issuerRef: { kind: string; name: string } };
+    };
+    // The serving certificate is the one whose Secret is mounted (the other is Prometheus's client pair).
+    const certificates = objects.filter((o): o is CertificateObject => o.kind === 'Certificate');
+    const serving = certificates.filter((c) => c.spec.secretName === secret?.secretName);
+    expect(serving).toHaveLength(1);
+    const certificate = serving[0] as CertificateObject;
     expect(certificate.apiVersion).toBe('cert-manager.io/v1');
     expect(secret?.secretName).toBe(certificate.spec.secretName);
     expect(certificate.spec.issuerRef.kind).toBe('ClusterIssuer');

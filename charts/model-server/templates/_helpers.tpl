@@ -25,6 +25,7 @@ exactly as the generator names objects (generator/normalize/names.ts).
 {{- define "model-server.routerTlsName" -}}{{ include "model-server.objectName" (list . "router-tls") }}{{- end }}
 {{- define "model-server.routeName" -}}{{ include "model-server.objectName" (list . "") }}{{- end }}
 {{- define "model-server.rewritesName" -}}{{ include "model-server.objectName" (list . "aliases") }}{{- end }}
+{{- define "model-server.metricsClientName" -}}{{ include "model-server.objectName" (list . "metrics-client") }}{{- end }}
 {{- define "model-server.testName" -}}{{ include "model-server.objectName" (list . "test") }}{{- end }}
 
 {{/* Path prefix of the model on the shared gateway: /<namespace>/<model>/. */}}

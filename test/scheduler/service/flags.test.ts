@@ -48,6 +48,21 @@ describe('router flags', () => {
     });
   });
 
+  it('takes mutual TLS for the metrics port only with a serving pair to present', () => {
+    const withPair = ['--pool-name', 'a', '--secure-serving=true', '--cert-path', '/tls'];
+    const o = parseRouterArgs(
+      argv(...withPair, '--metrics-client-ca', '/tls/ca.crt', '--metrics-client-names', 'prom, other'),
+      {},
+    );
+    expect([o.metricsClientCa, o.metricsClientNames]).toEqual(['/tls/ca.crt', ['prom', 'other']]);
+    expect(() => parseRouterArgs(argv('--pool-name', 'a', '--metrics-client-ca', '/ca.crt'), {})).toThrow(
+      '--metrics-client-ca needs --secure-serving with --cert-path',
+    );
+    expect(() => parseRouterArgs(argv(...withPair, '--metrics-client-names', 'prom'), {})).toThrow(
+      '--metrics-client-names needs --metrics-client-ca',
+    );
+  });
+
   it('names the flag that is wrong', () => {
     expect(() => parseRouterArgs(argv(), {})).toThrow('give exactly one of --pool-name');
     expect(() => parseRouterArgs(argv('--pool-name', 'a', '--static-endpoints', 'h:1'), {})).toThrow(
