@@ -153,12 +153,14 @@ function distance(a: string, b: string): number {
 /** The candidate closest to `name` when it is close enough to be a likely typo; case differences count as near. */
 export function nearestName(name: string, candidates: readonly string[]): string | undefined {
   if (name.length > 100) return undefined;
+  const limit = Math.max(1, Math.floor(Math.max(name.length, 3) / 3));
   let best: { candidate: string; score: number } | undefined;
   for (const candidate of candidates) {
+    // The distance is at least the difference in length: skip candidates that cannot be near.
+    if (Math.abs(candidate.length - name.length) > limit) continue;
     const score = distance(name.toLowerCase(), candidate.toLowerCase());
     if (best === undefined || score < best.score) best = { candidate, score };
   }
-  const limit = Math.max(1, Math.floor(Math.max(name.length, 3) / 3));
   return best !== undefined && best.score <= limit && best.candidate !== name ? best.candidate : undefined;
 }
 
