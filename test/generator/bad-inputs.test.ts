@@ -15,6 +15,8 @@ interface BadInputCase {
   remove?: string[];
   /** Symbolic links to create: path → target. */
   links?: Record<string, string>;
+  /** Lines appended to one of `files`, `{i}` replaced by the line's number (7 digits): large inputs. */
+  repeat?: { file: string; line: string; count: number };
   expect: { file: string; line: number; column: number; pointer: string; message: string };
 }
 
@@ -40,13 +42,21 @@ function repoWithCase(spec: BadInputCase): string {
   }
   for (const [path, content] of Object.entries(spec.files ?? {})) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), content);
+    writeFileSync(join(root, path), content + repeated(spec, path));
   }
   for (const [path, target] of Object.entries(spec.links ?? {})) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
     symlinkSync(target, join(root, path));
   }
   return root;
+}
+
+function repeated(spec: BadInputCase, path: string): string {
+  if (spec.repeat?.file !== path) return '';
+  const { line, count } = spec.repeat;
+  return Array.from({ length: count }, (_, i) => `${line.replace('{i}', String(i).padStart(7, '0'))}\n`).join(
+    '',
+  );
 }
 
 describe('bad-input corpus', () => {
