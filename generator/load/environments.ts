@@ -1,8 +1,10 @@
 // Reads environments/<env>/platform.yaml and environments/<env>/models/*.yaml, each layered over the
 // file with the same relative path under environments/base/.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+// Nothing is read through a symbolic link (see input-files.ts).
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { InputProblem } from '../errors.ts';
+import { entryKind, linkMessage, readInputFile } from './input-files.ts';
 import { layer, type LayeredInput } from './layers.ts';
 import { parseYamlSource, type YamlSource } from './yaml-source.ts';
 
@@ -28,20 +30,23 @@ export interface LoadResult {
 
 const environmentNamePattern = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
+/** The environment directories (symbolic links included, so that loading can refuse them). */
 export function listEnvironmentNames(root: string): string[] {
-  const dir = join(root, environmentsDir);
-  if (!existsSync(dir)) {
+  if (entryKind(root, environmentsDir) !== 'directory') {
     return [];
   }
-  return readdirSync(dir)
-    .filter((entry) => entry !== baseLayerName && statSync(join(dir, entry)).isDirectory())
+  return readdirSync(join(root, environmentsDir), { withFileTypes: true })
+    .filter((entry) => entry.name !== baseLayerName && (entry.isDirectory() || entry.isSymbolicLink()))
+    .map((entry) => entry.name)
     .sort();
 }
 
 export function loadEnvironments(root: string, only?: readonly string[]): LoadResult {
   const problems: InputProblem[] = [];
   const names = listEnvironmentNames(root);
-  if (names.length === 0) {
+  if (entryKind(root, environmentsDir) === 'link') {
+    problems.push(fileProblem(environmentsDir, linkMessage));
+  } else if (names.length === 0) {
     problems.push(
       fileProblem(environmentsDir, 'expected at least one environment directory environments/<env>/'),
     );
@@ -67,6 +72,10 @@ export function loadEnvironments(root: string, only?: readonly string[]): LoadRe
       );
       continue;
     }
+    if (entryKind(root, `${environmentsDir}/${name}`) === 'link') {
+      problems.push(fileProblem(`${environmentsDir}/${name}`, linkMessage));
+      continue;
+    }
     const platformFile = `${environmentsDir}/${name}/platform.yaml`;
     const platform = loadLayered(
       root,
@@ -75,8 +84,12 @@ export function loadEnvironments(root: string, only?: readonly string[]): LoadRe
       problems,
     );
     const models: LoadedModel[] = [];
-    const modelsDir = join(root, environmentsDir, name, 'models');
-    const modelFiles = existsSync(modelsDir) ? readdirSync(modelsDir).sort() : [];
+    const modelsDir = `${environmentsDir}/${name}/models`;
+    const modelsKind = entryKind(root, modelsDir);
+    if (modelsKind === 'link') {
+      problems.push(fileProblem(modelsDir, linkMessage));
+    }
+    const modelFiles = modelsKind === 'directory' ? readdirSync(join(root, modelsDir)).sort() : [];
     for (const entry of modelFiles) {
       const relative = `${environmentsDir}/${name}/models/${entry}`;
       if (entry.endsWith('.yml')) {
@@ -110,7 +123,7 @@ function loadLayered(
   problems: InputProblem[],
 ): LayeredInput | undefined {
   const top = readSource(root, file, problems, true);
-  const base = existsSync(join(root, baseFile)) ? readSource(root, baseFile, problems, false) : undefined;
+  const base = readSource(root, baseFile, problems, false);
   return top === undefined ? undefined : layer(top, base);
 }
 
@@ -120,14 +133,14 @@ function readSource(
   problems: InputProblem[],
   required: boolean,
 ): YamlSource | undefined {
-  const path = join(root, file);
-  if (!existsSync(path)) {
-    if (required) {
-      problems.push(fileProblem(file, 'expected this file to exist (file not found)'));
+  const read = readInputFile(root, file);
+  if (!read.ok) {
+    if (required || !read.missing) {
+      problems.push(read.problem);
     }
     return undefined;
   }
-  const result = parseYamlSource(file, readFileSync(path, 'utf8'));
+  const result = parseYamlSource(file, read.text);
   if (!result.ok) {
     problems.push(...result.problems);
     return undefined;

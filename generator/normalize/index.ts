@@ -18,6 +18,7 @@ import type { ResolvedRelease } from '../platform/releases.ts';
 import { schemaProblems } from '../validate/inputs.ts';
 import { modelDefaults, startupProbePeriodSeconds } from './defaults.ts';
 import { objectName } from './names.ts';
+import { reservedNames, type ReservedNames } from './reserved.ts';
 import { routerConfig, type RouterProfileName } from './router-config.ts';
 import type { ModelSource, NormalizedEnvironment, NormalizedModel, NormalizedPlatform } from './types.ts';
 import { replicaTopology } from './topology.ts';
@@ -50,13 +51,16 @@ export function normalizeEnvironments(loaded: readonly LoadedEnvironment[]): Nor
       });
     }
     const platform = platformBasis(env.platform.data);
+    const reserved = resolution.ok
+      ? environmentReservedNames(env.name, env.platform.data, resolution.release)
+      : undefined;
     const models: NormalizedModel[] = [];
     for (const model of env.models) {
       if (!validateModel(model.input.data)) {
         problems.push(...schemaProblems(model.input, validateModel.errors ?? []));
         continue;
       }
-      const result = normalizeModel(env.name, platform, model, model.input.data);
+      const result = normalizeModel(env.name, platform, model, model.input.data, reserved);
       if (result.ok) {
         models.push(result.model);
       } else {
@@ -81,6 +85,16 @@ export function normalizeEnvironments(loaded: readonly LoadedEnvironment[]): Nor
     });
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, environments };
+}
+
+/** What this environment's other objects already use; model namespaces do not change the platform's components. */
+function environmentReservedNames(
+  environment: string,
+  profile: PlatformProfile,
+  release: ResolvedRelease,
+): ReservedNames {
+  const settings = platformSettings(environment, profile, release);
+  return reservedNames(settings, platformComponents(settings));
 }
 
 /** The profile-level facts models need, before the environment's model namespaces are known. */
@@ -126,12 +140,25 @@ function normalizeModel(
   platform: PlatformBasis,
   loaded: LoadedModel,
   spec: ModelSpec,
+  reserved: ReservedNames | undefined,
 ): ModelResult {
   const input = loaded.input;
   const problems: InputProblem[] = [];
   const problem = (path: readonly string[], message: string, atKey = false): void => {
     problems.push({ ...locateIn(input, path, atKey), pointer: toPointer(path), message });
   };
+
+  const nameTaken = reserved?.model(spec.name);
+  if (nameTaken !== undefined) {
+    problem(
+      ['name'],
+      `expected a model name this environment does not use already: ${nameTaken}, got "${spec.name}"`,
+    );
+  }
+  const namespaceTaken = reserved?.namespace(spec.namespace);
+  if (namespaceTaken !== undefined) {
+    problem(['namespace'], `expected a namespace of models only, not "${spec.namespace}": ${namespaceTaken}`);
+  }
 
   if (spec.name !== loaded.fileStem) {
     problem(['name'], `expected "${loaded.fileStem}" (the file name without .yaml), got "${spec.name}"`);

@@ -65,6 +65,8 @@ export interface PlatformComponent {
   readonly clusterKinds: readonly KindRef[];
   readonly ignoreDifferences: readonly IgnoredDifference[];
   readonly namespaceLabels?: Readonly<Record<string, string>>;
+  /** Namespaces its objects create besides `namespace` (models must not deploy there either). */
+  readonly createsNamespaces?: readonly string[];
   /**
    * Patches Argo CD's own settings: it gets a project of its own that may touch nothing but ConfigMaps
    * in Argo CD's namespace, instead of widening the platform project.
@@ -101,6 +103,9 @@ const RBAC_AND_WEBHOOKS: readonly KindRef[] = [
 const SERVICE_MONITOR: KindRef = { group: 'monitoring.coreos.com', kind: 'ServiceMonitor' };
 const CERTIFICATE: KindRef = { group: 'cert-manager.io', kind: 'Certificate' };
 const ISSUER: KindRef = { group: 'cert-manager.io', kind: 'Issuer' };
+
+/** Namespace of the Istio CNI node agent the istio-control-plane chart creates (OpenShift). */
+export const ISTIO_CNI_NAMESPACE = 'istio-cni';
 
 export const ROLLOUTS_GATEWAY_PLUGIN_NAME = 'argoproj-labs/gatewayAPI';
 
@@ -339,6 +344,7 @@ export function platformComponents(settings: PlatformSettings): PlatformComponen
       ],
       clusterKinds: [CLUSTER_KINDS.sailIstio, CLUSTER_KINDS.sailIstioCni],
       ignoreDifferences: [],
+      createsNamespaces: [ISTIO_CNI_NAMESPACE],
     });
   }
 

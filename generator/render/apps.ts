@@ -4,6 +4,7 @@
 import type { IApplication, IAppProject } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1';
 import type { NormalizedEnvironment, NormalizedModel } from '../normalize/types.ts';
 import { modelServerChartDir } from '../model/charts.ts';
+import { modelApplicationName, modelsProjectName, rootApplicationName } from '../platform/argocd-names.ts';
 import type { OutputFile } from './types.ts';
 import { objectFile } from './object-file.ts';
 import { valuesDirectoryGlob, valuesFilePath, valuesSource } from './sources.ts';
@@ -11,18 +12,6 @@ import { valuesDirectoryGlob, valuesFilePath, valuesSource } from './sources.ts'
 /** Models sync after every platform component (their waves are below this). */
 export const modelSyncWave = '10';
 export const appsDir = 'apps';
-
-export function rootApplicationName(env: string): string {
-  return `${env}-root`;
-}
-
-export function modelsProjectName(env: string): string {
-  return `${env}-models`;
-}
-
-export function modelApplicationName(env: string, model: string): string {
-  return `${env}-${model}`;
-}
 
 /** Kinds the model charts create; the models AppProject allows nothing else. */
 export const modelNamespacedKinds: readonly { group: string; kind: string }[] = [

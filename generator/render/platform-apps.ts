@@ -1,6 +1,11 @@
 import type { IAppProject } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/AppProject';
 import type { IApplication } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application';
 import type { IComGithubArgoprojArgoCdV3PkgApisApplicationV1alpha1ApplicationSource as ApplicationSource } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1/ApplicationSource';
+import {
+  argocdConfigProjectName,
+  platformApplicationName,
+  platformProjectName,
+} from '../platform/argocd-names.ts';
 import { CLUSTER_KINDS, kindKey, type KindRef } from '../platform/kinds.ts';
 import { SYNC_WAVES, type PlatformComponent } from '../platform/components.ts';
 import type { PlatformSettings } from '../platform/settings.ts';
@@ -11,18 +16,6 @@ import { valuesFile, valuesFilePath, valuesSource } from './sources.ts';
 import type { OutputFile } from './types.ts';
 
 const CASCADE_FINALIZER = 'resources-finalizer.argocd.argoproj.io';
-
-export function platformProjectName(environment: string): string {
-  return `${environment}-platform`;
-}
-
-export function argocdConfigProjectName(environment: string): string {
-  return `${environment}-argocd-config`;
-}
-
-export function platformApplicationName(environment: string, component: string): string {
-  return `${environment}-platform-${component}`;
-}
 
 /** apps/<env>/values/platform/<chart>.yaml: what an environment sets in one of our platform charts. */
 export function platformValuesPath(environment: string, chart: string): string {

@@ -7,6 +7,9 @@ import type { PlatformProfile } from '../model/generated/platform.ts';
 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 
+/** Annotation on a `pattern`: what the pattern accepts, in words, for error messages. */
+export const expectedKeyword = 'x-expected';
+
 export const modelSchema = readSchema('model.schema.json');
 export const platformSchema = readSchema('platform.schema.json');
 
@@ -28,6 +31,7 @@ export function validators(): Validators {
   if (compiled === undefined) {
     const ajv = new Ajv2020({ allErrors: true, verbose: true });
     addFormats(ajv);
+    ajv.addKeyword({ keyword: expectedKeyword, schemaType: 'string' });
     compiled = {
       model: ajv.compile<ModelSpec>(modelSchema),
       platform: ajv.compile<PlatformProfile>(platformSchema),

@@ -1,7 +1,7 @@
 // Table-driven bad-input corpus (test/fixtures/inputs/*.yaml): each case must fail with exit 1, name the
 // file, line, column and field, say what was expected, and leave charts/ and apps/ untouched.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -11,8 +11,12 @@ import { baselineEnvironments, captureConsole, repoRoot, tempRepo } from './help
 
 interface BadInputCase {
   description: string;
-  files: Record<string, string>;
+  files?: Record<string, string>;
   remove?: string[];
+  /** Symbolic links to create: path → target. */
+  links?: Record<string, string>;
+  /** Lines appended to one of `files`, `{i}` replaced by the line's number (7 digits): large inputs. */
+  repeat?: { file: string; line: string; count: number };
   expect: { file: string; line: number; column: number; pointer: string; message: string };
 }
 
@@ -36,11 +40,23 @@ function repoWithCase(spec: BadInputCase): string {
   for (const path of spec.remove ?? []) {
     rmSync(join(root, path));
   }
-  for (const [path, content] of Object.entries(spec.files)) {
+  for (const [path, content] of Object.entries(spec.files ?? {})) {
     mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), content);
+    writeFileSync(join(root, path), content + repeated(spec, path));
+  }
+  for (const [path, target] of Object.entries(spec.links ?? {})) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    symlinkSync(target, join(root, path));
   }
   return root;
+}
+
+function repeated(spec: BadInputCase, path: string): string {
+  if (spec.repeat?.file !== path) return '';
+  const { line, count } = spec.repeat;
+  return Array.from({ length: count }, (_, i) => `${line.replace('{i}', String(i).padStart(7, '0'))}\n`).join(
+    '',
+  );
 }
 
 describe('bad-input corpus', () => {
@@ -85,10 +101,10 @@ describe('error collection', () => {
     expect(runGenerate({ root }, console)).toBe(1);
     expect(console.lines.err).toEqual([
       expect.stringMatching(
-        /^environments\/dev\/models\/other\.yaml:4:8: \/model\/uri: expected a string matching/,
+        /^environments\/dev\/models\/other\.yaml:4:8: \/model\/uri: expected a model URI: /,
       ),
       expect.stringMatching(
-        /^environments\/dev\/models\/qwen-basic\.yaml:2:12: \/namespace: expected a string matching/,
+        /^environments\/dev\/models\/qwen-basic\.yaml:2:12: \/namespace: expected a lowercase DNS label/,
       ),
       expect.stringMatching(
         /^environments\/dev\/models\/qwen-basic\.yaml:5:11: \/replicas: expected integer, got "many"/,

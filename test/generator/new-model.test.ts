@@ -52,7 +52,7 @@ describe('new-model', () => {
     const console = captureConsole();
     expect(runNewModel({ root: repo.root, name: 'broken', uri: 'http://x', env: 'dev' }, console)).toBe(1);
     expect(console.lines.err[0]).toMatch(
-      /^environments\/dev\/models\/broken\.yaml:7:8: \/model\/uri: expected a string matching/,
+      /^environments\/dev\/models\/broken\.yaml:7:8: \/model\/uri: expected a model URI: /,
     );
     expect(readTree(repo.root)).toEqual(before);
   });

@@ -117,3 +117,19 @@ describe('model defaults', () => {
     });
   });
 });
+
+describe('patterns in words', () => {
+  it.each(inputSchemas)(
+    '%s describes every pattern with x-expected, so no error shows a raw expression',
+    (name) => {
+      const missing: string[] = [];
+      walk(readSchema(name), '', (node, pointer) => {
+        if (typeof node.pattern === 'string') {
+          const words = node['x-expected'];
+          if (typeof words !== 'string' || !/^an? /.test(words)) missing.push(pointer);
+        }
+      });
+      expect(missing).toEqual([]);
+    },
+  );
+});

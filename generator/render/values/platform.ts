@@ -2,6 +2,7 @@
 // Each function returns the chart's complete values; the written file holds only what differs from the
 // chart's defaults.
 import { loadBalancerAnnotations } from '../../platform/clouds.ts';
+import { ISTIO_CNI_NAMESPACE } from '../../platform/components.ts';
 import type { PlatformSettings } from '../../platform/settings.ts';
 
 export function pkiValues(settings: PlatformSettings): Record<string, unknown> {
@@ -72,7 +73,7 @@ export function istioControlPlaneValues(settings: PlatformSettings): Record<stri
   return {
     version: `v${settings.release.versions.istio}`,
     namespace: 'istio-system',
-    cniNamespace: 'istio-cni',
+    cniNamespace: ISTIO_CNI_NAMESPACE,
     pilotEnv: { ENABLE_GATEWAY_API_INFERENCE_EXTENSION: 'true' },
   };
 }

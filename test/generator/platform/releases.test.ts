@@ -136,6 +136,7 @@ describe('release overrides', () => {
           line,
           column: 15,
           pointer: '/releaseOverrides/gatewayApi',
+          sourceLine: '  gatewayApi: v1.3.0',
           message: expect.stringMatching(
             /^gatewayApi v1\.3\.0 is incompatible with platform release 2026\.11: .*; expected a version >= v1\.4\.0 and < v1\.5\.0$/,
           ),

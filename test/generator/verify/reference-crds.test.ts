@@ -133,6 +133,9 @@ describe.skipIf(!existsSync(referenceCrds))('upstream CustomResourceDefinitions'
       const schema = JSON.parse(readFileSync(join(projectSchemaDir, file), 'utf8')) as ProjectSchemaNode;
       const apiVersion = schema.properties?.apiVersion?.const;
       const kind = schema.properties?.kind?.const;
+      if (notInReferenceSet.has(String(apiVersion))) {
+        continue;
+      }
       const upstream = index.find(String(apiVersion), String(kind));
       if (upstream === undefined) {
         mismatches.push(`${file}: no upstream CRD for ${String(apiVersion)} ${String(kind)}`);
@@ -143,6 +146,9 @@ describe.skipIf(!existsSync(referenceCrds))('upstream CustomResourceDefinitions'
     expect(mismatches).toEqual([]);
   });
 });
+
+/** API versions the reference CRD set does not hold (the Sail operator's): their schemas say so in `description`. */
+const notInReferenceSet = new Set(['sailoperator.io/v1']);
 
 interface ProjectSchemaNode {
   $ref?: string;
