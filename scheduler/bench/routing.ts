@@ -10,8 +10,8 @@ import { POLICY_NAMES, type PolicyName } from '../core/index.ts';
 import { getEngineProfile } from '../sim/profiles.ts';
 import { hitRateBound } from './hit-rate-bound.ts';
 import { formatTable } from './report.ts';
-import { buildRuns, contentSource, TraceMissingError, type BenchRun } from './requests.ts';
-import { runPolicy } from './run-policy.ts';
+import { buildRuns, buildWarmup, contentSource, TraceMissingError, type BenchRun } from './requests.ts';
+import { runPolicy, runStages } from './run-policy.ts';
 import { kneeRate, type RunExtras, type RunSummary } from './stats.ts';
 import { loadWorkload, WorkloadError, type Workload } from './workload.ts';
 
@@ -38,7 +38,13 @@ function parsePolicies(text: string | undefined): PolicyName[] | undefined {
 /** Keeps the runs whose ladder rate (or trace speed-up) is listed; all when no list is given. */
 function selectRuns(workload: Workload, runs: BenchRun[], list: string | undefined): BenchRun[] {
   if (list === undefined) return runs;
-  const ladder = workload.arrival.type === 'poisson' ? workload.arrival.rates : workload.arrival.speedups;
+  const arrival = workload.arrival;
+  const ladder =
+    arrival.type === 'poisson'
+      ? arrival.rates
+      : arrival.type === 'stages'
+        ? arrival.stages.map((stage) => stage.rate)
+        : arrival.speedups;
   const wanted = list.split(',').map((value) => Number(value.trim()));
   for (const value of wanted) {
     if (!ladder.includes(value)) {
@@ -112,17 +118,23 @@ function main(): void {
   );
   const results: RunSummary[] = [];
   const extras: RunExtras[] = [];
+  const warmup = buildWarmup(workload, source, model);
+  const intervalMs = workload.arrival.type === 'stages' ? (workload.arrival.intervalSeconds ?? 0) * 1000 : 0;
   for (const policy of policies) {
-    for (const run of runs) {
-      const t0 = performance.now();
-      const { summary, extras: extra } = runPolicy(policy, run, workload, profile);
+    const t0 = performance.now();
+    const outcomes =
+      workload.arrival.type === 'stages'
+        ? runStages(policy, warmup, runs, intervalMs, workload, profile)
+        : runs.map((run) => runPolicy(policy, run, workload, profile));
+    for (const { summary, extras: extra } of outcomes) {
       results.push(summary);
       extras.push(extra);
       console.error(
-        `  ${policy} @ ${String(run.rate)}: ${((performance.now() - t0) / 1000).toFixed(1)} s wall, ` +
-          `TTFT p90 ${summary.ttft.p90.toFixed(3)} s, ${summary.outputTokensPerSecond.toFixed(0)} output tok/s`,
+        `  ${policy} @ ${String(summary.rate)}: TTFT p90 ${summary.ttft.p90.toFixed(3)} s, ` +
+          `${summary.outputTokensPerSecond.toFixed(0)} output tok/s`,
       );
     }
+    console.error(`  ${policy}: ${((performance.now() - t0) / 1000).toFixed(1)} s wall`);
   }
   const knee: Record<string, number> = {};
   for (const policy of policies) {

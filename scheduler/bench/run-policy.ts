@@ -4,7 +4,13 @@
 import { createScheduler, policyPresets, type PolicyName } from '../core/index.ts';
 import type { EngineProfile } from '../sim/profiles.ts';
 import { createRandom } from '../sim/random.ts';
-import { runVirtualCluster, type VirtualClusterResult } from '../sim/virtual-cluster.ts';
+import {
+  createVirtualCluster,
+  runVirtualCluster,
+  type VirtualClusterOptions,
+  type VirtualClusterResult,
+  type VirtualRequest,
+} from '../sim/virtual-cluster.ts';
 import type { BenchRun } from './requests.ts';
 import { summarize, type RunExtras, type RunSummary } from './stats.ts';
 import type { Workload } from './workload.ts';
@@ -15,6 +21,59 @@ export interface PolicyRunResult {
   readonly cluster: VirtualClusterResult;
 }
 
+function clusterOptions(
+  workload: Workload,
+  profile: EngineProfile,
+  router: VirtualClusterOptions['router'],
+  clock: { nowMs: number },
+): VirtualClusterOptions {
+  return {
+    profile,
+    replicas: workload.replicas,
+    router,
+    clock,
+    scrapeIntervalMs: workload.scrapeIntervalMs ?? 50,
+    metricsDelayMs: workload.metricsDelayMs ?? 0,
+    requestTimeoutMs: (workload.requestTimeoutSeconds ?? 300) * 1000,
+  };
+}
+
+function newScheduler(policy: PolicyName, workload: Workload, clock: { nowMs: number }) {
+  const random = createRandom(workload.seed);
+  return createScheduler(policyPresets[policy], { now: () => clock.nowMs, random: random.next });
+}
+
+/**
+ * A staged workload on one cluster and one router, as inference-perf runs it: the warm-up stage, then each
+ * stage in order, starting `intervalMs` after the previous one drained. A stage's throughput is its requests'
+ * output tokens over the time from its start to its last completion.
+ */
+export function runStages(
+  policy: PolicyName,
+  warmup: BenchRun | undefined,
+  runs: readonly BenchRun[],
+  intervalMs: number,
+  workload: Workload,
+  profile: EngineProfile,
+): PolicyRunResult[] {
+  const clock = { nowMs: 0 };
+  const cluster = createVirtualCluster(
+    clusterOptions(workload, profile, newScheduler(policy, workload, clock), clock),
+  );
+  const shift = (requests: readonly VirtualRequest[], startMs: number): VirtualRequest[] =>
+    requests.map((request) => ({ ...request, arrivalMs: request.arrivalMs + startMs }));
+  if (warmup !== undefined) cluster.play(shift(warmup.requests, 0));
+  return runs.map((run) => {
+    const startMs = cluster.nowMs + (warmup === undefined && cluster.nowMs === 0 ? 0 : intervalMs);
+    const result = cluster.play(shift(run.requests, startMs), { startMs, endMs: Number.POSITIVE_INFINITY });
+    const { summary, extras } = summarize(policy, run.rate, result.outcomes, workload.replicas, {
+      outputTokens: result.windowOutputTokens,
+      seconds: (result.endMs - startMs) / 1000,
+    });
+    return { summary, extras, cluster: result };
+  });
+}
+
 export function runPolicy(
   policy: PolicyName,
   run: BenchRun,
@@ -22,15 +81,8 @@ export function runPolicy(
   profile: EngineProfile,
 ): PolicyRunResult {
   const clock = { nowMs: 0 };
-  const random = createRandom(workload.seed);
-  const scheduler = createScheduler(policyPresets[policy], { now: () => clock.nowMs, random: random.next });
   const cluster = runVirtualCluster(run.requests, {
-    profile,
-    replicas: workload.replicas,
-    router: scheduler,
-    clock,
-    scrapeIntervalMs: workload.scrapeIntervalMs ?? 50,
-    requestTimeoutMs: (workload.requestTimeoutSeconds ?? 300) * 1000,
+    ...clusterOptions(workload, profile, newScheduler(policy, workload, clock), clock),
     window: run.window,
   });
   const measured = new Set(run.requests.slice(run.measuredFrom).map((request) => request.id));

@@ -19,7 +19,19 @@ export type ArrivalSpec =
       readonly warmupSeconds?: number;
       readonly durationSeconds: number;
     }
-  | { readonly type: 'trace'; readonly speedups: readonly number[]; readonly warmupRequests?: number };
+  | { readonly type: 'trace'; readonly speedups: readonly number[]; readonly warmupRequests?: number }
+  | {
+      readonly type: 'stages';
+      readonly warmup?: StageSpec;
+      readonly intervalSeconds?: number;
+      readonly stages: readonly StageSpec[];
+    };
+
+/** One inference-perf load stage: Poisson arrivals at `rate` for `durationSeconds`. */
+export interface StageSpec {
+  readonly rate: number;
+  readonly durationSeconds: number;
+}
 
 export type RequestSpec =
   | {
@@ -50,6 +62,7 @@ export interface Workload {
   readonly slo: { readonly ttftP90Seconds: number };
   readonly requestTimeoutSeconds?: number;
   readonly scrapeIntervalMs?: number;
+  readonly metricsDelayMs?: number;
   readonly arrival: ArrivalSpec;
   readonly requests: RequestSpec;
 }
@@ -164,7 +177,7 @@ function checkRanges(workload: Workload, file: string): void {
   if (workload.arrival.type === 'trace' && workload.requests.type !== 'mooncake-trace') {
     throw new WorkloadError(`${file}: /arrival trace arrivals need requests of type "mooncake-trace"`);
   }
-  if (workload.arrival.type === 'poisson' && workload.requests.type === 'mooncake-trace') {
+  if (workload.arrival.type !== 'trace' && workload.requests.type === 'mooncake-trace') {
     throw new WorkloadError(`${file}: /arrival a mooncake trace is replayed with arrival type "trace"`);
   }
 }

@@ -50,6 +50,11 @@ export interface VirtualClusterOptions {
   readonly router: VirtualRouter;
   /** Metrics refresh period of the router's view (llm-d default 50 ms). */
   readonly scrapeIntervalMs?: number;
+  /**
+   * Time from reading an engine's published gauges to the router using them: the scrape's HTTP round trip,
+   * vLLM rendering /metrics and the gateway parsing it (default 0).
+   */
+  readonly metricsDelayMs?: number;
   /** A request not finished this long after arrival is aborted and counted as failed (inference-perf: 300 s). */
   readonly requestTimeoutMs?: number;
   /** Set to the virtual time before every router call, for routers whose clock reads it. */
@@ -89,20 +94,41 @@ export function endpointKey(replica: number): string {
   return `10.0.${String(replica >> 8)}.${String(replica & 255)}:8000`;
 }
 
+/**
+ * A cluster that keeps its engines, caches and clocks between calls of `play`: inference-perf's sequential
+ * stages run on one cluster, each drained before the next starts.
+ */
+export interface VirtualCluster {
+  /**
+   * Plays `requests` (sorted by arrival, arrivals at or after `nowMs`) until every one has finished, failed or
+   * been rejected, and returns their outcomes; `window` counts generated tokens and completions (default: the
+   * whole play).
+   */
+  play(
+    requests: readonly VirtualRequest[],
+    window?: { readonly startMs: number; readonly endMs: number },
+  ): VirtualClusterResult;
+  /** Virtual time of the last event played. */
+  readonly nowMs: number;
+  /** The engines, for inspection. */
+  readonly engines: readonly Engine[];
+}
+
 export function runVirtualCluster(
   requests: readonly VirtualRequest[],
   options: VirtualClusterOptions,
 ): VirtualClusterResult {
+  return createVirtualCluster(options).play(requests, options.window);
+}
+
+export function createVirtualCluster(options: VirtualClusterOptions): VirtualCluster {
   const { profile, replicas, router } = options;
   const scrapeIntervalMs = options.scrapeIntervalMs ?? 50;
+  const metricsDelayMs = options.metricsDelayMs ?? 0;
+  if (!(metricsDelayMs >= 0)) throw new RangeError('metricsDelayMs must be at least 0');
   const timeoutMs = options.requestTimeoutMs ?? 300_000;
   if (!Number.isInteger(replicas) || replicas < 1)
     throw new RangeError('replicas must be a positive integer');
-  for (let i = 1; i < requests.length; i++) {
-    if ((requests[i] as VirtualRequest).arrivalMs < (requests[i - 1] as VirtualRequest).arrivalMs) {
-      throw new RangeError(`requests must be sorted by arrival time (index ${String(i)})`);
-    }
-  }
 
   const engines = Array.from(
     { length: replicas },
@@ -113,10 +139,10 @@ export function runVirtualCluster(
   const stepEnd = new Float64Array(replicas).fill(Number.POSITIVE_INFINITY);
   const picksPerReplica = new Array<number>(replicas).fill(0);
   const tracked = new Map<string, Tracked>();
-  const outcomes: RequestOutcome[] = [];
+  let outcomes: RequestOutcome[] = [];
   let endpoints: Endpoint[] = [];
-  const windowStart = options.window?.startMs ?? 0;
-  const windowEnd = options.window?.endMs ?? Number.POSITIVE_INFINITY;
+  let windowStart = 0;
+  let windowEnd = Number.POSITIVE_INFINITY;
   let windowOutputTokens = 0;
   let windowCompletions = 0;
 
@@ -130,13 +156,15 @@ export function runVirtualCluster(
   const errorRate = options.errorRate ?? 0;
   const faultRandom = createRandom(options.faultSeed ?? 0);
 
+  /** Scrapes read but not yet delivered to the router, oldest first. */
+  const inTransit: { readonly deliverAtMs: number; readonly endpoints: Endpoint[] }[] = [];
   const scrape = (now: number): void => {
-    endpoints = engines.flatMap((engine, i) => {
+    const read = engines.flatMap((engine, i) => {
       if (down[i] === true) return [];
       const metrics: EndpointMetrics = {
-        waitingRequests: engine.waitingCount,
-        runningRequests: engine.runningCount,
-        kvCacheUsage: engine.kvCacheUsage,
+        waitingRequests: engine.gauges.waitingRequests,
+        runningRequests: engine.gauges.runningRequests,
+        kvCacheUsage: engine.gauges.kvCacheUsage,
         kvCacheCapacityBlocks: profile.numGpuBlocks,
         kvBlockSize: profile.blockSize,
         activeLoras: [],
@@ -152,6 +180,8 @@ export function runVirtualCluster(
         metrics,
       };
     });
+    if (metricsDelayMs === 0) endpoints = read;
+    else inTransit.push({ deliverAtMs: now + metricsDelayMs, endpoints: read });
   };
 
   const kick = (replica: number, now: number): void => {
@@ -288,66 +318,106 @@ export function runVirtualCluster(
   scrape(0);
   let nextCrash = 0;
   let nextScrape = scrapeIntervalMs;
-  let nextArrival = 0;
-  let nextTimeout = 0;
   let now = 0;
   let engineSteps = 0;
-  for (;;) {
-    let stepReplica = -1;
-    let stepTime = Number.POSITIVE_INFINITY;
-    for (let r = 0; r < replicas; r++) {
-      if ((stepEnd[r] as number) < stepTime) {
-        stepTime = stepEnd[r] as number;
-        stepReplica = r;
-      }
-    }
-    const arrivalTime =
-      nextArrival < requests.length ? (requests[nextArrival] as VirtualRequest).arrivalMs : Infinity;
-    const timeoutTime =
-      nextTimeout < nextArrival ? (requests[nextTimeout] as VirtualRequest).arrivalMs + timeoutMs : Infinity;
-    const busy = stepReplica >= 0 || tracked.size > 0 || nextArrival < requests.length;
-    if (!busy) break;
-    const crashTime = nextCrash < crashes.length ? (crashes[nextCrash]?.atMs as number) : Infinity;
-    const earliest = Math.min(stepTime, arrivalTime, timeoutTime, crashTime);
-    if (options.clock !== undefined) options.clock.nowMs = Math.min(earliest, nextScrape);
-    if (nextScrape <= earliest) {
-      now = nextScrape;
-      scrape(now);
-      nextScrape += scrapeIntervalMs;
-      // Idle stretches: jump the scrape clock instead of ticking through them.
-      if (nextScrape < earliest - scrapeIntervalMs && Number.isFinite(earliest)) {
-        nextScrape += Math.floor((earliest - nextScrape) / scrapeIntervalMs) * scrapeIntervalMs;
-      }
-      continue;
-    }
-    if (crashTime === earliest) {
-      now = crashTime;
-      crash((crashes[nextCrash] as { replica: number }).replica, now);
-      nextCrash++;
-    } else if (stepTime === earliest) {
-      now = stepTime;
-      finishStep(stepReplica);
-      engineSteps++;
-    } else if (arrivalTime === earliest) {
-      now = arrivalTime;
-      arrive(requests[nextArrival] as VirtualRequest, now);
-      nextArrival++;
-    } else {
-      now = timeoutTime;
-      expire(requests[nextTimeout] as VirtualRequest, now);
-      nextTimeout++;
-    }
-  }
 
-  let preemptions = 0;
-  for (const engine of engines) preemptions += engine.counters.preemptions;
+  const play = (
+    requests: readonly VirtualRequest[],
+    window?: { readonly startMs: number; readonly endMs: number },
+  ): VirtualClusterResult => {
+    for (let i = 0; i < requests.length; i++) {
+      const arrival = (requests[i] as VirtualRequest).arrivalMs;
+      if (arrival < (i === 0 ? now : (requests[i - 1] as VirtualRequest).arrivalMs)) {
+        throw new RangeError(
+          `requests must be sorted by arrival time, from the cluster's current time on (index ${String(i)})`,
+        );
+      }
+    }
+    outcomes = [];
+    windowStart = window?.startMs ?? now;
+    windowEnd = window?.endMs ?? Number.POSITIVE_INFINITY;
+    windowOutputTokens = 0;
+    windowCompletions = 0;
+    const stepsBefore = engineSteps;
+    const picksBefore = [...picksPerReplica];
+    let preemptionsBefore = 0;
+    for (const engine of engines) preemptionsBefore += engine.counters.preemptions;
+    let nextArrival = 0;
+    let nextTimeout = 0;
+    for (;;) {
+      let stepReplica = -1;
+      let stepTime = Number.POSITIVE_INFINITY;
+      for (let r = 0; r < replicas; r++) {
+        if ((stepEnd[r] as number) < stepTime) {
+          stepTime = stepEnd[r] as number;
+          stepReplica = r;
+        }
+      }
+      const arrivalTime =
+        nextArrival < requests.length ? (requests[nextArrival] as VirtualRequest).arrivalMs : Infinity;
+      const timeoutTime =
+        nextTimeout < nextArrival
+          ? (requests[nextTimeout] as VirtualRequest).arrivalMs + timeoutMs
+          : Infinity;
+      const busy = stepReplica >= 0 || tracked.size > 0 || nextArrival < requests.length;
+      if (!busy) break;
+      const crashTime = nextCrash < crashes.length ? (crashes[nextCrash]?.atMs as number) : Infinity;
+      const earliest = Math.min(stepTime, arrivalTime, timeoutTime, crashTime);
+      const delivery = inTransit[0];
+      if (delivery !== undefined && delivery.deliverAtMs <= Math.min(earliest, nextScrape)) {
+        now = delivery.deliverAtMs;
+        endpoints = delivery.endpoints.filter((e) => down[replicaOfKey.get(e.key) ?? -1] !== true);
+        inTransit.shift();
+        continue;
+      }
+      if (options.clock !== undefined) options.clock.nowMs = Math.min(earliest, nextScrape);
+      if (nextScrape <= earliest) {
+        now = nextScrape;
+        scrape(now);
+        nextScrape += scrapeIntervalMs;
+        // Idle stretches: jump the scrape clock instead of ticking through them.
+        if (nextScrape < earliest - scrapeIntervalMs && Number.isFinite(earliest)) {
+          nextScrape += Math.floor((earliest - nextScrape) / scrapeIntervalMs) * scrapeIntervalMs;
+        }
+        continue;
+      }
+      if (crashTime === earliest) {
+        now = crashTime;
+        crash((crashes[nextCrash] as { replica: number }).replica, now);
+        nextCrash++;
+      } else if (stepTime === earliest) {
+        now = stepTime;
+        finishStep(stepReplica);
+        engineSteps++;
+      } else if (arrivalTime === earliest) {
+        now = arrivalTime;
+        arrive(requests[nextArrival] as VirtualRequest, now);
+        nextArrival++;
+      } else {
+        now = timeoutTime;
+        expire(requests[nextTimeout] as VirtualRequest, now);
+        nextTimeout++;
+      }
+    }
+
+    let preemptions = -preemptionsBefore;
+    for (const engine of engines) preemptions += engine.counters.preemptions;
+    return {
+      outcomes,
+      endMs: now,
+      picksPerReplica: picksPerReplica.map((picks, i) => picks - (picksBefore[i] ?? 0)),
+      preemptions,
+      engineSteps: engineSteps - stepsBefore,
+      windowOutputTokens,
+      windowCompletions,
+    };
+  };
+
   return {
-    outcomes,
-    endMs: now,
-    picksPerReplica,
-    preemptions,
-    engineSteps,
-    windowOutputTokens,
-    windowCompletions,
+    play,
+    get nowMs() {
+      return now;
+    },
+    engines,
   };
 }
