@@ -3,7 +3,14 @@
 // the scrape schedule (so they are up to one interval stale, as in llm-d), and hears about each completion
 // with the usage the engine reported. Nothing here reads the wall clock, so equal inputs give equal outputs.
 
-import type { Completion, Endpoint, EndpointMetrics, PickResult, RoutingRequest } from '../core/types.ts';
+import type {
+  Completion,
+  Endpoint,
+  EndpointMetrics,
+  KvCacheEvent,
+  PickResult,
+  RoutingRequest,
+} from '../core/types.ts';
 import { Engine, EngineRequestError, type EnginePrompt } from './engine.ts';
 import type { EngineProfile } from './profiles.ts';
 import { createRandom } from './random.ts';
@@ -20,10 +27,28 @@ export interface VirtualRequest {
   readonly sessionId?: string;
 }
 
-/** What the cluster needs from a router: the core scheduler's pick and complete. */
+/** What the cluster needs from a router: the core scheduler's pick and complete, and its KV-event intake. */
 export interface VirtualRouter {
   pick(request: RoutingRequest, endpoints: readonly Endpoint[]): PickResult;
   complete(requestId: string, completion: Completion): void;
+  /** Receives each replica's KV-cache events at the end of every step that produced some. */
+  applyKvEvents?(endpointKey: string, events: readonly KvCacheEvent[]): void;
+}
+
+/** Collects a block pool's stores and evictions as KV-cache events, consecutive ones of a kind merged. */
+class KvEventBuffer {
+  events: { type: 'stored' | 'removed'; blockHashes: number[] }[] = [];
+  stored(hash: number): void {
+    this.#push('stored', hash);
+  }
+  removed(hash: number): void {
+    this.#push('removed', hash);
+  }
+  #push(type: 'stored' | 'removed', hash: number): void {
+    const last = this.events.at(-1);
+    if (last?.type === type) last.blockHashes.push(hash);
+    else this.events.push({ type, blockHashes: [hash] });
+  }
 }
 
 export type OutcomeStatus = 'ok' | 'rejected' | 'failed';
@@ -135,6 +160,21 @@ export function createVirtualCluster(options: VirtualClusterOptions): VirtualClu
     (_, i) => new Engine(profile, { slowdown: options.slowdowns?.[i] ?? 1 }),
   );
   const keys = engines.map((_, i) => endpointKey(i));
+  const kvEvents =
+    router.applyKvEvents === undefined
+      ? undefined
+      : engines.map((engine) => {
+          const buffer = new KvEventBuffer();
+          engine.pool.listener = buffer;
+          return buffer;
+        });
+  const publishKvEvents = (replica: number): void => {
+    const buffer = kvEvents?.[replica];
+    if (buffer === undefined || buffer.events.length === 0) return;
+    const events = buffer.events;
+    buffer.events = [];
+    router.applyKvEvents?.(keys[replica] as string, events);
+  };
   const replicaOfKey = new Map(keys.map((key, i) => [key, i]));
   const stepEnd = new Float64Array(replicas).fill(Number.POSITIVE_INFINITY);
   const picksPerReplica = new Array<number>(replicas).fill(0);
@@ -223,6 +263,7 @@ export function createVirtualCluster(options: VirtualClusterOptions): VirtualClu
       });
     }
     kick(replica, now);
+    publishKvEvents(replica);
   };
 
   const fail = (

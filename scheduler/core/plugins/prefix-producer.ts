@@ -1,4 +1,4 @@
-// approx-prefix-cache-producer: settings of the approximate prefix index.
+// approx-prefix-cache-producer and precise-prefix-cache-producer: settings of the prefix index.
 import type { PluginSpec } from '../types.ts';
 import { paramReader } from './params.ts';
 import type { PrefixProducerPlugin } from './plugin.ts';
@@ -26,5 +26,29 @@ export function approxPrefixProducer(spec: PluginSpec): PrefixProducerPlugin {
     lruCapacityPerServer: params.number('lruCapacityPerServer', 31_250, { min: 1, integer: true }),
     autoTune: params.boolean('autoTune', true),
     learnFromCompletions: params.boolean('learnFromCompletions', false),
+    precise: false,
+    hashSeed: 0,
+  };
+}
+
+/**
+ * precise-prefix-cache-producer: the endpoints' KV-cache events feed the index. `blockSizeTokens` must be the
+ * engine's block size and `hashSeed` its hash seed (vLLM's PYTHONHASHSEED), or no block will match.
+ */
+export function precisePrefixProducer(spec: PluginSpec): PrefixProducerPlugin {
+  const params = paramReader(spec.name, spec.parameters);
+  const blockSizeTokens = params.number('blockSizeTokens', 16, { min: 1, max: 4096, integer: true });
+  const maxTokens = params.number('maxPrefixTokensToMatch', 131_072, { min: 1, integer: true });
+  return {
+    kind: 'prefix-producer',
+    type: spec.type,
+    name: spec.name,
+    blockSizeTokens,
+    maxPrefixBlocksToMatch: Math.ceil(maxTokens / blockSizeTokens),
+    lruCapacityPerServer: 0,
+    autoTune: false,
+    learnFromCompletions: false,
+    precise: true,
+    hashSeed: params.number('hashSeed', 0, { min: 0, integer: true }),
   };
 }
