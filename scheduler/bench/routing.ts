@@ -124,7 +124,7 @@ function main(): void {
     const t0 = performance.now();
     const outcomes =
       workload.arrival.type === 'stages'
-        ? runStages(policy, warmup, runs, intervalMs, workload, profile)
+        ? runStages(policy, warmup, runs, intervalMs, workload, profile).stages
         : runs.map((run) => runPolicy(policy, run, workload, profile));
     for (const { summary, extras: extra } of outcomes) {
       results.push(summary);

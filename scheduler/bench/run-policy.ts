@@ -48,6 +48,12 @@ function newScheduler(policy: PolicyName, workload: Workload, clock: { nowMs: nu
  * stage in order, starting `intervalMs` after the previous one drained. A stage's throughput is its requests'
  * output tokens over the time from its start to its last completion.
  */
+export interface StagedRunResult {
+  readonly stages: readonly PolicyRunResult[];
+  /** The whole run, warm-up, pauses and drains included: what a run-level summary divides by. */
+  readonly total: { readonly outputTokens: number; readonly seconds: number };
+}
+
 export function runStages(
   policy: PolicyName,
   warmup: BenchRun | undefined,
@@ -55,23 +61,26 @@ export function runStages(
   intervalMs: number,
   workload: Workload,
   profile: EngineProfile,
-): PolicyRunResult[] {
+): StagedRunResult {
   const clock = { nowMs: 0 };
   const cluster = createVirtualCluster(
     clusterOptions(workload, profile, newScheduler(policy, workload, clock), clock),
   );
   const shift = (requests: readonly VirtualRequest[], startMs: number): VirtualRequest[] =>
     requests.map((request) => ({ ...request, arrivalMs: request.arrivalMs + startMs }));
-  if (warmup !== undefined) cluster.play(shift(warmup.requests, 0));
-  return runs.map((run) => {
+  let outputTokens = 0;
+  if (warmup !== undefined) outputTokens += cluster.play(shift(warmup.requests, 0)).windowOutputTokens;
+  const stages = runs.map((run) => {
     const startMs = cluster.nowMs + (warmup === undefined && cluster.nowMs === 0 ? 0 : intervalMs);
     const result = cluster.play(shift(run.requests, startMs), { startMs, endMs: Number.POSITIVE_INFINITY });
+    outputTokens += result.windowOutputTokens;
     const { summary, extras } = summarize(policy, run.rate, result.outcomes, workload.replicas, {
       outputTokens: result.windowOutputTokens,
       seconds: (result.endMs - startMs) / 1000,
     });
     return { summary, extras, cluster: result };
   });
+  return { stages, total: { outputTokens, seconds: cluster.nowMs / 1000 } };
 }
 
 export function runPolicy(

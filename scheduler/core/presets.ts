@@ -102,37 +102,26 @@ export const policyPresets: Readonly<Record<PolicyName, SchedulerConfig>> = {
     [plugin('prefix-cache-scorer'), llmdPrefixProducer, plugin('max-score-picker')],
     [ref('prefix-cache-scorer'), ref('max-score-picker')],
   ),
-  // llm-d's mix with its stale load signals replaced: the prefill-load scorer estimates each endpoint's time to
-  // first token in prompt tokens (queued prefill from a drain model reconciled with scrapes, where attention
-  // makes long prompts cost more than linear, plus this request's uncached tokens, a cache miss charged double
-  // for the KV it takes, and each waiting request, which may be waiting for KV memory rather than compute), the
-  // prefix score also rewards long absolute matches, KV usage counts the requests picked since the last scrape,
-  // and the prefix index corrects itself from cached-token counts.
+  // Prefix affinity traded against load at llm-d's τ: score = matched fraction + 4 × (1 − in-flight uncached
+  // tokens / 4τ), so a prompt fully cached on an endpoint is worth τ = 286,720 in-flight tokens there and a
+  // partial match proportionally less (llm-d's filter is all-or-nothing at 80%). The in-flight tokens are
+  // counted locally at each pick, so a burst between two scrapes does not herd. The index keeps llm-d's
+  // 31,250 entries per endpoint, which remembers where each prefix group lives (sized to the true capacity it
+  // forgets homes under load and scatters groups), holds a running request's blocks until it completes, and
+  // corrects its capacity from the cached-token counts completions report.
   switchyard: config(
     [
-      plugin('prefill-load-scorer', {
-        prefillTokensPerSecond: 15_000,
-        prefillAttentionMsPerTokenContext: 1.5e-6,
-        uncachedTokenWeight: 2,
-        queuedRequestCost: 3000,
-        decodeTokenCost: 64,
-        smoothingTokens: 256,
-      }),
-      plugin('prefix-cache-scorer', { matchLengthWeight: 0.5 }),
-      plugin('kv-cache-utilization-scorer', { includePicksSinceScrape: true }),
+      plugin('prefix-cache-scorer'),
+      plugin('token-load-scorer', { queueThresholdTokens: 4 * 286_720 }),
       plugin('approx-prefix-cache-producer', {
         blockSizeTokens: 64,
-        autoTune: true,
+        lruCapacityPerServer: 31_250,
+        autoTune: false,
         learnFromCompletions: true,
       }),
       plugin('max-score-picker'),
     ],
-    [
-      ref('prefill-load-scorer', 1.5),
-      ref('prefix-cache-scorer', 3),
-      ref('kv-cache-utilization-scorer', 2),
-      ref('max-score-picker'),
-    ],
+    [ref('prefix-cache-scorer', 1), ref('token-load-scorer', 4), ref('max-score-picker')],
   ),
 };
 

@@ -61,7 +61,7 @@ const QWEN3_32B_H100_TP2: EngineProfile = {
   attention: { backend: 'flash-attn', queryHeadsPerGpu: 32, kvHeadsPerGpu: 4, multiprocessors: 132 },
   timing: {
     stepBaseMs: 9,
-    matmulMsPerToken: 0.0415,
+    matmulMsPerToken: 0.04163,
     prefillAttentionMsPerTokenContext: 1.5e-6,
     decodeMsPerSeq: 0.02,
     kvReadMsPerToken: 4.5e-5,

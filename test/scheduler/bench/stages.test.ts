@@ -36,7 +36,7 @@ describe('inference-perf stages on one cluster', () => {
   const runs = buildRuns(workload, source, profile.model);
 
   it('runs each stage after the previous one drained and the pause, keeping the caches warm', () => {
-    const results = runStages('round-robin', warmup, runs, 2000, workload, profile);
+    const results = runStages('round-robin', warmup, runs, 2000, workload, profile).stages;
     expect(results.map((r) => r.summary.rate)).toEqual([2, 8]);
     const [first, second] = results.map((r) => r.cluster);
     // Every request of a stage finished before the next stage's first arrival.
@@ -50,8 +50,8 @@ describe('inference-perf stages on one cluster', () => {
   });
 
   it('against a fresh cluster per stage, the warm-up is what makes the first stage hit', () => {
-    const cold = runStages('round-robin', undefined, runs, 2000, workload, profile);
-    const warm = runStages('round-robin', warmup, runs, 2000, workload, profile);
+    const cold = runStages('round-robin', undefined, runs, 2000, workload, profile).stages;
+    const warm = runStages('round-robin', warmup, runs, 2000, workload, profile).stages;
     expect(cold[0]?.summary.prefixHitRate).toBeLessThan(warm[0]?.summary.prefixHitRate ?? 0);
   });
 });

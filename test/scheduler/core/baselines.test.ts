@@ -70,14 +70,21 @@ describe('documented configurations', () => {
     });
   });
 
-  it('llm-d keeps 31,250 index entries per endpoint whatever the engine reports; switchyard sizes to it', () => {
+  it('llm-d keeps 31,250 index entries per endpoint whatever the engine reports; autoTune sizes to it', () => {
     const eps = [endpoint(0, { kvCacheCapacityBlocks: 19_208, kvBlockSize: 16 })];
-    for (const [policy, capacity] of [
-      ['llm-d', 31_250],
-      ['gie-v1-approximate', 31_250],
-      ['switchyard', Math.floor((19_208 * 16) / 64)],
+    const autoTuned: SchedulerConfig = {
+      ...policyPresets['prefix-only'],
+      plugins: policyPresets['prefix-only'].plugins.map((p) =>
+        p.type === 'approx-prefix-cache-producer' ? { ...p, parameters: { blockSizeTokens: 64 } } : p,
+      ),
+    };
+    for (const [config, capacity] of [
+      [policyPresets['llm-d'], 31_250],
+      [policyPresets['gie-v1-approximate'], 31_250],
+      [policyPresets.switchyard, 31_250],
+      [autoTuned, Math.floor((19_208 * 16) / 64)],
     ] as const) {
-      const scheduler = createScheduler(policyPresets[policy], fakeDeps());
+      const scheduler = createScheduler(config, fakeDeps());
       scheduler.pick(request(), eps);
       expect(scheduler.accounting()[0]?.indexCapacityBlocks).toBe(capacity);
     }
