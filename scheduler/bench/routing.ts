@@ -71,6 +71,7 @@ function main(): void {
     .option('--policies <list>', 'comma-separated subset of the workload’s policies')
     .option('--rates <list>', 'comma-separated subset of the workload’s rates (or trace speed-ups)')
     .option('--seed <n>', 'seed instead of the workload’s (arrivals and request contents)')
+    .option('--healthy', 'run without the workload’s faults (the healthy reference of a degraded run)')
     .parse();
   const options = program.opts<{
     workload: string;
@@ -78,9 +79,13 @@ function main(): void {
     policies?: string;
     rates?: string;
     seed?: string;
+    healthy?: boolean;
   }>();
 
-  const fromFile = loadWorkload(options.workload);
+  const loaded = loadWorkload(options.workload);
+  const { faults, ...withoutFaults } = loaded;
+  const fromFile =
+    options.healthy === true || faults === undefined ? withoutFaults : { ...withoutFaults, faults };
   const workload = options.seed === undefined ? fromFile : { ...fromFile, seed: parseSeed(options.seed) };
   const profile = getEngineProfile(workload.profile);
   const model = workload.model ?? profile.model;

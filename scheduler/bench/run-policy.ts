@@ -35,6 +35,28 @@ function clusterOptions(
     scrapeIntervalMs: workload.scrapeIntervalMs ?? 50,
     metricsDelayMs: workload.metricsDelayMs ?? 0,
     requestTimeoutMs: (workload.requestTimeoutSeconds ?? 300) * 1000,
+    ...faultOptions(workload),
+  };
+}
+
+/** The workload's degraded replicas as cluster options. */
+function faultOptions(workload: Workload): Partial<VirtualClusterOptions> {
+  const faults = workload.faults;
+  if (faults === undefined) return {};
+  const perReplica = (entries: readonly { replica: number }[] | undefined, value: (i: number) => number) =>
+    entries === undefined ? undefined : Array.from({ length: workload.replicas }, (_, i) => value(i));
+  const slowdowns = perReplica(
+    faults.slowReplicas,
+    (i) => faults.slowReplicas?.find((f) => f.replica === i)?.slowdown ?? 1,
+  );
+  const errorRates = perReplica(
+    faults.errorReplicas,
+    (i) => faults.errorReplicas?.find((f) => f.replica === i)?.errorRate ?? 0,
+  );
+  return {
+    ...(slowdowns === undefined ? {} : { slowdowns }),
+    ...(errorRates === undefined ? {} : { errorRates, faultSeed: workload.seed }),
+    ...(faults.retries === undefined ? {} : { retries: faults.retries }),
   };
 }
 

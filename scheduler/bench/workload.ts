@@ -27,6 +27,13 @@ export type ArrivalSpec =
       readonly stages: readonly StageSpec[];
     };
 
+/** Degraded replicas: slower steps, errors answered at once, and the proxy's retries. */
+export interface FaultSpec {
+  readonly slowReplicas?: readonly { readonly replica: number; readonly slowdown: number }[];
+  readonly errorReplicas?: readonly { readonly replica: number; readonly errorRate: number }[];
+  readonly retries?: number;
+}
+
 /** One inference-perf load stage: Poisson arrivals at `rate` for `durationSeconds`. */
 export interface StageSpec {
   readonly rate: number;
@@ -63,6 +70,7 @@ export interface Workload {
   readonly requestTimeoutSeconds?: number;
   readonly scrapeIntervalMs?: number;
   readonly metricsDelayMs?: number;
+  readonly faults?: FaultSpec;
   readonly arrival: ArrivalSpec;
   readonly requests: RequestSpec;
 }
@@ -179,6 +187,15 @@ function checkRanges(workload: Workload, file: string): void {
   }
   if (workload.arrival.type !== 'trace' && workload.requests.type === 'mooncake-trace') {
     throw new WorkloadError(`${file}: /arrival a mooncake trace is replayed with arrival type "trace"`);
+  }
+  for (const field of ['slowReplicas', 'errorReplicas'] as const) {
+    workload.faults?.[field]?.forEach((fault, index) => {
+      if (fault.replica >= workload.replicas) {
+        throw new WorkloadError(
+          `${file}: /faults/${field}/${String(index)}/replica ${String(fault.replica)} is not one of the ${String(workload.replicas)} replicas`,
+        );
+      }
+    });
   }
 }
 

@@ -25,6 +25,8 @@ export interface VirtualRequest {
   readonly prompt: EnginePrompt;
   readonly outputTokens: number;
   readonly sessionId?: string;
+  /** InferenceObjective priority (default 0; negative is sheddable). */
+  readonly priority?: number;
 }
 
 /** What the cluster needs from a router: the core scheduler's pick and complete, and its KV-event intake. */
@@ -95,6 +97,14 @@ export interface VirtualClusterOptions {
   readonly crashes?: readonly { readonly replica: number; readonly atMs: number }[];
   /** Probability that a replica answers a request with an error at once (seeded by `faultSeed`). */
   readonly errorRate?: number;
+  /** Per-replica error probabilities, in place of `errorRate`. */
+  readonly errorRates?: readonly number[];
+  /**
+   * How often a request that failed at once (an error answer, a crashed replica) is sent again to another
+   * endpoint, as the router's proxy retries: the router hears the failure, then picks again among the
+   * endpoints not tried yet (default 0).
+   */
+  readonly retries?: number;
   readonly faultSeed?: number;
 }
 
@@ -193,7 +203,8 @@ export function createVirtualCluster(options: VirtualClusterOptions): VirtualClu
       throw new RangeError(`crash of replica ${String(crash.replica)}: no such replica`);
     }
   }
-  const errorRate = options.errorRate ?? 0;
+  const errorRateOf = (replica: number): number => options.errorRates?.[replica] ?? options.errorRate ?? 0;
+  const retries = options.retries ?? 0;
   const faultRandom = createRandom(options.faultSeed ?? 0);
 
   /** Scrapes read but not yet delivered to the router, oldest first. */
@@ -288,52 +299,63 @@ export function createVirtualCluster(options: VirtualClusterOptions): VirtualClu
   };
 
   const arrive = (request: VirtualRequest, now: number): void => {
-    const result = router.pick(
-      {
-        id: request.id,
-        model: request.model,
-        priority: 0,
-        fairnessId: 'default-flow',
-        promptTokens: request.promptTokens,
-        maxOutputTokens: request.outputTokens,
-        ...(request.sessionId === undefined ? {} : { sessionId: request.sessionId }),
-      },
-      endpoints,
-    );
-    const target = result.kind === 'picked' ? result.endpoints[0] : undefined;
-    const replica = target === undefined ? undefined : replicaOfKey.get(target.key);
-    if (replica === undefined) {
-      outcomes.push({
-        id: request.id,
-        status: 'rejected',
-        replica: -1,
-        arrivalMs: request.arrivalMs,
-        firstTokenMs: -1,
-        endMs: now,
-        promptTokens: request.prompt.length,
-        outputTokens: 0,
-        cachedTokens: 0,
-      });
-      if (result.kind === 'picked') router.complete(request.id, { ok: false });
-      return;
-    }
-    picksPerReplica[replica] = (picksPerReplica[replica] as number) + 1;
-    if (down[replica] === true || (errorRate > 0 && faultRandom.next() < errorRate)) {
-      fail(request, replica, now, -1, 0);
-      return;
-    }
-    try {
-      (engines[replica] as Engine).add(
-        { id: request.id, prompt: request.prompt, outputTokens: request.outputTokens },
-        now,
+    const tried: string[] = [];
+    for (let attempt = 0; ; attempt++) {
+      const candidates = tried.length === 0 ? endpoints : endpoints.filter((e) => !tried.includes(e.key));
+      const result = router.pick(
+        {
+          id: request.id,
+          model: request.model,
+          priority: request.priority ?? 0,
+          fairnessId: 'default-flow',
+          promptTokens: request.promptTokens,
+          maxOutputTokens: request.outputTokens,
+          ...(request.sessionId === undefined ? {} : { sessionId: request.sessionId }),
+        },
+        candidates,
       );
-    } catch (error) {
-      if (!(error instanceof EngineRequestError)) throw error;
-      fail(request, replica, now, -1, 0);
+      const target = result.kind === 'picked' ? result.endpoints[0] : undefined;
+      const replica = target === undefined ? undefined : replicaOfKey.get(target.key);
+      if (replica === undefined) {
+        outcomes.push({
+          id: request.id,
+          status: 'rejected',
+          replica: -1,
+          arrivalMs: request.arrivalMs,
+          firstTokenMs: -1,
+          endMs: now,
+          promptTokens: request.prompt.length,
+          outputTokens: 0,
+          cachedTokens: 0,
+        });
+        if (result.kind === 'picked') router.complete(request.id, { ok: false });
+        return;
+      }
+      picksPerReplica[replica] = (picksPerReplica[replica] as number) + 1;
+      const rate = errorRateOf(replica);
+      if (down[replica] === true || (rate > 0 && faultRandom.next() < rate)) {
+        if (attempt < retries && candidates.length > 1) {
+          router.complete(request.id, { ok: false });
+          tried.push(keys[replica] as string);
+          continue;
+        }
+        fail(request, replica, now, -1, 0);
+        return;
+      }
+      try {
+        (engines[replica] as Engine).add(
+          { id: request.id, prompt: request.prompt, outputTokens: request.outputTokens },
+          now,
+        );
+      } catch (error) {
+        if (!(error instanceof EngineRequestError)) throw error;
+        fail(request, replica, now, -1, 0);
+        return;
+      }
+      tracked.set(request.id, { request, replica });
+      kick(replica, now);
       return;
     }
-    tracked.set(request.id, { request, replica });
-    kick(replica, now);
   };
 
   const expire = (request: VirtualRequest, now: number): void => {

@@ -50,7 +50,7 @@ describe('npm run bench:routing', () => {
         'failed',
         'prefixHitRate',
       ]);
-      expect(Object.keys(result['ttft'] as object)).toEqual(['p50', 'p90', 'p99']);
+      expect(Object.keys(result['ttft'] as object)).toEqual(['p50', 'p90', 'p99', 'mean']);
       expect(Object.keys(result['tpot'] as object)).toEqual(['p90']);
       expect(Object.keys(result['e2e'] as object)).toEqual(['p50', 'p90']);
       expect(result['requestsPerSecond']).toBeGreaterThan(0);
