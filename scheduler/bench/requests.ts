@@ -8,7 +8,7 @@ import type { EnginePrompt } from '../sim/engine.ts';
 import { enginePrompt } from '../sim/prompt.ts';
 import { createRandom } from '../sim/random.ts';
 import type { VirtualRequest } from '../sim/virtual-cluster.ts';
-import type { RequestSpec, StageSpec, Workload } from './workload.ts';
+import type { ObjectiveSpec, RequestSpec, StageSpec, Workload } from './workload.ts';
 
 /** Qwen tokenizers have about 151k ids; synthetic token ids stay in that range. */
 const VOCABULARY = 151_643;
@@ -17,6 +17,8 @@ export interface RequestContent {
   readonly promptTokens: Uint32Array;
   readonly prompt: EnginePrompt;
   readonly outputTokens: number;
+  /** Priority of the InferenceObjective the request names, when the workload has objectives. */
+  readonly priority?: number;
 }
 
 /** One benchmark run: a rate of the ladder (or a trace speed-up) and its requests. */
@@ -85,7 +87,18 @@ function sharedPrefixSource(
     const j = random.int(0, i);
     [prompts[i], prompts[j]] = [prompts[j] as RequestContent, prompts[i] as RequestContent];
   }
-  return { content: (index) => prompts[index % prompts.length] };
+  const objectives = spec.objectives;
+  if (objectives === undefined) return { content: (index) => prompts[index % prompts.length] };
+  const total = objectives.reduce((sum, objective) => sum + objective.share, 0);
+  return {
+    content(index) {
+      const prompt = prompts[index % prompts.length] as RequestContent;
+      // Request i names an objective drawn by share from its own seeded value, whatever the stage's rate.
+      let draw = (mix(mix(seed, 8), index) / 2 ** 32) * total;
+      const objective = objectives.find((o) => (draw -= o.share) < 0) ?? (objectives.at(-1) as ObjectiveSpec);
+      return { ...prompt, priority: objective.priority };
+    },
+  };
 }
 
 function randomLengthsSource(
@@ -205,6 +218,7 @@ function toRequest(id: string, arrivalMs: number, model: string, content: Reques
     promptTokens: content.promptTokens,
     prompt: content.prompt,
     outputTokens: content.outputTokens,
+    ...(content.priority === undefined ? {} : { priority: content.priority }),
   };
 }
 

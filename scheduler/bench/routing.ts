@@ -9,10 +9,10 @@ import { Command } from 'commander';
 import { POLICY_NAMES, type PolicyName } from '../core/index.ts';
 import { getEngineProfile } from '../sim/profiles.ts';
 import { hitRateBound } from './hit-rate-bound.ts';
-import { formatTable } from './report.ts';
+import { formatObjectiveTable, formatTable } from './report.ts';
 import { buildRuns, buildWarmup, contentSource, TraceMissingError, type BenchRun } from './requests.ts';
 import { runPolicy, runStages } from './run-policy.ts';
-import { kneeRate, type RunExtras, type RunSummary } from './stats.ts';
+import { kneeRate, type PrioritySummary, type RunExtras, type RunSummary } from './stats.ts';
 import { loadWorkload, WorkloadError, type Workload } from './workload.ts';
 
 export interface RoutingReport {
@@ -20,6 +20,14 @@ export interface RoutingReport {
   readonly results: readonly RunSummary[];
   readonly knee: Readonly<Record<string, number>>;
   readonly hitRateBound: number;
+  /** Per policy, rate and InferenceObjective, when the workload's requests name objectives. */
+  readonly objectives?: readonly ObjectiveRow[];
+}
+
+export interface ObjectiveRow extends PrioritySummary {
+  readonly policy: string;
+  readonly rate: number;
+  readonly objective: string;
 }
 
 function parsePolicies(text: string | undefined): PolicyName[] | undefined {
@@ -123,6 +131,9 @@ function main(): void {
   );
   const results: RunSummary[] = [];
   const extras: RunExtras[] = [];
+  const objectiveRows: ObjectiveRow[] = [];
+  const objectiveSpecs =
+    workload.requests.type === 'shared-prefix' ? workload.requests.objectives : undefined;
   const warmup = buildWarmup(workload, source, model);
   const intervalMs = workload.arrival.type === 'stages' ? (workload.arrival.intervalSeconds ?? 0) * 1000 : 0;
   for (const policy of policies) {
@@ -131,9 +142,13 @@ function main(): void {
       workload.arrival.type === 'stages'
         ? runStages(policy, warmup, runs, intervalMs, workload, profile).stages
         : runs.map((run) => runPolicy(policy, run, workload, profile));
-    for (const { summary, extras: extra } of outcomes) {
+    for (const { summary, extras: extra, byPriority } of outcomes) {
       results.push(summary);
       extras.push(extra);
+      for (const figures of objectiveSpecs === undefined ? [] : byPriority) {
+        const objective = objectiveSpecs?.find((o) => o.priority === figures.priority)?.name ?? '';
+        objectiveRows.push({ policy, rate: summary.rate, objective, ...figures });
+      }
       console.error(
         `  ${policy} @ ${String(summary.rate)}: TTFT p90 ${summary.ttft.p90.toFixed(3)} s, ` +
           `${summary.outputTokensPerSecond.toFixed(0)} output tok/s`,
@@ -153,6 +168,7 @@ function main(): void {
     results,
     knee,
     hitRateBound: Math.round((bounds[largest] ?? 0) * 10_000) / 10_000,
+    ...(objectiveRows.length === 0 ? {} : { objectives: objectiveRows }),
   };
   console.log(
     formatTable(
@@ -176,6 +192,7 @@ function main(): void {
   console.log(
     `hitRateBound (one LRU cache of ${String(capacityBlocks * profile.blockSize)} tokens, rate ${String(runs[largest]?.rate)}): ${report.hitRateBound.toFixed(4)}`,
   );
+  if (objectiveRows.length > 0) console.log(formatObjectiveTable(objectiveRows));
   console.log(`wall time ${((performance.now() - started) / 1000).toFixed(1)} s`);
   if (options.json !== undefined) {
     mkdirSync(dirname(options.json), { recursive: true });

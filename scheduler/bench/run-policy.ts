@@ -12,13 +12,21 @@ import {
   type VirtualRequest,
 } from '../sim/virtual-cluster.ts';
 import type { BenchRun } from './requests.ts';
-import { summarize, type RunExtras, type RunSummary } from './stats.ts';
+import {
+  summarize,
+  summarizeByPriority,
+  type PrioritySummary,
+  type RunExtras,
+  type RunSummary,
+} from './stats.ts';
 import type { Workload } from './workload.ts';
 
 export interface PolicyRunResult {
   readonly summary: RunSummary;
   readonly extras: RunExtras;
   readonly cluster: VirtualClusterResult;
+  /** The measured requests' figures per priority (InferenceObjective). */
+  readonly byPriority: readonly PrioritySummary[];
 }
 
 function clusterOptions(
@@ -100,7 +108,7 @@ export function runStages(
       outputTokens: result.windowOutputTokens,
       seconds: (result.endMs - startMs) / 1000,
     });
-    return { summary, extras, cluster: result };
+    return { summary, extras, cluster: result, byPriority: summarizeByPriority(result.outcomes) };
   });
   return { stages, total: { outputTokens, seconds: cluster.nowMs / 1000 } };
 }
@@ -122,5 +130,5 @@ export function runPolicy(
     outputTokens: cluster.windowOutputTokens,
     seconds: (run.window.endMs - run.window.startMs) / 1000,
   });
-  return { summary, extras, cluster };
+  return { summary, extras, cluster, byPriority: summarizeByPriority(outcomes) };
 }

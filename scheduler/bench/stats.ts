@@ -128,3 +128,31 @@ export function kneeRate(results: readonly RunSummary[], sloSeconds: number): nu
   }
   return knee;
 }
+
+/** Figures of the requests of one priority (one InferenceObjective) in a run. */
+export interface PrioritySummary {
+  readonly priority: number;
+  readonly offered: number;
+  readonly completed: number;
+  /** Rejected by the router (429/503). */
+  readonly rejected: number;
+  readonly failed: number;
+  readonly ttft: { readonly p50: number; readonly p90: number };
+}
+
+export function summarizeByPriority(outcomes: readonly RequestOutcome[]): PrioritySummary[] {
+  const priorities = [...new Set(outcomes.map((o) => o.priority))].sort((a, b) => b - a);
+  return priorities.map((priority) => {
+    const mine = outcomes.filter((o) => o.priority === priority);
+    const ok = mine.filter((o) => o.status === 'ok');
+    const ttfts = ok.map((o) => (o.firstTokenMs - o.arrivalMs) / 1000).sort((a, b) => a - b);
+    return {
+      priority,
+      offered: mine.length,
+      completed: ok.length,
+      rejected: mine.filter((o) => o.status === 'rejected').length,
+      failed: mine.filter((o) => o.status === 'failed').length,
+      ttft: { p50: round(percentile(ttfts, 50), 4), p90: round(percentile(ttfts, 90), 4) },
+    };
+  });
+}

@@ -27,6 +27,13 @@ export type ArrivalSpec =
       readonly stages: readonly StageSpec[];
     };
 
+/** An InferenceObjective a share of the requests name (priority: higher is more important, < 0 sheddable). */
+export interface ObjectiveSpec {
+  readonly name: string;
+  readonly priority: number;
+  readonly share: number;
+}
+
 /** Degraded replicas: slower steps, errors answered at once, and the proxy's retries. */
 export interface FaultSpec {
   readonly slowReplicas?: readonly { readonly replica: number; readonly slowdown: number }[];
@@ -48,6 +55,7 @@ export type RequestSpec =
       readonly systemPromptTokens: number;
       readonly questionTokens: number;
       readonly outputTokens: number;
+      readonly objectives?: readonly ObjectiveSpec[];
     }
   | { readonly type: 'random-lengths'; readonly inputTokens: LengthRange; readonly outputTokens: LengthRange }
   | {

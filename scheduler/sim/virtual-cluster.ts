@@ -69,6 +69,8 @@ export interface RequestOutcome {
   readonly outputTokens: number;
   /** Block-quantised prompt tokens found in the replica's prefix cache; 0 when never admitted. */
   readonly cachedTokens: number;
+  /** The request's priority (0 when it named none). */
+  readonly priority: number;
 }
 
 export interface VirtualClusterOptions {
@@ -265,6 +267,7 @@ export function createVirtualCluster(options: VirtualClusterOptions): VirtualClu
         promptTokens: sequence.promptTokens,
         outputTokens: sequence.generatedTokens,
         cachedTokens: Math.max(0, sequence.cachedTokens),
+        priority: entry.request.priority ?? 0,
       });
       router.complete(sequence.id, {
         ok: true,
@@ -294,6 +297,7 @@ export function createVirtualCluster(options: VirtualClusterOptions): VirtualClu
       promptTokens: request.prompt.length,
       outputTokens: 0,
       cachedTokens: cached,
+      priority: request.priority ?? 0,
     });
     router.complete(request.id, { ok: false });
   };
@@ -327,6 +331,7 @@ export function createVirtualCluster(options: VirtualClusterOptions): VirtualClu
           promptTokens: request.prompt.length,
           outputTokens: 0,
           cachedTokens: 0,
+          priority: request.priority ?? 0,
         });
         if (result.kind === 'picked') router.complete(request.id, { ok: false });
         return;

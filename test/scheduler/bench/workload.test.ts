@@ -178,6 +178,7 @@ describe('statistics', () => {
           promptTokens: 100,
           outputTokens: 11,
           cachedTokens: 80,
+          priority: 0,
         },
         {
           id: 'b',
@@ -189,6 +190,7 @@ describe('statistics', () => {
           promptTokens: 300,
           outputTokens: 9,
           cachedTokens: 0,
+          priority: 0,
         },
         {
           id: 'c',
@@ -200,6 +202,7 @@ describe('statistics', () => {
           promptTokens: 50,
           outputTokens: 0,
           cachedTokens: 0,
+          priority: 0,
         },
         {
           id: 'd',
@@ -211,6 +214,7 @@ describe('statistics', () => {
           promptTokens: 50,
           outputTokens: 0,
           cachedTokens: 0,
+          priority: 0,
         },
       ],
       2,
