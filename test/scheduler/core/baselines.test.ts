@@ -37,37 +37,33 @@ describe('documented configurations', () => {
     });
   });
 
-  it('the earlier llm-d default weighs queue 2, KV 2, prefix 3; the precise arm the same on KV events', () => {
-    expect(weights(policyPresets['llm-d-queue-kv-prefix'])).toMatchObject({
-      'queue-scorer': 2,
-      'kv-cache-utilization-scorer': 2,
-      'prefix-cache-scorer': 3,
-    });
-    const precise = policyPresets['llm-d-precise'];
-    expect(weights(precise)).toMatchObject({
-      'queue-scorer': 2,
-      'kv-cache-utilization-scorer': 2,
-      'prefix-cache-scorer': 3,
-    });
-    expect(pluginOf(precise, 'precise-prefix-cache-producer')?.parameters).toEqual({
+  it('queue / KV / prefix weights: the earlier llm-d default and the precise arm 2/2/3, GIE v1 1/1/1', () => {
+    for (const [name, queue, kv, prefix] of [
+      ['llm-d-queue-kv-prefix', 2, 2, 3],
+      ['llm-d-precise', 2, 2, 3],
+      ['gie-v1-approximate', 1, 1, 1],
+    ] as const) {
+      expect(weights(policyPresets[name])).toMatchObject({
+        'queue-scorer': queue,
+        'kv-cache-utilization-scorer': kv,
+        'prefix-cache-scorer': prefix,
+      });
+    }
+    expect(pluginOf(policyPresets['llm-d-precise'], 'precise-prefix-cache-producer')?.parameters).toEqual({
       blockSizeTokens: 16,
       hashSeed: 0,
     });
   });
 
-  it('GIE v1 approximate: weights 1/1/1, 16-token blocks, at most 256 blocks, LRU 31,250', () => {
-    const config = policyPresets['gie-v1-approximate'];
-    expect(weights(config)).toMatchObject({
-      'queue-scorer': 1,
-      'kv-cache-utilization-scorer': 1,
-      'prefix-cache-scorer': 1,
-    });
-    expect(pluginOf(config, 'approx-prefix-cache-producer')?.parameters).toEqual({
-      blockSizeTokens: 16,
-      maxPrefixBlocksToMatch: 256,
-      lruCapacityPerServer: 31_250,
-      autoTune: false,
-    });
+  it('GIE v1 approximate: 16-token blocks, at most 256 blocks, LRU 31,250', () => {
+    expect(pluginOf(policyPresets['gie-v1-approximate'], 'approx-prefix-cache-producer')?.parameters).toEqual(
+      {
+        blockSizeTokens: 16,
+        maxPrefixBlocksToMatch: 256,
+        lruCapacityPerServer: 31_250,
+        autoTune: false,
+      },
+    );
   });
 
   it('llm-d keeps 31,250 index entries per endpoint whatever the engine reports; autoTune sizes to it', () => {
