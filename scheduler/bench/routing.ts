@@ -9,6 +9,7 @@ import { Command } from 'commander';
 import { POLICY_NAMES, type PolicyName } from '../core/index.ts';
 import { getEngineProfile } from '../sim/profiles.ts';
 import { hitRateBound } from './hit-rate-bound.ts';
+import { routingPlotSvg } from './plot.ts';
 import { formatObjectiveTable, formatTable } from './report.ts';
 import { buildRuns, buildWarmup, contentSource, TraceMissingError, type BenchRun } from './requests.ts';
 import { runPolicy, runStages } from './run-policy.ts';
@@ -71,7 +72,7 @@ function parseSeed(text: string): number {
   return Number(text);
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const program = new Command('bench:routing')
     .description('Routing benchmark over simulated vLLM replicas in virtual time')
     .requiredOption('--workload <file>', 'workload JSON (see scheduler/bench/workloads/workload.schema.json)')
@@ -79,6 +80,7 @@ function main(): void {
     .option('--policies <list>', 'comma-separated subset of the workload’s policies')
     .option('--rates <list>', 'comma-separated subset of the workload’s rates (or trace speed-ups)')
     .option('--seed <n>', 'seed instead of the workload’s (arrivals and request contents)')
+    .option('--plot <file>', 'draw TTFT p90 and output tok/s against rate for every policy into this SVG')
     .option('--healthy', 'run without the workload’s faults (the healthy reference of a degraded run)')
     .parse();
   const options = program.opts<{
@@ -88,6 +90,7 @@ function main(): void {
     rates?: string;
     seed?: string;
     healthy?: boolean;
+    plot?: string;
   }>();
 
   const loaded = loadWorkload(options.workload);
@@ -198,11 +201,13 @@ function main(): void {
     mkdirSync(dirname(options.json), { recursive: true });
     writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
   }
+  if (options.plot !== undefined) {
+    mkdirSync(dirname(options.plot), { recursive: true });
+    writeFileSync(options.plot, await routingPlotSvg(workload.name, results));
+  }
 }
 
-try {
-  main();
-} catch (error) {
+main().catch((error: unknown) => {
   console.error(`bench:routing: ${(error as Error).message}`);
   process.exit(1);
-}
+});
