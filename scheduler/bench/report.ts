@@ -59,3 +59,45 @@ export function formatTable(
     .map((row) => row.map((cell, column) => cell.padStart(widths[column] ?? 0)).join('  '))
     .join('\n');
 }
+
+/** Per-objective figures: one row per policy, rate and objective. */
+export function formatObjectiveTable(
+  rows: readonly {
+    policy: string;
+    rate: number;
+    objective: string;
+    priority: number;
+    offered: number;
+    completed: number;
+    rejected: number;
+    failed: number;
+    ttft: { p50: number; p90: number };
+  }[],
+): string {
+  const header = [
+    'policy',
+    'rate',
+    'objective',
+    'priority',
+    'offered',
+    'done',
+    '429',
+    'fail',
+    'ttft p50',
+    'ttft p90',
+  ];
+  const cells = rows.map((r) => [
+    r.policy,
+    String(r.rate),
+    r.objective,
+    String(r.priority),
+    String(r.offered),
+    String(r.completed),
+    String(r.rejected),
+    String(r.failed),
+    seconds(r.ttft.p50),
+    seconds(r.ttft.p90),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => (c[i] ?? '').length)));
+  return [header, ...cells].map((c) => c.map((v, i) => v.padStart(widths[i] ?? 0)).join('  ')).join('\n');
+}

@@ -8,7 +8,7 @@ import type { EnginePrompt } from '../sim/engine.ts';
 import { enginePrompt } from '../sim/prompt.ts';
 import { createRandom } from '../sim/random.ts';
 import type { VirtualRequest } from '../sim/virtual-cluster.ts';
-import type { RequestSpec, Workload } from './workload.ts';
+import type { ObjectiveSpec, RequestSpec, StageSpec, Workload } from './workload.ts';
 
 /** Qwen tokenizers have about 151k ids; synthetic token ids stay in that range. */
 const VOCABULARY = 151_643;
@@ -17,6 +17,8 @@ export interface RequestContent {
   readonly promptTokens: Uint32Array;
   readonly prompt: EnginePrompt;
   readonly outputTokens: number;
+  /** Priority of the InferenceObjective the request names, when the workload has objectives. */
+  readonly priority?: number;
 }
 
 /** One benchmark run: a rate of the ladder (or a trace speed-up) and its requests. */
@@ -79,12 +81,22 @@ function sharedPrefixSource(
       });
     }
   }
-  const choices: number[] = [];
+  // inference-perf shuffles the generated prompts once, then request i sends prompt i mod N.
   const random = createRandom(mix(seed, 3));
+  for (let i = prompts.length - 1; i > 0; i--) {
+    const j = random.int(0, i);
+    [prompts[i], prompts[j]] = [prompts[j] as RequestContent, prompts[i] as RequestContent];
+  }
+  const objectives = spec.objectives;
+  if (objectives === undefined) return { content: (index) => prompts[index % prompts.length] };
+  const total = objectives.reduce((sum, objective) => sum + objective.share, 0);
   return {
     content(index) {
-      while (choices.length <= index) choices.push(random.int(0, prompts.length - 1));
-      return prompts[choices[index] as number];
+      const prompt = prompts[index % prompts.length] as RequestContent;
+      // Request i names an objective drawn by share from its own seeded value, whatever the stage's rate.
+      let draw = (mix(mix(seed, 8), index) / 2 ** 32) * total;
+      const objective = objectives.find((o) => (draw -= o.share) < 0) ?? (objectives.at(-1) as ObjectiveSpec);
+      return { ...prompt, priority: objective.priority };
     },
   };
 }
@@ -206,12 +218,55 @@ function toRequest(id: string, arrivalMs: number, model: string, content: Reques
     promptTokens: content.promptTokens,
     prompt: content.prompt,
     outputTokens: content.outputTokens,
+    ...(content.priority === undefined ? {} : { priority: content.priority }),
   };
 }
 
-/** The runs of a workload: one per rate of the ladder, or one per trace speed-up. */
+/**
+ * One inference-perf stage: int(rate × duration) Poisson arrivals from time 0 (the runner shifts them to the
+ * stage's start), contents from the first prompt on.
+ */
+function stageRun(
+  workload: Workload,
+  source: ContentSource,
+  model: string,
+  stage: StageSpec,
+  name: string,
+  salt: number,
+): BenchRun {
+  const random = createRandom(mix(mix(workload.seed, 7), salt));
+  const count = Math.floor(stage.rate * stage.durationSeconds);
+  const requests: VirtualRequest[] = [];
+  let t = 0;
+  for (let index = 0; index < count; index++) {
+    t += random.exponential(1000 / stage.rate);
+    const content = source.content(index);
+    if (content === undefined) break;
+    requests.push(toRequest(`${name}-${String(index)}`, t, model, content));
+  }
+  return {
+    rate: stage.rate,
+    requests,
+    measuredFrom: 0,
+    window: { startMs: 0, endMs: Number.POSITIVE_INFINITY },
+  };
+}
+
+/** The warm-up stage of a staged workload, run before the reported stages; undefined when there is none. */
+export function buildWarmup(workload: Workload, source: ContentSource, model: string): BenchRun | undefined {
+  const arrival = workload.arrival;
+  if (arrival.type !== 'stages' || arrival.warmup === undefined) return undefined;
+  return stageRun(workload, source, model, arrival.warmup, 'warmup', 0);
+}
+
+/** The runs of a workload: one per rate of the ladder (or per stage), or one per trace speed-up. */
 export function buildRuns(workload: Workload, source: ContentSource, model: string): BenchRun[] {
   const arrival = workload.arrival;
+  if (arrival.type === 'stages') {
+    return arrival.stages.map((stage, index) =>
+      stageRun(workload, source, model, stage, `s${String(index)}@${String(stage.rate)}`, index + 1),
+    );
+  }
   if (arrival.type === 'poisson') {
     const warmupMs = (arrival.warmupSeconds ?? 0) * 1000;
     const endMs = warmupMs + arrival.durationSeconds * 1000;

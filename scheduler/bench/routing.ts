@@ -9,10 +9,11 @@ import { Command } from 'commander';
 import { POLICY_NAMES, type PolicyName } from '../core/index.ts';
 import { getEngineProfile } from '../sim/profiles.ts';
 import { hitRateBound } from './hit-rate-bound.ts';
-import { formatTable } from './report.ts';
-import { buildRuns, contentSource, TraceMissingError, type BenchRun } from './requests.ts';
-import { runPolicy } from './run-policy.ts';
-import { kneeRate, type RunExtras, type RunSummary } from './stats.ts';
+import { routingPlotSvg } from './plot.ts';
+import { formatObjectiveTable, formatTable } from './report.ts';
+import { buildRuns, buildWarmup, contentSource, TraceMissingError, type BenchRun } from './requests.ts';
+import { runPolicy, runStages } from './run-policy.ts';
+import { kneeRate, type PrioritySummary, type RunExtras, type RunSummary } from './stats.ts';
 import { loadWorkload, WorkloadError, type Workload } from './workload.ts';
 
 export interface RoutingReport {
@@ -20,6 +21,14 @@ export interface RoutingReport {
   readonly results: readonly RunSummary[];
   readonly knee: Readonly<Record<string, number>>;
   readonly hitRateBound: number;
+  /** Per policy, rate and InferenceObjective, when the workload's requests name objectives. */
+  readonly objectives?: readonly ObjectiveRow[];
+}
+
+export interface ObjectiveRow extends PrioritySummary {
+  readonly policy: string;
+  readonly rate: number;
+  readonly objective: string;
 }
 
 function parsePolicies(text: string | undefined): PolicyName[] | undefined {
@@ -38,7 +47,13 @@ function parsePolicies(text: string | undefined): PolicyName[] | undefined {
 /** Keeps the runs whose ladder rate (or trace speed-up) is listed; all when no list is given. */
 function selectRuns(workload: Workload, runs: BenchRun[], list: string | undefined): BenchRun[] {
   if (list === undefined) return runs;
-  const ladder = workload.arrival.type === 'poisson' ? workload.arrival.rates : workload.arrival.speedups;
+  const arrival = workload.arrival;
+  const ladder =
+    arrival.type === 'poisson'
+      ? arrival.rates
+      : arrival.type === 'stages'
+        ? arrival.stages.map((stage) => stage.rate)
+        : arrival.speedups;
   const wanted = list.split(',').map((value) => Number(value.trim()));
   for (const value of wanted) {
     if (!ladder.includes(value)) {
@@ -57,7 +72,7 @@ function parseSeed(text: string): number {
   return Number(text);
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const program = new Command('bench:routing')
     .description('Routing benchmark over simulated vLLM replicas in virtual time')
     .requiredOption('--workload <file>', 'workload JSON (see scheduler/bench/workloads/workload.schema.json)')
@@ -65,6 +80,8 @@ function main(): void {
     .option('--policies <list>', 'comma-separated subset of the workload’s policies')
     .option('--rates <list>', 'comma-separated subset of the workload’s rates (or trace speed-ups)')
     .option('--seed <n>', 'seed instead of the workload’s (arrivals and request contents)')
+    .option('--plot <file>', 'draw TTFT p90 and output tok/s against rate for every policy into this SVG')
+    .option('--healthy', 'run without the workload’s faults (the healthy reference of a degraded run)')
     .parse();
   const options = program.opts<{
     workload: string;
@@ -72,9 +89,14 @@ function main(): void {
     policies?: string;
     rates?: string;
     seed?: string;
+    healthy?: boolean;
+    plot?: string;
   }>();
 
-  const fromFile = loadWorkload(options.workload);
+  const loaded = loadWorkload(options.workload);
+  const { faults, ...withoutFaults } = loaded;
+  const fromFile =
+    options.healthy === true || faults === undefined ? withoutFaults : { ...withoutFaults, faults };
   const workload = options.seed === undefined ? fromFile : { ...fromFile, seed: parseSeed(options.seed) };
   const profile = getEngineProfile(workload.profile);
   const model = workload.model ?? profile.model;
@@ -112,17 +134,30 @@ function main(): void {
   );
   const results: RunSummary[] = [];
   const extras: RunExtras[] = [];
+  const objectiveRows: ObjectiveRow[] = [];
+  const objectiveSpecs =
+    workload.requests.type === 'shared-prefix' ? workload.requests.objectives : undefined;
+  const warmup = buildWarmup(workload, source, model);
+  const intervalMs = workload.arrival.type === 'stages' ? (workload.arrival.intervalSeconds ?? 0) * 1000 : 0;
   for (const policy of policies) {
-    for (const run of runs) {
-      const t0 = performance.now();
-      const { summary, extras: extra } = runPolicy(policy, run, workload, profile);
+    const t0 = performance.now();
+    const outcomes =
+      workload.arrival.type === 'stages'
+        ? runStages(policy, warmup, runs, intervalMs, workload, profile).stages
+        : runs.map((run) => runPolicy(policy, run, workload, profile));
+    for (const { summary, extras: extra, byPriority } of outcomes) {
       results.push(summary);
       extras.push(extra);
+      for (const figures of objectiveSpecs === undefined ? [] : byPriority) {
+        const objective = objectiveSpecs?.find((o) => o.priority === figures.priority)?.name ?? '';
+        objectiveRows.push({ policy, rate: summary.rate, objective, ...figures });
+      }
       console.error(
-        `  ${policy} @ ${String(run.rate)}: ${((performance.now() - t0) / 1000).toFixed(1)} s wall, ` +
-          `TTFT p90 ${summary.ttft.p90.toFixed(3)} s, ${summary.outputTokensPerSecond.toFixed(0)} output tok/s`,
+        `  ${policy} @ ${String(summary.rate)}: TTFT p90 ${summary.ttft.p90.toFixed(3)} s, ` +
+          `${summary.outputTokensPerSecond.toFixed(0)} output tok/s`,
       );
     }
+    console.error(`  ${policy}: ${((performance.now() - t0) / 1000).toFixed(1)} s wall`);
   }
   const knee: Record<string, number> = {};
   for (const policy of policies) {
@@ -136,6 +171,7 @@ function main(): void {
     results,
     knee,
     hitRateBound: Math.round((bounds[largest] ?? 0) * 10_000) / 10_000,
+    ...(objectiveRows.length === 0 ? {} : { objectives: objectiveRows }),
   };
   console.log(
     formatTable(
@@ -159,16 +195,19 @@ function main(): void {
   console.log(
     `hitRateBound (one LRU cache of ${String(capacityBlocks * profile.blockSize)} tokens, rate ${String(runs[largest]?.rate)}): ${report.hitRateBound.toFixed(4)}`,
   );
+  if (objectiveRows.length > 0) console.log(formatObjectiveTable(objectiveRows));
   console.log(`wall time ${((performance.now() - started) / 1000).toFixed(1)} s`);
   if (options.json !== undefined) {
     mkdirSync(dirname(options.json), { recursive: true });
     writeFileSync(options.json, `${JSON.stringify(report, null, 2)}\n`);
   }
+  if (options.plot !== undefined) {
+    mkdirSync(dirname(options.plot), { recursive: true });
+    writeFileSync(options.plot, await routingPlotSvg(workload.name, results));
+  }
 }
 
-try {
-  main();
-} catch (error) {
+main().catch((error: unknown) => {
   console.error(`bench:routing: ${(error as Error).message}`);
   process.exit(1);
-}
+});

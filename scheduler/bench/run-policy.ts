@@ -4,15 +4,113 @@
 import { createScheduler, policyPresets, type PolicyName } from '../core/index.ts';
 import type { EngineProfile } from '../sim/profiles.ts';
 import { createRandom } from '../sim/random.ts';
-import { runVirtualCluster, type VirtualClusterResult } from '../sim/virtual-cluster.ts';
+import {
+  createVirtualCluster,
+  runVirtualCluster,
+  type VirtualClusterOptions,
+  type VirtualClusterResult,
+  type VirtualRequest,
+} from '../sim/virtual-cluster.ts';
 import type { BenchRun } from './requests.ts';
-import { summarize, type RunExtras, type RunSummary } from './stats.ts';
+import {
+  summarize,
+  summarizeByPriority,
+  type PrioritySummary,
+  type RunExtras,
+  type RunSummary,
+} from './stats.ts';
 import type { Workload } from './workload.ts';
 
 export interface PolicyRunResult {
   readonly summary: RunSummary;
   readonly extras: RunExtras;
   readonly cluster: VirtualClusterResult;
+  /** The measured requests' figures per priority (InferenceObjective). */
+  readonly byPriority: readonly PrioritySummary[];
+}
+
+function clusterOptions(
+  workload: Workload,
+  profile: EngineProfile,
+  router: VirtualClusterOptions['router'],
+  clock: { nowMs: number },
+): VirtualClusterOptions {
+  return {
+    profile,
+    replicas: workload.replicas,
+    router,
+    clock,
+    scrapeIntervalMs: workload.scrapeIntervalMs ?? 50,
+    metricsDelayMs: workload.metricsDelayMs ?? 0,
+    requestTimeoutMs: (workload.requestTimeoutSeconds ?? 300) * 1000,
+    ...faultOptions(workload),
+  };
+}
+
+/** The workload's degraded replicas as cluster options. */
+function faultOptions(workload: Workload): Partial<VirtualClusterOptions> {
+  const faults = workload.faults;
+  if (faults === undefined) return {};
+  const perReplica = (entries: readonly { replica: number }[] | undefined, value: (i: number) => number) =>
+    entries === undefined ? undefined : Array.from({ length: workload.replicas }, (_, i) => value(i));
+  const slowdowns = perReplica(
+    faults.slowReplicas,
+    (i) => faults.slowReplicas?.find((f) => f.replica === i)?.slowdown ?? 1,
+  );
+  const errorRates = perReplica(
+    faults.errorReplicas,
+    (i) => faults.errorReplicas?.find((f) => f.replica === i)?.errorRate ?? 0,
+  );
+  return {
+    ...(slowdowns === undefined ? {} : { slowdowns }),
+    ...(errorRates === undefined ? {} : { errorRates, faultSeed: workload.seed }),
+    ...(faults.retries === undefined ? {} : { retries: faults.retries }),
+  };
+}
+
+function newScheduler(policy: PolicyName, workload: Workload, clock: { nowMs: number }) {
+  const random = createRandom(workload.seed);
+  return createScheduler(policyPresets[policy], { now: () => clock.nowMs, random: random.next });
+}
+
+/**
+ * A staged workload on one cluster and one router, as inference-perf runs it: the warm-up stage, then each
+ * stage in order, starting `intervalMs` after the previous one drained. A stage's throughput is its requests'
+ * output tokens over the time from its start to its last completion.
+ */
+export interface StagedRunResult {
+  readonly stages: readonly PolicyRunResult[];
+  /** The whole run, warm-up, pauses and drains included: what a run-level summary divides by. */
+  readonly total: { readonly outputTokens: number; readonly seconds: number };
+}
+
+export function runStages(
+  policy: PolicyName,
+  warmup: BenchRun | undefined,
+  runs: readonly BenchRun[],
+  intervalMs: number,
+  workload: Workload,
+  profile: EngineProfile,
+): StagedRunResult {
+  const clock = { nowMs: 0 };
+  const cluster = createVirtualCluster(
+    clusterOptions(workload, profile, newScheduler(policy, workload, clock), clock),
+  );
+  const shift = (requests: readonly VirtualRequest[], startMs: number): VirtualRequest[] =>
+    requests.map((request) => ({ ...request, arrivalMs: request.arrivalMs + startMs }));
+  let outputTokens = 0;
+  if (warmup !== undefined) outputTokens += cluster.play(shift(warmup.requests, 0)).windowOutputTokens;
+  const stages = runs.map((run) => {
+    const startMs = cluster.nowMs + (warmup === undefined && cluster.nowMs === 0 ? 0 : intervalMs);
+    const result = cluster.play(shift(run.requests, startMs), { startMs, endMs: Number.POSITIVE_INFINITY });
+    outputTokens += result.windowOutputTokens;
+    const { summary, extras } = summarize(policy, run.rate, result.outcomes, workload.replicas, {
+      outputTokens: result.windowOutputTokens,
+      seconds: (result.endMs - startMs) / 1000,
+    });
+    return { summary, extras, cluster: result, byPriority: summarizeByPriority(result.outcomes) };
+  });
+  return { stages, total: { outputTokens, seconds: cluster.nowMs / 1000 } };
 }
 
 export function runPolicy(
@@ -22,15 +120,8 @@ export function runPolicy(
   profile: EngineProfile,
 ): PolicyRunResult {
   const clock = { nowMs: 0 };
-  const random = createRandom(workload.seed);
-  const scheduler = createScheduler(policyPresets[policy], { now: () => clock.nowMs, random: random.next });
   const cluster = runVirtualCluster(run.requests, {
-    profile,
-    replicas: workload.replicas,
-    router: scheduler,
-    clock,
-    scrapeIntervalMs: workload.scrapeIntervalMs ?? 50,
-    requestTimeoutMs: (workload.requestTimeoutSeconds ?? 300) * 1000,
+    ...clusterOptions(workload, profile, newScheduler(policy, workload, clock), clock),
     window: run.window,
   });
   const measured = new Set(run.requests.slice(run.measuredFrom).map((request) => request.id));
@@ -39,5 +130,5 @@ export function runPolicy(
     outputTokens: cluster.windowOutputTokens,
     seconds: (run.window.endMs - run.window.startMs) / 1000,
   });
-  return { summary, extras, cluster };
+  return { summary, extras, cluster, byPriority: summarizeByPriority(outcomes) };
 }

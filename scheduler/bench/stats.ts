@@ -6,7 +6,7 @@ import type { RequestOutcome } from '../sim/virtual-cluster.ts';
 export interface RunSummary {
   readonly policy: string;
   readonly rate: number;
-  readonly ttft: { readonly p50: number; readonly p90: number; readonly p99: number };
+  readonly ttft: { readonly p50: number; readonly p90: number; readonly p99: number; readonly mean: number };
   readonly tpot: { readonly p90: number };
   readonly e2e: { readonly p50: number; readonly p90: number };
   readonly outputTokensPerSecond: number;
@@ -89,6 +89,7 @@ export function summarize(
       p50: round(percentile(ttfts, 50), 4),
       p90: round(percentile(ttfts, 90), 4),
       p99: round(percentile(ttfts, 99), 4),
+      mean: ttfts.length > 0 ? round(ttfts.reduce((a, b) => a + b, 0) / ttfts.length, 4) : Number.NaN,
     },
     tpot: { p90: round(percentile(tpots, 90), 5) },
     e2e: { p50: round(percentile(e2es, 50), 4), p90: round(percentile(e2es, 90), 4) },
@@ -106,7 +107,7 @@ export function summarize(
     if (routedInArrivalOrder[i]?.replica === routedInArrivalOrder[i - 1]?.replica) repeats++;
   }
   const extras: RunExtras = {
-    ttftMean: ttfts.length > 0 ? round(ttfts.reduce((a, b) => a + b, 0) / ttfts.length, 4) : Number.NaN,
+    ttftMean: summary.ttft.mean,
     completed: ok.length,
     busiestReplicaShare: routed > 0 ? round(Math.max(...perReplica) / routed, 3) : 0,
     repeatPickShare:
@@ -126,4 +127,32 @@ export function kneeRate(results: readonly RunSummary[], sloSeconds: number): nu
     knee = result.rate;
   }
   return knee;
+}
+
+/** Figures of the requests of one priority (one InferenceObjective) in a run. */
+export interface PrioritySummary {
+  readonly priority: number;
+  readonly offered: number;
+  readonly completed: number;
+  /** Rejected by the router (429/503). */
+  readonly rejected: number;
+  readonly failed: number;
+  readonly ttft: { readonly p50: number; readonly p90: number };
+}
+
+export function summarizeByPriority(outcomes: readonly RequestOutcome[]): PrioritySummary[] {
+  const priorities = [...new Set(outcomes.map((o) => o.priority))].sort((a, b) => b - a);
+  return priorities.map((priority) => {
+    const mine = outcomes.filter((o) => o.priority === priority);
+    const ok = mine.filter((o) => o.status === 'ok');
+    const ttfts = ok.map((o) => (o.firstTokenMs - o.arrivalMs) / 1000).sort((a, b) => a - b);
+    return {
+      priority,
+      offered: mine.length,
+      completed: ok.length,
+      rejected: mine.filter((o) => o.status === 'rejected').length,
+      failed: mine.filter((o) => o.status === 'failed').length,
+      ttft: { p50: round(percentile(ttfts, 50), 4), p90: round(percentile(ttfts, 90), 4) },
+    };
+  });
 }

@@ -19,7 +19,33 @@ export type ArrivalSpec =
       readonly warmupSeconds?: number;
       readonly durationSeconds: number;
     }
-  | { readonly type: 'trace'; readonly speedups: readonly number[]; readonly warmupRequests?: number };
+  | { readonly type: 'trace'; readonly speedups: readonly number[]; readonly warmupRequests?: number }
+  | {
+      readonly type: 'stages';
+      readonly warmup?: StageSpec;
+      readonly intervalSeconds?: number;
+      readonly stages: readonly StageSpec[];
+    };
+
+/** An InferenceObjective a share of the requests name (priority: higher is more important, < 0 sheddable). */
+export interface ObjectiveSpec {
+  readonly name: string;
+  readonly priority: number;
+  readonly share: number;
+}
+
+/** Degraded replicas: slower steps, errors answered at once, and the proxy's retries. */
+export interface FaultSpec {
+  readonly slowReplicas?: readonly { readonly replica: number; readonly slowdown: number }[];
+  readonly errorReplicas?: readonly { readonly replica: number; readonly errorRate: number }[];
+  readonly retries?: number;
+}
+
+/** One inference-perf load stage: Poisson arrivals at `rate` for `durationSeconds`. */
+export interface StageSpec {
+  readonly rate: number;
+  readonly durationSeconds: number;
+}
 
 export type RequestSpec =
   | {
@@ -29,6 +55,7 @@ export type RequestSpec =
       readonly systemPromptTokens: number;
       readonly questionTokens: number;
       readonly outputTokens: number;
+      readonly objectives?: readonly ObjectiveSpec[];
     }
   | { readonly type: 'random-lengths'; readonly inputTokens: LengthRange; readonly outputTokens: LengthRange }
   | {
@@ -50,6 +77,8 @@ export interface Workload {
   readonly slo: { readonly ttftP90Seconds: number };
   readonly requestTimeoutSeconds?: number;
   readonly scrapeIntervalMs?: number;
+  readonly metricsDelayMs?: number;
+  readonly faults?: FaultSpec;
   readonly arrival: ArrivalSpec;
   readonly requests: RequestSpec;
 }
@@ -164,8 +193,17 @@ function checkRanges(workload: Workload, file: string): void {
   if (workload.arrival.type === 'trace' && workload.requests.type !== 'mooncake-trace') {
     throw new WorkloadError(`${file}: /arrival trace arrivals need requests of type "mooncake-trace"`);
   }
-  if (workload.arrival.type === 'poisson' && workload.requests.type === 'mooncake-trace') {
+  if (workload.arrival.type !== 'trace' && workload.requests.type === 'mooncake-trace') {
     throw new WorkloadError(`${file}: /arrival a mooncake trace is replayed with arrival type "trace"`);
+  }
+  for (const field of ['slowReplicas', 'errorReplicas'] as const) {
+    workload.faults?.[field]?.forEach((fault, index) => {
+      if (fault.replica >= workload.replicas) {
+        throw new WorkloadError(
+          `${file}: /faults/${field}/${String(index)}/replica ${String(fault.replica)} is not one of the ${String(workload.replicas)} replicas`,
+        );
+      }
+    });
   }
 }
 

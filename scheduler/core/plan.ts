@@ -1,6 +1,7 @@
 // Turns a SchedulerConfig into the plugin instances of its (single) scheduling profile.
 import { PluginConfigError } from './plugins/params.ts';
 import type {
+  ContextFilterPlugin,
   FilterPlugin,
   PickerPlugin,
   PrefixProducerPlugin,
@@ -21,6 +22,8 @@ export interface WeightedScorer {
 export interface SchedulingPlan {
   /** Filters in profile order; the saturation detector appears here when the profile references it. */
   readonly filters: readonly (FilterPlugin | SaturationDetectorPlugin)[];
+  /** Filters that read the pick context, in profile order, run after `filters`. */
+  readonly contextFilters: readonly ContextFilterPlugin[];
   readonly scorers: readonly WeightedScorer[];
   readonly picker: PickerPlugin;
   /** Present when some scorer reads the prefix index. */
@@ -43,6 +46,7 @@ export function buildPlan(config: SchedulerConfig): SchedulingPlan {
     plugins.set(spec.name, createPlugin(spec));
   }
   const filters: (FilterPlugin | SaturationDetectorPlugin)[] = [];
+  const contextFilters: ContextFilterPlugin[] = [];
   const scorers: WeightedScorer[] = [];
   let picker: PickerPlugin | undefined;
   for (const ref of profile.plugins) {
@@ -59,6 +63,7 @@ export function buildPlan(config: SchedulerConfig): SchedulingPlan {
       }
       scorers.push({ scorer: plugin, weight: ref.weight });
     } else if (plugin.kind === 'filter' || plugin.kind === 'saturation-detector') filters.push(plugin);
+    else if (plugin.kind === 'context-filter') contextFilters.push(plugin);
     else if (plugin.kind === 'picker') {
       if (picker !== undefined) {
         throw new PluginConfigError(`schedulingProfiles "${profile.name}": more than one picker`);
@@ -69,9 +74,10 @@ export function buildPlan(config: SchedulerConfig): SchedulingPlan {
   const all = [...plugins.values()];
   const producer = all.find((p): p is PrefixProducerPlugin => p?.kind === 'prefix-producer');
   const detector = all.find((p): p is SaturationDetectorPlugin => p?.kind === 'saturation-detector');
-  const usesPrefix = scorers.some((s) => s.scorer.usesPrefix);
+  const usesPrefix = scorers.some((s) => s.scorer.usesPrefix) || contextFilters.some((f) => f.usesPrefix);
   return {
     filters,
+    contextFilters,
     scorers,
     picker: picker ?? maxScorePicker({ type: 'max-score-picker', name: 'max-score-picker', parameters: {} }),
     prefix: usesPrefix ? (producer ?? approxPrefixProducer(DEFAULT_PREFIX_PRODUCER)) : undefined,

@@ -60,3 +60,37 @@ export function hashPromptBlocks(
   }
   return hashes;
 }
+
+// KV-cache block hashes as the engine computes them (the simulator's model of vLLM's block hash): a block's
+// hash covers its parent's hash and its own tokens, so equal hashes imply equal prefixes. Only full blocks get
+// a hash. The 53-bit values fit a JavaScript number exactly. The precise prefix index recomputes these from a
+// request's tokens to look up what KV-cache events reported.
+
+const HIGH_BITS = 2 ** 21;
+
+/** Hashes of the full blocks of `tokens` (at most `maxBlocks`), each chained to the previous one (the first to `seed`). */
+export function kvBlockHashes(
+  tokens: ArrayLike<number>,
+  blockSize: number,
+  seed = 0,
+  maxBlocks = Number.POSITIVE_INFINITY,
+): Float64Array {
+  const fullBlocks = Math.min(Math.floor(tokens.length / blockSize), maxBlocks);
+  const hashes = new Float64Array(fullBlocks);
+  let parentLow = fmix32(seed ^ 0x9e3779b9);
+  let parentHigh = fmix32(seed + 0x7f4a7c15);
+  for (let block = 0; block < fullBlocks; block++) {
+    let low = parentLow;
+    let high = parentHigh;
+    const start = block * blockSize;
+    for (let i = start; i < start + blockSize; i++) {
+      const token = tokens[i] as number;
+      low = Math.imul(low ^ token, 0x01000193) >>> 0;
+      high = Math.imul(high + token, 0x5bd1e995) ^ (high >>> 15);
+    }
+    parentLow = fmix32(low);
+    parentHigh = fmix32(high ^ parentLow);
+    hashes[block] = (parentHigh % HIGH_BITS) * 2 ** 32 + parentLow;
+  }
+  return hashes;
+}

@@ -2,7 +2,16 @@
 // own profile.
 import type { PluginSpec, ProfilePluginRef, SchedulerConfig } from './types.ts';
 
-export type PolicyName = 'random' | 'round-robin' | 'least-request' | 'llm-d' | 'prefix-only' | 'switchyard';
+export type PolicyName =
+  | 'random'
+  | 'round-robin'
+  | 'least-request'
+  | 'llm-d'
+  | 'llm-d-queue-kv-prefix'
+  | 'llm-d-precise'
+  | 'gie-v1-approximate'
+  | 'prefix-only'
+  | 'switchyard';
 
 function plugin(type: string, parameters: Record<string, unknown> = {}): PluginSpec {
   return { type, name: type, parameters };
@@ -19,8 +28,35 @@ function config(plugins: readonly PluginSpec[], refs: readonly ProfilePluginRef[
 
 const ref = (pluginRef: string, weight = 1): ProfilePluginRef => ({ pluginRef, weight });
 
-/** llm-d's approximate prefix index: 64-token blocks, LRU sized from the engine's reported KV capacity. */
-const llmdPrefixProducer = plugin('approx-prefix-cache-producer', { blockSizeTokens: 64, autoTune: true });
+/**
+ * llm-d's approximate prefix index as shipped: 64-token blocks (the minimum it allows), an LRU of 31,250
+ * entries per server (its default, sized for Llama-3-8B on an H100: 4× the 64-token blocks a Qwen3-32B TP2
+ * replica really holds, so the index keeps believing in evicted prefixes), prompts matched up to the model's
+ * context length.
+ */
+const llmdPrefixProducer = plugin('approx-prefix-cache-producer', {
+  blockSizeTokens: 64,
+  maxPrefixTokensToMatch: 131_072,
+  lruCapacityPerServer: 31_250,
+  autoTune: false,
+});
+
+const queueKvPrefix = (prefixProducer: PluginSpec, weights: readonly [number, number, number]) =>
+  config(
+    [
+      plugin('queue-scorer'),
+      plugin('kv-cache-utilization-scorer'),
+      plugin('prefix-cache-scorer'),
+      prefixProducer,
+      plugin('max-score-picker'),
+    ],
+    [
+      ref('queue-scorer', weights[0]),
+      ref('kv-cache-utilization-scorer', weights[1]),
+      ref('prefix-cache-scorer', weights[2]),
+      ref('max-score-picker'),
+    ],
+  );
 
 export const policyPresets: Readonly<Record<PolicyName, SchedulerConfig>> = {
   random: config([plugin('random-picker')], [ref('random-picker')]),
@@ -29,57 +65,63 @@ export const policyPresets: Readonly<Record<PolicyName, SchedulerConfig>> = {
     [plugin('active-request-scorer'), plugin('max-score-picker')],
     [ref('active-request-scorer'), ref('max-score-picker')],
   ),
-  // llm-d's default EndpointPickerConfig (queue 2, kv-cache-utilization 2, prefix-cache 3, max-score picker).
+  // llm-d v1.0's default (guides/optimized-baseline/router/optimized-baseline.values.yaml): "sticky until
+  // saturated". Candidates holding ≥ 80% of the prompt's blocks are kept unless the least loaded of them has
+  // more than τ = 286,720 in-flight tokens above the least loaded endpoint (τ calibrated for Qwen3-32B on H100
+  // TP2); the token-load scorer then takes the endpoint with the fewest in-flight uncached tokens.
   'llm-d': config(
     [
-      plugin('queue-scorer'),
-      plugin('kv-cache-utilization-scorer'),
-      plugin('prefix-cache-scorer'),
+      plugin('prefix-cache-affinity-filter', { affinityThreshold: 0.8, maxTokensInFlightPenalty: 286_720 }),
+      plugin('token-load-scorer'),
+      plugin('inflight-load-producer'),
       llmdPrefixProducer,
       plugin('max-score-picker'),
     ],
-    [
-      ref('queue-scorer', 2),
-      ref('kv-cache-utilization-scorer', 2),
-      ref('prefix-cache-scorer', 3),
-      ref('max-score-picker'),
-    ],
+    [ref('prefix-cache-affinity-filter'), ref('token-load-scorer'), ref('max-score-picker')],
+  ),
+  // llm-d's earlier default and inference-scheduling guide: queue 2, kv-cache-utilization 2, prefix-cache 3.
+  'llm-d-queue-kv-prefix': queueKvPrefix(llmdPrefixProducer, [2, 2, 3]),
+  // llm-d's precise arm of the 73-capacity report: the same mix over the true cache state, as the engines'
+  // KV-cache events report it (prefix 3, kv 2, queue 2), keyed by the engine's block size and hash seed.
+  'llm-d-precise': queueKvPrefix(
+    plugin('precise-prefix-cache-producer', { blockSizeTokens: 16, hashSeed: 0 }),
+    [2, 2, 3],
+  ),
+  // The published approximate arm (GIE v1.x): weights 1/1/1, 16-token blocks (GIE hashed 64-character
+  // blocks, about 16 tokens), at most 256 blocks matched, an LRU of 31,250 blocks per server.
+  'gie-v1-approximate': queueKvPrefix(
+    plugin('approx-prefix-cache-producer', {
+      blockSizeTokens: 16,
+      maxPrefixBlocksToMatch: 256,
+      lruCapacityPerServer: 31_250,
+      autoTune: false,
+    }),
+    [1, 1, 1],
   ),
   'prefix-only': config(
     [plugin('prefix-cache-scorer'), llmdPrefixProducer, plugin('max-score-picker')],
     [ref('prefix-cache-scorer'), ref('max-score-picker')],
   ),
-  // llm-d's mix with its stale load signals replaced: the prefill-load scorer estimates each endpoint's time to
-  // first token in prompt tokens (queued prefill from a drain model reconciled with scrapes, where attention
-  // makes long prompts cost more than linear, plus this request's uncached tokens, a cache miss charged double
-  // for the KV it takes, and each waiting request, which may be waiting for KV memory rather than compute), the
-  // prefix score also rewards long absolute matches, KV usage counts the requests picked since the last scrape,
-  // and the prefix index corrects itself from cached-token counts.
+  // Prefix affinity traded against load at llm-d's τ: score = matched fraction + 4 × (1 − in-flight uncached
+  // tokens / 4τ), so a prompt fully cached on an endpoint is worth τ = 286,720 in-flight tokens there and a
+  // partial match proportionally less (llm-d's filter is all-or-nothing at 80%). The in-flight tokens are
+  // counted locally at each pick, so a burst between two scrapes does not herd. The index keeps llm-d's
+  // 31,250 entries per endpoint, which remembers where each prefix group lives (sized to the true capacity it
+  // forgets homes under load and scatters groups), holds a running request's blocks until it completes, and
+  // corrects its capacity from the cached-token counts completions report.
   switchyard: config(
     [
-      plugin('prefill-load-scorer', {
-        prefillTokensPerSecond: 15_000,
-        prefillAttentionMsPerTokenContext: 1.5e-6,
-        uncachedTokenWeight: 2,
-        queuedRequestCost: 3000,
-        decodeTokenCost: 64,
-        smoothingTokens: 256,
-      }),
-      plugin('prefix-cache-scorer', { matchLengthWeight: 0.5 }),
-      plugin('kv-cache-utilization-scorer', { includePicksSinceScrape: true }),
+      plugin('prefix-cache-scorer'),
+      plugin('token-load-scorer', { queueThresholdTokens: 4 * 286_720 }),
       plugin('approx-prefix-cache-producer', {
         blockSizeTokens: 64,
-        autoTune: true,
+        lruCapacityPerServer: 31_250,
+        autoTune: false,
         learnFromCompletions: true,
       }),
       plugin('max-score-picker'),
     ],
-    [
-      ref('prefill-load-scorer', 1.5),
-      ref('prefix-cache-scorer', 3),
-      ref('kv-cache-utilization-scorer', 2),
-      ref('max-score-picker'),
-    ],
+    [ref('prefix-cache-scorer', 1), ref('token-load-scorer', 4), ref('max-score-picker')],
   ),
 };
 

@@ -3,7 +3,8 @@
 import { FlowQueue } from './flow-queue.ts';
 import { buildPlan } from './plan.ts';
 import type { PickContext, PrefixMatch, SaturationDetectorPlugin } from './plugins/plugin.ts';
-import { hashPromptBlocks, prefixHashSeed } from './prefix-hash.ts';
+import { PreciseIndex } from './precise-index.ts';
+import { hashPromptBlocks, kvBlockHashes, prefixHashSeed } from './prefix-hash.ts';
 import { PrefixIndex } from './prefix-index.ts';
 import { addRecord, releaseRecord, type EndpointState, type InFlightRecord } from './state.ts';
 import type {
@@ -12,6 +13,7 @@ import type {
   EndpointAccounting,
   Endpoint,
   EnqueueResult,
+  KvCacheEvent,
   PickResult,
   RoutingRequest,
   Scheduler,
@@ -34,7 +36,10 @@ const SWEEP_EVERY_MS = 30_000;
 export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): Scheduler {
   const plan = buildPlan(config);
   const producer = plan.prefix;
-  const index = producer === undefined ? undefined : new PrefixIndex();
+  /** The approximate index (routing history); undefined in precise mode. */
+  const index = producer === undefined || producer.precise ? undefined : new PrefixIndex();
+  /** The precise index (KV-cache events); undefined in approximate mode. */
+  const precise = producer?.precise === true ? new PreciseIndex() : undefined;
   const holdsInFlight = producer?.learnFromCompletions === true;
   const states = new Map<string, EndpointState>();
   /** Ids of forgotten endpoints, reused so the index's per-endpoint tables stay dense. */
@@ -87,6 +92,7 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
       if (now - state.lastSeenMs < FORGET_AFTER_MS || state.inFlightRequests > 0) continue;
       states.delete(state.key);
       index?.clear(state.id);
+      precise?.clear(state.id);
       index?.setCapacity(state.id, 0);
       capacityScale[state.id] = 1;
       freeIds.push(state.id);
@@ -117,6 +123,14 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
 
   function hashesFor(request: RoutingRequest): Float64Array {
     if (producer === undefined) return NO_HASHES;
+    if (producer.precise) {
+      return kvBlockHashes(
+        request.promptTokens,
+        producer.blockSizeTokens,
+        producer.hashSeed,
+        producer.maxPrefixBlocksToMatch,
+      );
+    }
     let seed = seeds.get(request.model);
     if (seed === undefined) {
       seed = prefixHashSeed(request.model);
@@ -153,31 +167,43 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
       if (candidates.length === 0) return { kind: 'rejected', status: 503, reason: 'rejected-no-endpoints' };
     }
 
-    const candidateStates = candidates.map((e) => {
+    let candidateStates = candidates.map((e) => {
       const state = stateOf(e.key, now);
       syncCapacity(e, state);
       return state;
     });
     let prefixMatch: PrefixMatch | undefined;
-    const context: PickContext = {
+    let context: PickContext = {
       request,
       nowMs: now,
       candidates,
       states: candidateStates,
       prefix() {
-        if (prefixMatch === undefined && index !== undefined && producer !== undefined) {
+        if (prefixMatch === undefined && producer !== undefined) {
           const hashes = hashesFor(request);
           const matchedBlocks = new Int32Array(candidates.length);
-          index.match(
-            hashes,
-            candidateStates.map((s) => s.id),
-            matchedBlocks,
-          );
+          const ids = candidateStates.map((s) => s.id);
+          if (precise !== undefined) precise.match(hashes, ids, matchedBlocks);
+          else index?.match(hashes, ids, matchedBlocks);
           prefixMatch = { blockSize: producer.blockSizeTokens, hashes, matchedBlocks };
         }
         return prefixMatch;
       },
     };
+    for (const filter of plan.contextFilters) {
+      const kept = filter.keep(context, deps.random);
+      if (kept.length === candidates.length) continue;
+      if (kept.length === 0) return { kind: 'rejected', status: 503, reason: 'rejected-no-endpoints' };
+      const match = context.prefix();
+      candidates = kept.map((i) => candidates[i] as Endpoint);
+      candidateStates = kept.map((i) => candidateStates[i] as EndpointState);
+      prefixMatch =
+        match === undefined
+          ? undefined
+          : { ...match, matchedBlocks: Int32Array.from(kept, (i) => match.matchedBlocks[i] ?? 0) };
+      const narrowedMatch = prefixMatch;
+      context = { ...context, candidates, states: candidateStates, prefix: () => narrowedMatch };
+    }
 
     const totals = new Float64Array(candidates.length);
     const scratch = new Float64Array(candidates.length);
@@ -321,14 +347,21 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
       key: s.key,
       inFlightRequests: s.inFlightRequests,
       inFlightUncachedTokens: s.inFlightUncachedTokens,
-      indexedBlocks: index?.size(s.id) ?? 0,
+      indexedBlocks: index?.size(s.id) ?? precise?.size(s.id) ?? 0,
       indexCapacityBlocks: index?.capacity(s.id) ?? 0,
     }));
+  }
+
+  function applyKvEvents(endpointKey: string, events: readonly KvCacheEvent[]): void {
+    if (precise === undefined) return;
+    const id = stateOf(endpointKey).id;
+    for (const event of events) precise.apply(id, event);
   }
 
   return {
     pick,
     complete,
+    applyKvEvents,
     saturation,
     enqueue,
     drain,

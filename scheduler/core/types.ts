@@ -164,6 +164,15 @@ export interface EndpointAccounting {
   readonly indexCapacityBlocks: number;
 }
 
+/**
+ * One KV-cache event as vLLM's `--kv-events-config` publishes them (BlockStored, BlockRemoved,
+ * AllBlocksCleared), reduced to what the precise prefix index needs: the engine's block hashes.
+ */
+export type KvCacheEvent =
+  | { readonly type: 'stored'; readonly blockHashes: readonly number[] }
+  | { readonly type: 'removed'; readonly blockHashes: readonly number[] }
+  | { readonly type: 'cleared' };
+
 export interface Scheduler {
   /**
    * Admission (saturation shedding of priority < 0 with 429, 503 without candidates), filters, weighted
@@ -191,4 +200,9 @@ export interface Scheduler {
   queuedRequests(): number;
   /** Local accounting per endpoint key that the scheduler has seen. */
   accounting(): readonly EndpointAccounting[];
+  /**
+   * Applies an endpoint's KV-cache events, in order, to the precise prefix index (a no-op unless the config
+   * has a `precise-prefix-cache-producer`).
+   */
+  applyKvEvents(endpointKey: string, events: readonly KvCacheEvent[]): void;
 }

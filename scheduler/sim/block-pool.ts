@@ -7,7 +7,15 @@ import { BlockHashTable } from './hash-table.ts';
 
 const NONE = -1;
 
+/** What the pool reports as blocks enter and leave the prefix cache (vLLM's BlockStored / BlockRemoved). */
+export interface BlockCacheListener {
+  stored(hash: number): void;
+  removed(hash: number): void;
+}
+
 export class BlockPool {
+  /** Told about every hash that becomes reusable and every hash evicted (the KV-event stream). */
+  listener: BlockCacheListener | undefined;
   readonly capacity: number;
   private readonly refCount: Int32Array;
   private readonly blockHash: Float64Array;
@@ -55,6 +63,11 @@ export class BlockPool {
     return this.cached.size;
   }
 
+  /** Requests holding `block` (vLLM's ref_cnt). */
+  references(block: number): number {
+    return this.refCount[block] ?? 0;
+  }
+
   /** Length of the longest run of leading hashes present in the cache, capped at `maxBlocks`. */
   matchPrefix(hashes: ArrayLike<number>, maxBlocks: number = hashes.length): number {
     const limit = Math.min(maxBlocks, hashes.length);
@@ -95,7 +108,10 @@ export class BlockPool {
       this.unlink(block);
       if (this.hasHash[block] === 1) {
         const hash = this.blockHash[block] as number;
-        if (this.cached.get(hash) === block) this.cached.delete(hash);
+        if (this.cached.get(hash) === block) {
+          this.cached.delete(hash);
+          this.listener?.removed(hash);
+        }
         this.hasHash[block] = 0;
       }
       this.refCount[block] = 1;
@@ -110,6 +126,7 @@ export class BlockPool {
     this.blockHash[block] = hash;
     this.hasHash[block] = 1;
     this.cached.set(hash, block);
+    this.listener?.stored(hash);
   }
 
   /** Drops one reference on each block, last block first (tail-first eviction order). */
@@ -132,6 +149,7 @@ export class BlockPool {
       if (this.hasHash[block] === 1 && this.refCount[block] === 0) {
         this.hasHash[block] = 0;
         this.cached.delete(this.blockHash[block] as number);
+        this.listener?.removed(this.blockHash[block] as number);
       }
     }
   }

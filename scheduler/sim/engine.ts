@@ -5,10 +5,23 @@
 // chunk), then waiting ones in FCFS order while the token budget, max-num-seqs and free KV blocks allow; when a
 // running sequence needs a block and none is free, the latest-admitted running sequence is preempted and
 // recomputed later (RECOMPUTE preemption). Prompt blocks are cached by chained hash; generated tokens are not.
-// A step's KV-read term counts each resident block at most once, however many decoding sequences share it.
+// A step's KV-read term charges every decoding sequence its own context (paged attention), unless vLLM's
+// cascade-attention conditions hold, in which case the prefix common to every running request is read once.
+// The gauges a scrape reads are published at the end of each step, as vLLM's engine core records its stats.
 
 import { BlockPool } from './block-pool.ts';
-import { stepTimeMs, type EngineProfile } from './profiles.ts';
+import { cascadeBeatsFlashDecoding, stepTimeMs, type EngineProfile } from './profiles.ts';
+
+/** vLLM's thresholds for cascade attention (vllm/v1/attention/backends/utils.py: use_cascade_attention). */
+export const CASCADE_MIN_PREFIX_TOKENS = 256;
+export const CASCADE_MIN_REQUESTS = 8;
+
+/** The load gauges as the engine last published them (vllm:num_requests_*, vllm:kv_cache_usage_perc). */
+export interface EngineGauges {
+  readonly runningRequests: number;
+  readonly waitingRequests: number;
+  readonly kvCacheUsage: number;
+}
 
 export interface EnginePrompt {
   readonly length: number;
@@ -68,6 +81,10 @@ export interface StepOutcome {
   readonly finished: readonly SequenceView[];
   readonly prefillTokens: number;
   readonly decodeSeqs: number;
+  /** KV tokens the step's decode attention read. */
+  readonly kvReadTokens: number;
+  /** Common-prefix tokens read once by cascade attention; 0 when the step used plain paged attention. */
+  readonly cascadePrefixTokens: number;
 }
 
 export interface EngineCounters {
@@ -79,6 +96,8 @@ export interface EngineCounters {
   abortedRequests: number;
   preemptions: number;
   steps: number;
+  /** Steps that used cascade attention. */
+  cascadeSteps: number;
 }
 
 export interface EngineOptions {
@@ -106,7 +125,12 @@ export class Engine {
     abortedRequests: 0,
     preemptions: 0,
     steps: 0,
+    cascadeSteps: 0,
   };
+  /** What a metrics scrape reads: the state at the end of the last step. */
+  gauges: EngineGauges = { runningRequests: 0, waitingRequests: 0, kvCacheUsage: 0 };
+  /** Requests added while a step ran: vLLM's engine core only sees them at the next step. */
+  private addedDuringStep = 0;
   private waiting: Sequence[] = [];
   private running: Sequence[] = [];
   private readonly byId = new Map<string, Sequence>();
@@ -115,6 +139,8 @@ export class Engine {
   private planEndMs = 0;
   private planPrefillTokens = 0;
   private planDecodeSeqs = 0;
+  private planKvReadTokens = 0;
+  private planCascadePrefix = 0;
 
   constructor(profile: EngineProfile, options: EngineOptions = {}) {
     this.profile = profile;
@@ -184,6 +210,7 @@ export class Engine {
     };
     this.byId.set(sequence.id, sequence);
     this.waiting.push(sequence);
+    if (this.plan !== undefined) this.addedDuringStep++;
     return sequence;
   }
 
@@ -206,6 +233,7 @@ export class Engine {
     const ids = [...this.byId.keys()];
     for (const id of ids) this.abort(id, nowMs);
     this.plan = undefined;
+    this.publishGauges();
     return ids;
   }
 
@@ -253,18 +281,20 @@ export class Engine {
     }
 
     if (plan.length === 0) return undefined;
-    // Sequences sharing a prompt reference the same blocks. Charging each shared block once per reader would
-    // put steps with a full cache of shared 7,200-token prompts far above the published 21–29 ms ITL under
-    // load, so a step reads at most the KV that is resident (see docs/simulator.md).
-    contextTokens = Math.min(contextTokens, this.pool.usedBlocks * this.profile.blockSize);
+    const cascadePrefix = decodeSeqs > 0 ? this.cascadePrefixTokens(plan, decodeSeqs) : 0;
+    const kvReadTokens = cascadePrefix > 0 ? contextTokens - (decodeSeqs - 1) * cascadePrefix : contextTokens;
     const duration =
-      stepTimeMs(this.profile.timing, prefillTokens, prefillTokenContext, decodeSeqs, contextTokens) *
+      stepTimeMs(this.profile.timing, { prefillTokens, prefillTokenContext, decodeSeqs, kvReadTokens }) *
       this.slowdown;
+    if (cascadePrefix > 0) this.counters.cascadeSteps++;
     this.plan = plan;
+    this.addedDuringStep = 0;
     this.planStartMs = nowMs;
     this.planEndMs = nowMs + duration;
     this.planPrefillTokens = prefillTokens;
     this.planDecodeSeqs = decodeSeqs;
+    this.planKvReadTokens = kvReadTokens;
+    this.planCascadePrefix = cascadePrefix;
     return duration;
   }
 
@@ -305,6 +335,7 @@ export class Engine {
       }
     }
     this.counters.steps++;
+    this.publishGauges();
     return {
       startMs: this.planStartMs,
       endMs,
@@ -312,7 +343,47 @@ export class Engine {
       finished,
       prefillTokens: this.planPrefillTokens,
       decodeSeqs: this.planDecodeSeqs,
+      kvReadTokens: this.planKvReadTokens,
+      cascadePrefixTokens: this.planCascadePrefix,
     };
+  }
+
+  private publishGauges(): void {
+    this.gauges = {
+      runningRequests: this.running.length,
+      waitingRequests: this.waiting.length - this.addedDuringStep,
+      kvCacheUsage: this.kvCacheUsage,
+    };
+  }
+
+  /**
+   * The prefix cascade attention reads once in this step, or 0 when vLLM would use paged attention. vLLM's
+   * conditions: the FlashAttention backend; a prefix of blocks referenced by every running request
+   * (KVCacheManager.get_num_common_prefix_blocks: ref_cnt equal to the number of running requests), capped
+   * by the fewest tokens any scheduled request has computed and cut to whole blocks
+   * (GPUModelRunner._compute_cascade_attn_prefix_len), at least 256 tokens; at least 8 scheduled requests; and
+   * the heuristic against FlashDecoding (cascadeBeatsFlashDecoding).
+   */
+  private cascadePrefixTokens(plan: readonly PlannedWork[], decodeSeqs: number): number {
+    const { attention, blockSize } = this.profile;
+    if (attention.backend !== 'flash-attn' || plan.length < CASCADE_MIN_REQUESTS) return 0;
+    const first = this.running[0];
+    if (first === undefined) return 0;
+    const runningCount = this.running.length;
+    let commonBlocks = 0;
+    while (
+      commonBlocks < first.blocks.length &&
+      this.pool.references(first.blocks[commonBlocks] as number) === runningCount
+    ) {
+      commonBlocks++;
+    }
+    if (commonBlocks * blockSize < CASCADE_MIN_PREFIX_TOKENS) return 0;
+    let computed = Number.POSITIVE_INFINITY;
+    for (const { sequence } of plan) computed = Math.min(computed, sequence.computedTokens);
+    const prefix = Math.floor(Math.min(commonBlocks * blockSize, computed) / blockSize) * blockSize;
+    if (prefix < CASCADE_MIN_PREFIX_TOKENS) return 0;
+    const allDecode = decodeSeqs === plan.length;
+    return cascadeBeatsFlashDecoding(attention, plan.length, prefix, allDecode) ? prefix : 0;
   }
 
   /** Tokens the sequence must compute before it can sample its next token. */

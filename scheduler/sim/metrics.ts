@@ -35,7 +35,7 @@ export function createSimMetrics(engine: Engine, modelName: string): SimMetrics 
     labelNames,
     registers: [registry],
     collect() {
-      this.set(labels, engine.runningCount);
+      this.set(labels, engine.gauges.runningRequests);
     },
   });
   new Gauge({
@@ -44,7 +44,7 @@ export function createSimMetrics(engine: Engine, modelName: string): SimMetrics 
     labelNames,
     registers: [registry],
     collect() {
-      this.set(labels, engine.waitingCount);
+      this.set(labels, engine.gauges.waitingRequests);
     },
   });
   new Gauge({
@@ -53,7 +53,7 @@ export function createSimMetrics(engine: Engine, modelName: string): SimMetrics 
     labelNames,
     registers: [registry],
     collect() {
-      this.set(labels, engine.kvCacheUsage);
+      this.set(labels, engine.gauges.kvCacheUsage);
     },
   });
   const cacheConfig = new Gauge({

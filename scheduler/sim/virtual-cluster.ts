@@ -3,7 +3,14 @@
 // the scrape schedule (so they are up to one interval stale, as in llm-d), and hears about each completion
 // with the usage the engine reported. Nothing here reads the wall clock, so equal inputs give equal outputs.
 
-import type { Completion, Endpoint, EndpointMetrics, PickResult, RoutingRequest } from '../core/types.ts';
+import type {
+  Completion,
+  Endpoint,
+  EndpointMetrics,
+  KvCacheEvent,
+  PickResult,
+  RoutingRequest,
+} from '../core/types.ts';
 import { Engine, EngineRequestError, type EnginePrompt } from './engine.ts';
 import type { EngineProfile } from './profiles.ts';
 import { createRandom } from './random.ts';
@@ -18,12 +25,32 @@ export interface VirtualRequest {
   readonly prompt: EnginePrompt;
   readonly outputTokens: number;
   readonly sessionId?: string;
+  /** InferenceObjective priority (default 0; negative is sheddable). */
+  readonly priority?: number;
 }
 
-/** What the cluster needs from a router: the core scheduler's pick and complete. */
+/** What the cluster needs from a router: the core scheduler's pick and complete, and its KV-event intake. */
 export interface VirtualRouter {
   pick(request: RoutingRequest, endpoints: readonly Endpoint[]): PickResult;
   complete(requestId: string, completion: Completion): void;
+  /** Receives each replica's KV-cache events at the end of every step that produced some. */
+  applyKvEvents?(endpointKey: string, events: readonly KvCacheEvent[]): void;
+}
+
+/** Collects a block pool's stores and evictions as KV-cache events, consecutive ones of a kind merged. */
+class KvEventBuffer {
+  events: { type: 'stored' | 'removed'; blockHashes: number[] }[] = [];
+  stored(hash: number): void {
+    this.#push('stored', hash);
+  }
+  removed(hash: number): void {
+    this.#push('removed', hash);
+  }
+  #push(type: 'stored' | 'removed', hash: number): void {
+    const last = this.events.at(-1);
+    if (last?.type === type) last.blockHashes.push(hash);
+    else this.events.push({ type, blockHashes: [hash] });
+  }
 }
 
 export type OutcomeStatus = 'ok' | 'rejected' | 'failed';
@@ -42,6 +69,8 @@ export interface RequestOutcome {
   readonly outputTokens: number;
   /** Block-quantised prompt tokens found in the replica's prefix cache; 0 when never admitted. */
   readonly cachedTokens: number;
+  /** The request's priority (0 when it named none). */
+  readonly priority: number;
 }
 
 export interface VirtualClusterOptions {
@@ -50,6 +79,11 @@ export interface VirtualClusterOptions {
   readonly router: VirtualRouter;
   /** Metrics refresh period of the router's view (llm-d default 50 ms). */
   readonly scrapeIntervalMs?: number;
+  /**
+   * Time from reading an engine's published gauges to the router using them: the scrape's HTTP round trip,
+   * vLLM rendering /metrics and the gateway parsing it (default 0).
+   */
+  readonly metricsDelayMs?: number;
   /** A request not finished this long after arrival is aborted and counted as failed (inference-perf: 300 s). */
   readonly requestTimeoutMs?: number;
   /** Set to the virtual time before every router call, for routers whose clock reads it. */
@@ -65,6 +99,14 @@ export interface VirtualClusterOptions {
   readonly crashes?: readonly { readonly replica: number; readonly atMs: number }[];
   /** Probability that a replica answers a request with an error at once (seeded by `faultSeed`). */
   readonly errorRate?: number;
+  /** Per-replica error probabilities, in place of `errorRate`. */
+  readonly errorRates?: readonly number[];
+  /**
+   * How often a request that failed at once (an error answer, a crashed replica) is sent again to another
+   * endpoint, as the router's proxy retries: the router hears the failure, then picks again among the
+   * endpoints not tried yet (default 0).
+   */
+  readonly retries?: number;
   readonly faultSeed?: number;
 }
 
@@ -89,34 +131,70 @@ export function endpointKey(replica: number): string {
   return `10.0.${String(replica >> 8)}.${String(replica & 255)}:8000`;
 }
 
+/**
+ * A cluster that keeps its engines, caches and clocks between calls of `play`: inference-perf's sequential
+ * stages run on one cluster, each drained before the next starts.
+ */
+export interface VirtualCluster {
+  /**
+   * Plays `requests` (sorted by arrival, arrivals at or after `nowMs`) until every one has finished, failed or
+   * been rejected, and returns their outcomes; `window` counts generated tokens and completions (default: the
+   * whole play).
+   */
+  play(
+    requests: readonly VirtualRequest[],
+    window?: { readonly startMs: number; readonly endMs: number },
+  ): VirtualClusterResult;
+  /** Virtual time of the last event played. */
+  readonly nowMs: number;
+  /** The engines, for inspection. */
+  readonly engines: readonly Engine[];
+}
+
 export function runVirtualCluster(
   requests: readonly VirtualRequest[],
   options: VirtualClusterOptions,
 ): VirtualClusterResult {
+  return createVirtualCluster(options).play(requests, options.window);
+}
+
+export function createVirtualCluster(options: VirtualClusterOptions): VirtualCluster {
   const { profile, replicas, router } = options;
   const scrapeIntervalMs = options.scrapeIntervalMs ?? 50;
+  const metricsDelayMs = options.metricsDelayMs ?? 0;
+  if (!(metricsDelayMs >= 0)) throw new RangeError('metricsDelayMs must be at least 0');
   const timeoutMs = options.requestTimeoutMs ?? 300_000;
   if (!Number.isInteger(replicas) || replicas < 1)
     throw new RangeError('replicas must be a positive integer');
-  for (let i = 1; i < requests.length; i++) {
-    if ((requests[i] as VirtualRequest).arrivalMs < (requests[i - 1] as VirtualRequest).arrivalMs) {
-      throw new RangeError(`requests must be sorted by arrival time (index ${String(i)})`);
-    }
-  }
 
   const engines = Array.from(
     { length: replicas },
     (_, i) => new Engine(profile, { slowdown: options.slowdowns?.[i] ?? 1 }),
   );
   const keys = engines.map((_, i) => endpointKey(i));
+  const kvEvents =
+    router.applyKvEvents === undefined
+      ? undefined
+      : engines.map((engine) => {
+          const buffer = new KvEventBuffer();
+          engine.pool.listener = buffer;
+          return buffer;
+        });
+  const publishKvEvents = (replica: number): void => {
+    const buffer = kvEvents?.[replica];
+    if (buffer === undefined || buffer.events.length === 0) return;
+    const events = buffer.events;
+    buffer.events = [];
+    router.applyKvEvents?.(keys[replica] as string, events);
+  };
   const replicaOfKey = new Map(keys.map((key, i) => [key, i]));
   const stepEnd = new Float64Array(replicas).fill(Number.POSITIVE_INFINITY);
   const picksPerReplica = new Array<number>(replicas).fill(0);
   const tracked = new Map<string, Tracked>();
-  const outcomes: RequestOutcome[] = [];
+  let outcomes: RequestOutcome[] = [];
   let endpoints: Endpoint[] = [];
-  const windowStart = options.window?.startMs ?? 0;
-  const windowEnd = options.window?.endMs ?? Number.POSITIVE_INFINITY;
+  let windowStart = 0;
+  let windowEnd = Number.POSITIVE_INFINITY;
   let windowOutputTokens = 0;
   let windowCompletions = 0;
 
@@ -127,16 +205,19 @@ export function runVirtualCluster(
       throw new RangeError(`crash of replica ${String(crash.replica)}: no such replica`);
     }
   }
-  const errorRate = options.errorRate ?? 0;
+  const errorRateOf = (replica: number): number => options.errorRates?.[replica] ?? options.errorRate ?? 0;
+  const retries = options.retries ?? 0;
   const faultRandom = createRandom(options.faultSeed ?? 0);
 
+  /** Scrapes read but not yet delivered to the router, oldest first. */
+  const inTransit: { readonly deliverAtMs: number; readonly endpoints: Endpoint[] }[] = [];
   const scrape = (now: number): void => {
-    endpoints = engines.flatMap((engine, i) => {
+    const read = engines.flatMap((engine, i) => {
       if (down[i] === true) return [];
       const metrics: EndpointMetrics = {
-        waitingRequests: engine.waitingCount,
-        runningRequests: engine.runningCount,
-        kvCacheUsage: engine.kvCacheUsage,
+        waitingRequests: engine.gauges.waitingRequests,
+        runningRequests: engine.gauges.runningRequests,
+        kvCacheUsage: engine.gauges.kvCacheUsage,
         kvCacheCapacityBlocks: profile.numGpuBlocks,
         kvBlockSize: profile.blockSize,
         activeLoras: [],
@@ -152,6 +233,8 @@ export function runVirtualCluster(
         metrics,
       };
     });
+    if (metricsDelayMs === 0) endpoints = read;
+    else inTransit.push({ deliverAtMs: now + metricsDelayMs, endpoints: read });
   };
 
   const kick = (replica: number, now: number): void => {
@@ -184,6 +267,7 @@ export function runVirtualCluster(
         promptTokens: sequence.promptTokens,
         outputTokens: sequence.generatedTokens,
         cachedTokens: Math.max(0, sequence.cachedTokens),
+        priority: entry.request.priority ?? 0,
       });
       router.complete(sequence.id, {
         ok: true,
@@ -193,6 +277,7 @@ export function runVirtualCluster(
       });
     }
     kick(replica, now);
+    publishKvEvents(replica);
   };
 
   const fail = (
@@ -212,57 +297,70 @@ export function runVirtualCluster(
       promptTokens: request.prompt.length,
       outputTokens: 0,
       cachedTokens: cached,
+      priority: request.priority ?? 0,
     });
     router.complete(request.id, { ok: false });
   };
 
   const arrive = (request: VirtualRequest, now: number): void => {
-    const result = router.pick(
-      {
-        id: request.id,
-        model: request.model,
-        priority: 0,
-        fairnessId: 'default-flow',
-        promptTokens: request.promptTokens,
-        maxOutputTokens: request.outputTokens,
-        ...(request.sessionId === undefined ? {} : { sessionId: request.sessionId }),
-      },
-      endpoints,
-    );
-    const target = result.kind === 'picked' ? result.endpoints[0] : undefined;
-    const replica = target === undefined ? undefined : replicaOfKey.get(target.key);
-    if (replica === undefined) {
-      outcomes.push({
-        id: request.id,
-        status: 'rejected',
-        replica: -1,
-        arrivalMs: request.arrivalMs,
-        firstTokenMs: -1,
-        endMs: now,
-        promptTokens: request.prompt.length,
-        outputTokens: 0,
-        cachedTokens: 0,
-      });
-      if (result.kind === 'picked') router.complete(request.id, { ok: false });
-      return;
-    }
-    picksPerReplica[replica] = (picksPerReplica[replica] as number) + 1;
-    if (down[replica] === true || (errorRate > 0 && faultRandom.next() < errorRate)) {
-      fail(request, replica, now, -1, 0);
-      return;
-    }
-    try {
-      (engines[replica] as Engine).add(
-        { id: request.id, prompt: request.prompt, outputTokens: request.outputTokens },
-        now,
+    const tried: string[] = [];
+    for (let attempt = 0; ; attempt++) {
+      const candidates = tried.length === 0 ? endpoints : endpoints.filter((e) => !tried.includes(e.key));
+      const result = router.pick(
+        {
+          id: request.id,
+          model: request.model,
+          priority: request.priority ?? 0,
+          fairnessId: 'default-flow',
+          promptTokens: request.promptTokens,
+          maxOutputTokens: request.outputTokens,
+          ...(request.sessionId === undefined ? {} : { sessionId: request.sessionId }),
+        },
+        candidates,
       );
-    } catch (error) {
-      if (!(error instanceof EngineRequestError)) throw error;
-      fail(request, replica, now, -1, 0);
+      const target = result.kind === 'picked' ? result.endpoints[0] : undefined;
+      const replica = target === undefined ? undefined : replicaOfKey.get(target.key);
+      if (replica === undefined) {
+        outcomes.push({
+          id: request.id,
+          status: 'rejected',
+          replica: -1,
+          arrivalMs: request.arrivalMs,
+          firstTokenMs: -1,
+          endMs: now,
+          promptTokens: request.prompt.length,
+          outputTokens: 0,
+          cachedTokens: 0,
+          priority: request.priority ?? 0,
+        });
+        if (result.kind === 'picked') router.complete(request.id, { ok: false });
+        return;
+      }
+      picksPerReplica[replica] = (picksPerReplica[replica] as number) + 1;
+      const rate = errorRateOf(replica);
+      if (down[replica] === true || (rate > 0 && faultRandom.next() < rate)) {
+        if (attempt < retries && candidates.length > 1) {
+          router.complete(request.id, { ok: false });
+          tried.push(keys[replica] as string);
+          continue;
+        }
+        fail(request, replica, now, -1, 0);
+        return;
+      }
+      try {
+        (engines[replica] as Engine).add(
+          { id: request.id, prompt: request.prompt, outputTokens: request.outputTokens },
+          now,
+        );
+      } catch (error) {
+        if (!(error instanceof EngineRequestError)) throw error;
+        fail(request, replica, now, -1, 0);
+        return;
+      }
+      tracked.set(request.id, { request, replica });
+      kick(replica, now);
       return;
     }
-    tracked.set(request.id, { request, replica });
-    kick(replica, now);
   };
 
   const expire = (request: VirtualRequest, now: number): void => {
@@ -288,66 +386,106 @@ export function runVirtualCluster(
   scrape(0);
   let nextCrash = 0;
   let nextScrape = scrapeIntervalMs;
-  let nextArrival = 0;
-  let nextTimeout = 0;
   let now = 0;
   let engineSteps = 0;
-  for (;;) {
-    let stepReplica = -1;
-    let stepTime = Number.POSITIVE_INFINITY;
-    for (let r = 0; r < replicas; r++) {
-      if ((stepEnd[r] as number) < stepTime) {
-        stepTime = stepEnd[r] as number;
-        stepReplica = r;
-      }
-    }
-    const arrivalTime =
-      nextArrival < requests.length ? (requests[nextArrival] as VirtualRequest).arrivalMs : Infinity;
-    const timeoutTime =
-      nextTimeout < nextArrival ? (requests[nextTimeout] as VirtualRequest).arrivalMs + timeoutMs : Infinity;
-    const busy = stepReplica >= 0 || tracked.size > 0 || nextArrival < requests.length;
-    if (!busy) break;
-    const crashTime = nextCrash < crashes.length ? (crashes[nextCrash]?.atMs as number) : Infinity;
-    const earliest = Math.min(stepTime, arrivalTime, timeoutTime, crashTime);
-    if (options.clock !== undefined) options.clock.nowMs = Math.min(earliest, nextScrape);
-    if (nextScrape <= earliest) {
-      now = nextScrape;
-      scrape(now);
-      nextScrape += scrapeIntervalMs;
-      // Idle stretches: jump the scrape clock instead of ticking through them.
-      if (nextScrape < earliest - scrapeIntervalMs && Number.isFinite(earliest)) {
-        nextScrape += Math.floor((earliest - nextScrape) / scrapeIntervalMs) * scrapeIntervalMs;
-      }
-      continue;
-    }
-    if (crashTime === earliest) {
-      now = crashTime;
-      crash((crashes[nextCrash] as { replica: number }).replica, now);
-      nextCrash++;
-    } else if (stepTime === earliest) {
-      now = stepTime;
-      finishStep(stepReplica);
-      engineSteps++;
-    } else if (arrivalTime === earliest) {
-      now = arrivalTime;
-      arrive(requests[nextArrival] as VirtualRequest, now);
-      nextArrival++;
-    } else {
-      now = timeoutTime;
-      expire(requests[nextTimeout] as VirtualRequest, now);
-      nextTimeout++;
-    }
-  }
 
-  let preemptions = 0;
-  for (const engine of engines) preemptions += engine.counters.preemptions;
+  const play = (
+    requests: readonly VirtualRequest[],
+    window?: { readonly startMs: number; readonly endMs: number },
+  ): VirtualClusterResult => {
+    for (let i = 0; i < requests.length; i++) {
+      const arrival = (requests[i] as VirtualRequest).arrivalMs;
+      if (arrival < (i === 0 ? now : (requests[i - 1] as VirtualRequest).arrivalMs)) {
+        throw new RangeError(
+          `requests must be sorted by arrival time, from the cluster's current time on (index ${String(i)})`,
+        );
+      }
+    }
+    outcomes = [];
+    windowStart = window?.startMs ?? now;
+    windowEnd = window?.endMs ?? Number.POSITIVE_INFINITY;
+    windowOutputTokens = 0;
+    windowCompletions = 0;
+    const stepsBefore = engineSteps;
+    const picksBefore = [...picksPerReplica];
+    let preemptionsBefore = 0;
+    for (const engine of engines) preemptionsBefore += engine.counters.preemptions;
+    let nextArrival = 0;
+    let nextTimeout = 0;
+    for (;;) {
+      let stepReplica = -1;
+      let stepTime = Number.POSITIVE_INFINITY;
+      for (let r = 0; r < replicas; r++) {
+        if ((stepEnd[r] as number) < stepTime) {
+          stepTime = stepEnd[r] as number;
+          stepReplica = r;
+        }
+      }
+      const arrivalTime =
+        nextArrival < requests.length ? (requests[nextArrival] as VirtualRequest).arrivalMs : Infinity;
+      const timeoutTime =
+        nextTimeout < nextArrival
+          ? (requests[nextTimeout] as VirtualRequest).arrivalMs + timeoutMs
+          : Infinity;
+      const busy = stepReplica >= 0 || tracked.size > 0 || nextArrival < requests.length;
+      if (!busy) break;
+      const crashTime = nextCrash < crashes.length ? (crashes[nextCrash]?.atMs as number) : Infinity;
+      const earliest = Math.min(stepTime, arrivalTime, timeoutTime, crashTime);
+      const delivery = inTransit[0];
+      if (delivery !== undefined && delivery.deliverAtMs <= Math.min(earliest, nextScrape)) {
+        now = delivery.deliverAtMs;
+        endpoints = delivery.endpoints.filter((e) => down[replicaOfKey.get(e.key) ?? -1] !== true);
+        inTransit.shift();
+        continue;
+      }
+      if (options.clock !== undefined) options.clock.nowMs = Math.min(earliest, nextScrape);
+      if (nextScrape <= earliest) {
+        now = nextScrape;
+        scrape(now);
+        nextScrape += scrapeIntervalMs;
+        // Idle stretches: jump the scrape clock instead of ticking through them.
+        if (nextScrape < earliest - scrapeIntervalMs && Number.isFinite(earliest)) {
+          nextScrape += Math.floor((earliest - nextScrape) / scrapeIntervalMs) * scrapeIntervalMs;
+        }
+        continue;
+      }
+      if (crashTime === earliest) {
+        now = crashTime;
+        crash((crashes[nextCrash] as { replica: number }).replica, now);
+        nextCrash++;
+      } else if (stepTime === earliest) {
+        now = stepTime;
+        finishStep(stepReplica);
+        engineSteps++;
+      } else if (arrivalTime === earliest) {
+        now = arrivalTime;
+        arrive(requests[nextArrival] as VirtualRequest, now);
+        nextArrival++;
+      } else {
+        now = timeoutTime;
+        expire(requests[nextTimeout] as VirtualRequest, now);
+        nextTimeout++;
+      }
+    }
+
+    let preemptions = -preemptionsBefore;
+    for (const engine of engines) preemptions += engine.counters.preemptions;
+    return {
+      outcomes,
+      endMs: now,
+      picksPerReplica: picksPerReplica.map((picks, i) => picks - (picksBefore[i] ?? 0)),
+      preemptions,
+      engineSteps: engineSteps - stepsBefore,
+      windowOutputTokens,
+      windowCompletions,
+    };
+  };
+
   return {
-    outcomes,
-    endMs: now,
-    picksPerReplica,
-    preemptions,
-    engineSteps,
-    windowOutputTokens,
-    windowCompletions,
+    play,
+    get nowMs() {
+      return now;
+    },
+    engines,
   };
 }

@@ -30,6 +30,19 @@ export interface FilterPlugin {
   filter(request: RoutingRequest, candidates: readonly Endpoint[], nowMs: number): readonly Endpoint[];
 }
 
+/**
+ * A filter that needs the pick context (prefix matches, local accounting): it returns the indices of the
+ * candidates it keeps. Runs after the plain filters.
+ */
+export interface ContextFilterPlugin {
+  readonly kind: 'context-filter';
+  readonly type: string;
+  readonly name: string;
+  /** Whether the filter reads the prefix index. */
+  readonly usesPrefix: boolean;
+  keep(context: PickContext, random: () => number): readonly number[];
+}
+
 export interface ScorerPlugin {
   readonly kind: 'scorer';
   readonly type: string;
@@ -64,8 +77,18 @@ export interface PrefixProducerPlugin {
   readonly blockSizeTokens: number;
   readonly maxPrefixBlocksToMatch: number;
   readonly lruCapacityPerServer: number;
-  /** Size each endpoint's LRU from its reported KV-cache capacity when known. */
+  /**
+   * Size each endpoint's LRU to the KV tokens the engine reports (num_gpu_blocks × block_size, in index
+   * blocks). llm-d's own autoTune takes num_gpu_blocks entries, 4× too many at 64-token index blocks; the
+   * llm-d presets turn it off and keep llm-d's default of 31,250 entries.
+   */
   readonly autoTune: boolean;
+  /**
+   * Precise mode (`precise-prefix-cache-producer`): match prompts against the blocks the endpoints' KV-cache
+   * events report, hashed as the engine hashes them from `hashSeed`, instead of the routing history.
+   */
+  readonly precise: boolean;
+  readonly hashSeed: number;
   /** Correct the index and its capacity from the cached-token counts of completions. */
   readonly learnFromCompletions: boolean;
 }
@@ -81,4 +104,9 @@ export interface SaturationDetectorPlugin {
 }
 
 export type Plugin =
-  FilterPlugin | ScorerPlugin | PickerPlugin | PrefixProducerPlugin | SaturationDetectorPlugin;
+  | FilterPlugin
+  | ContextFilterPlugin
+  | ScorerPlugin
+  | PickerPlugin
+  | PrefixProducerPlugin
+  | SaturationDetectorPlugin;

@@ -4,7 +4,8 @@ import { labelSelectorFilter, roleFilter } from './filters.ts';
 import { PluginConfigError } from './params.ts';
 import { maxScorePicker, randomPicker, roundRobinPicker, weightedRandomPicker } from './pickers.ts';
 import type { Plugin } from './plugin.ts';
-import { approxPrefixProducer } from './prefix-producer.ts';
+import { prefixCacheAffinityFilter } from './affinity-filter.ts';
+import { approxPrefixProducer, precisePrefixProducer } from './prefix-producer.ts';
 import { utilizationDetector } from './saturation.ts';
 import {
   activeRequestScorer,
@@ -37,15 +38,22 @@ const factories: Readonly<Record<string, (spec: PluginSpec) => Plugin>> = {
   'random-picker': randomPicker,
   'weighted-random-picker': weightedRandomPicker,
   'round-robin-picker': roundRobinPicker,
+  'prefix-cache-affinity-filter': prefixCacheAffinityFilter,
   'approx-prefix-cache-producer': approxPrefixProducer,
+  'precise-prefix-cache-producer': precisePrefixProducer,
   'utilization-detector': utilizationDetector,
 };
 
-/** Plugin types that configs may name but that need nothing from the core (the data layer's business). */
+/**
+ * Plugin types that configs may name but that need nothing from the core: the data layer's business, or what
+ * the core always does (`inflight-load-producer`: the scheduler keeps in-flight requests and their uncached
+ * prompt tokens per endpoint whatever the config says).
+ */
 export const DATA_LAYER_PLUGIN_TYPES: readonly string[] = [
   'metrics-data-source',
   'core-metrics-extractor',
   'single-profile-handler',
+  'inflight-load-producer',
 ];
 
 export const PLUGIN_TYPES: readonly string[] = [...Object.keys(factories), ...DATA_LAYER_PLUGIN_TYPES];

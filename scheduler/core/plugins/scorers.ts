@@ -123,14 +123,17 @@ export function activeRequestScorer(spec: PluginSpec): ScorerPlugin {
   });
 }
 
-/** token-load-scorer: 1 − min(1, in-flight prompt tokens / queueThresholdTokens). */
+/**
+ * token-load-scorer: 1 − min(1, in-flight tokens / queueThresholdTokens), the in-flight tokens being what
+ * llm-d's inflight-load-producer counts: the uncached prompt tokens of unfinished requests.
+ */
 export function tokenLoadScorer(spec: PluginSpec): ScorerPlugin {
   const threshold = paramReader(spec.name, spec.parameters).number('queueThresholdTokens', 4_194_304, {
     min: 1,
   });
   return scorer(spec, (context, out) => {
     context.states.forEach((state, i) => {
-      out[i] = 1 - Math.min(1, state.inFlightPromptTokens / threshold);
+      out[i] = 1 - Math.min(1, state.inFlightUncachedTokens / threshold);
     });
   });
 }

@@ -50,7 +50,7 @@ describe('npm run bench:routing', () => {
         'failed',
         'prefixHitRate',
       ]);
-      expect(Object.keys(result['ttft'] as object)).toEqual(['p50', 'p90', 'p99']);
+      expect(Object.keys(result['ttft'] as object)).toEqual(['p50', 'p90', 'p99', 'mean']);
       expect(Object.keys(result['tpot'] as object)).toEqual(['p90']);
       expect(Object.keys(result['e2e'] as object)).toEqual(['p50', 'p90']);
       expect(result['requestsPerSecond']).toBeGreaterThan(0);
@@ -138,4 +138,17 @@ describe('npm run bench:routing', () => {
     const { stdout } = await run(process.execPath, [cli, '--workload', workload]);
     expect(stdout).toContain('skipped workload "missing": trace file nowhere/trace.jsonl not found');
   });
+
+  it(
+    'draws TTFT p90 and output tok/s against rate for every policy with --plot',
+    { timeout: 60_000 },
+    async () => {
+      const svg = join(scratch, 'plot.svg');
+      await run(process.execPath, [cli, '--workload', fixture('tiny-random.workload.json'), '--plot', svg]);
+      const text = readFileSync(svg, 'utf8');
+      expect(text.startsWith('<svg')).toBe(true);
+      for (const label of ['round-robin', 'least-request', 'TTFT p90', 'output tok/s'])
+        expect(text).toContain(label);
+    },
+  );
 });

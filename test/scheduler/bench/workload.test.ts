@@ -3,7 +3,12 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { blockHashes } from '../../../scheduler/sim/hashing.ts';
 import { hitRateBound } from '../../../scheduler/bench/hit-rate-bound.ts';
-import { buildRuns, contentSource, TraceMissingError } from '../../../scheduler/bench/requests.ts';
+import {
+  buildRuns,
+  buildWarmup,
+  contentSource,
+  TraceMissingError,
+} from '../../../scheduler/bench/requests.ts';
 import { kneeRate, percentile, summarize, type RunSummary } from '../../../scheduler/bench/stats.ts';
 import {
   loadWorkload,
@@ -91,11 +96,16 @@ describe('request sequences', () => {
     for (let i = 0; i < (low?.requests.length ?? 0); i++) {
       expect(high?.requests[i]?.prompt).toBe(low?.requests[i]?.prompt);
     }
-    // 20 s warm-up at 3 req/s: about 60 unmeasured requests.
-    expect(low?.measuredFrom).toBeGreaterThan(30);
-    expect(low?.measuredFrom).toBeLessThan(100);
+    // inference-perf stages: int(rate × duration) requests each, all measured; prompts cycle from the first.
+    expect(low?.requests).toHaveLength(3 * 20);
+    expect(high?.requests).toHaveLength(60 * 25);
+    expect(low?.measuredFrom).toBe(0);
+    expect(high?.requests[8]?.prompt).toBe(high?.requests[0]?.prompt);
+    expect(new Set(high?.requests.slice(0, 8).map((r) => r.prompt)).size).toBe(8);
     const first = low?.requests[0]?.promptTokens;
     expect(first).toHaveLength(7200);
+    // The warm-up stage: 15 req/s for 50 s.
+    expect(buildWarmup(small, contentSource(small, 'w.json', 16, 131_072), 'm')?.requests).toHaveLength(750);
   });
 
   it('turns Mooncake hash ids into shared token blocks, with speed-ups compressing time', () => {
@@ -168,6 +178,7 @@ describe('statistics', () => {
           promptTokens: 100,
           outputTokens: 11,
           cachedTokens: 80,
+          priority: 0,
         },
         {
           id: 'b',
@@ -179,6 +190,7 @@ describe('statistics', () => {
           promptTokens: 300,
           outputTokens: 9,
           cachedTokens: 0,
+          priority: 0,
         },
         {
           id: 'c',
@@ -190,6 +202,7 @@ describe('statistics', () => {
           promptTokens: 50,
           outputTokens: 0,
           cachedTokens: 0,
+          priority: 0,
         },
         {
           id: 'd',
@@ -201,6 +214,7 @@ describe('statistics', () => {
           promptTokens: 50,
           outputTokens: 0,
           cachedTokens: 0,
+          priority: 0,
         },
       ],
       2,

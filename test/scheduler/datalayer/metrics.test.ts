@@ -165,17 +165,21 @@ describe('metrics scraper against the simulator', () => {
     expect(b?.metrics?.scrapedAtMs).toBe(1_000);
     expect(scraper.staleEndpoints()).toEqual([]);
 
-    // A long request keeps one replica busy; the scrape sees it running.
+    // A long request keeps one replica busy; a scrape after its first engine step (vLLM publishes its gauges
+    // at the end of each step) sees it running.
     const busy = fetch(`${defined(sims[0]).url}/v1/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ model: MODEL, prompt: 'x', max_tokens: 60 }),
     }).then((r) => r.arrayBuffer());
-    await new Promise((r) => setTimeout(r, 50));
     now = 1_100;
-    await scraper.tick();
     const busyKey = `127.0.0.1:${defined(sims[0]).port}`;
-    expect(registry.metricsOf(busyKey)?.runningRequests).toBe(1);
+    await expect
+      .poll(async () => {
+        await scraper?.tick();
+        return registry.metricsOf(busyKey)?.runningRequests;
+      })
+      .toBe(1);
     await busy;
 
     // The second replica crashes: its last values stay, with their old time, and it is reported stale.

@@ -3,7 +3,11 @@ import { createScheduler, policyPresets } from '../../../scheduler/core/index.ts
 import { getEngineProfile } from '../../../scheduler/sim/profiles.ts';
 import { enginePrompt } from '../../../scheduler/sim/prompt.ts';
 import { createRandom } from '../../../scheduler/sim/random.ts';
-import { runVirtualCluster, type VirtualRequest } from '../../../scheduler/sim/virtual-cluster.ts';
+import {
+  createVirtualCluster,
+  runVirtualCluster,
+  type VirtualRequest,
+} from '../../../scheduler/sim/virtual-cluster.ts';
 
 const profile = getEngineProfile('qwen2.5-0.5b-l4');
 
@@ -138,5 +142,52 @@ describe('virtual-time faults', () => {
     expect(first.length).toBeGreaterThan(60);
     expect(first.length).toBeLessThan(140);
     expect(failures(1)).toEqual(first);
+  });
+
+  it('retries a request that failed at once on an endpoint not tried yet, as the proxy does', () => {
+    const played = (retries: number) => {
+      const clock = { nowMs: 0 };
+      const scheduler = createScheduler(policyPresets['round-robin'], {
+        now: () => clock.nowMs,
+        random: createRandom(2).next,
+      });
+      const result = runVirtualCluster(workload(2, 200, 40), {
+        profile,
+        replicas: 4,
+        router: scheduler,
+        clock,
+        errorRates: [1, 0, 0, 0],
+        retries,
+      });
+      expect(scheduler.accounting().every((a) => a.inFlightRequests === 0)).toBe(true);
+      return result;
+    };
+    const once = played(0);
+    expect(once.outcomes.filter((o) => o.status === 'failed').every((o) => o.replica === 0)).toBe(true);
+    expect(once.outcomes.filter((o) => o.status === 'failed').length).toBe(once.picksPerReplica[0]);
+    expect(once.picksPerReplica[0]).toBeGreaterThan(40);
+    const retried = played(1);
+    expect(retried.outcomes.every((o) => o.status === 'ok' && o.replica !== 0)).toBe(true);
+    expect(retried.picksPerReplica[0]).toBeGreaterThan(40);
+  });
+
+  it('carries caches across plays of one cluster, from the time the last play ended', () => {
+    const clock = { nowMs: 0 };
+    const scheduler = createScheduler(policyPresets['llm-d'], {
+      now: () => clock.nowMs,
+      random: createRandom(1).next,
+    });
+    const cluster = createVirtualCluster({ profile, replicas: 2, router: scheduler, clock });
+    const first = cluster.play(workload(4, 50, 20));
+    const start = cluster.nowMs + 1000;
+    const again = workload(4, 50, 20).map((r, i) => ({
+      ...r,
+      id: `again-${String(i)}`,
+      arrivalMs: r.arrivalMs + start,
+    }));
+    const second = cluster.play(again);
+    const hits = (r: typeof first) => r.outcomes.reduce((sum, o) => sum + o.cachedTokens, 0);
+    expect(hits(second)).toBeGreaterThan(hits(first));
+    expect(() => cluster.play(workload(4, 5, 20))).toThrow(/sorted by arrival time/);
   });
 });
