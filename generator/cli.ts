@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { runGenerate } from './commands/generate.ts';
 import { runNewModel } from './commands/new-model.ts';
+import { runReview } from './commands/review.ts';
 import { runValidate } from './commands/validate.ts';
 
 const defaultRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -79,6 +80,32 @@ export function buildProgram(): Command {
         process.exitCode = runNewModel({ root, ...options }, terminal);
       },
     );
+  program
+    .command('review')
+    .description(
+      'render every Application at a base revision and in the working tree as Argo CD does; report the objects added, removed and changed',
+    )
+    .requiredOption('--base <ref>', 'git revision to compare with (branch, tag or commit)')
+    .option('--json', 'print JSON (schemas/review.schema.json) instead of Markdown')
+    .option('--output <file>', 'write the report to this file instead of stdout')
+    .option('--no-routing', 'skip the routing-impact preview')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 reviewed (whatever changed), 1 an Application could not be rendered, 2 bad arguments.',
+    )
+    .action(async (options: { base: string; json?: boolean; output?: string; routing: boolean }) => {
+      const root = program.opts<{ root?: string }>().root ?? defaultRoot;
+      process.exitCode = await runReview(
+        {
+          root,
+          base: options.base,
+          json: options.json === true,
+          routing: options.routing,
+          ...(options.output === undefined ? {} : { output: options.output }),
+        },
+        terminal,
+      );
+    });
   return program;
 }
 

@@ -1,11 +1,11 @@
 // Validates a repository's generated output: helm lint of every chart, helm template of every Application's
 // chart exactly as Argo CD renders it, and every resulting object against its schema (and CRDs when given).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { loadCrdDirectory, validateAgainstCrd, type CrdIndex } from './crds.ts';
-import { runHelm, splitRenderedDocuments } from './helm.ts';
+import { chartDocuments, runHelm } from './helm.ts';
 import { objectErrors } from './objects.ts';
 import { displayPath, isJsonObject, type JsonObject } from './openapi-schema.ts';
 import { mapWithConcurrency } from './pool.ts';
@@ -24,6 +24,7 @@ import {
   readYamlObjects,
   renderJobsFor,
   selectEnvironments,
+  templateArgs,
   type Problem,
   type RenderJob,
   type SourcedObject,
@@ -192,24 +193,7 @@ async function render(
   workDir: string,
   index: number,
 ): Promise<{ problems: Problem[]; objects: number; placed: RenderedObject[] }> {
-  const args = [...job.args];
-  if (job.inlineValues !== undefined) {
-    const file = join(workDir, `inline-values-${String(index)}.yaml`);
-    writeFileSync(file, job.inlineValues);
-    args.push('-f', file);
-  }
-  args.push(...job.setArgs);
-  // Argo CD tells helm which APIs the cluster serves; with --crds, those CRDs stand for the cluster.
-  for (const version of crds?.all() ?? []) {
-    if (version.served) {
-      args.push(
-        '--api-versions',
-        version.apiVersion,
-        '--api-versions',
-        `${version.apiVersion}/${version.kind}`,
-      );
-    }
-  }
+  const args = templateArgs(job, workDir, index, crds?.all() ?? []);
   const result = await runHelm(args);
   const suffix = ` [Application ${job.application}]`;
   if (!result.ok) {
@@ -223,14 +207,8 @@ async function render(
   const problems: Problem[] = [];
   const placed: RenderedObject[] = [];
   let objects = 0;
-  // helm names sources `<chart name>/templates/…`; report them as repository paths.
-  const chartName = /^# Source: ([^/]+)\//m.exec(result.stdout)?.[1];
-  for (const document of splitRenderedDocuments(result.stdout)) {
-    const source =
-      chartName !== undefined && document.source.startsWith(`${chartName}/`)
-        ? posix.join(job.chartDir, document.source.slice(chartName.length + 1))
-        : document.source;
-    const parsed = parseDocument(document.text);
+  for (const { source, text } of chartDocuments(result.stdout, job.chartDir)) {
+    const parsed = parseDocument(text);
     if (parsed.errors.length > 0) {
       problems.push({
         source,
