@@ -9,6 +9,7 @@ import { chartDocuments, runHelm } from './helm.ts';
 import { objectErrors } from './objects.ts';
 import { displayPath, isJsonObject, type JsonObject } from './openapi-schema.ts';
 import { mapWithConcurrency } from './pool.ts';
+import { valuesShape } from './values-shape.ts';
 import { referenceProblems, type PlacedObject } from './references.ts';
 import {
   applicationPermissionErrors,
@@ -36,6 +37,8 @@ export interface ValidateRepositoryOptions {
   crdsDir?: string | undefined;
   /** helm processes run at once. */
   concurrency?: number;
+  /** Called after each helm run with the runs done and the runs planned. */
+  progress?: (done: number, total: number) => void;
 }
 
 export interface ValidationReport {
@@ -102,8 +105,8 @@ interface LintJob {
 }
 
 /**
- * One `helm lint --strict` per chart and set of value files some Application renders it with, and one of
- * each chart that no Application uses, with its defaults.
+ * One `helm lint --strict` per chart and values shape (valuesShape: the keys set, booleans and URI schemes)
+ * some Application renders it with, and one of each chart that no Application uses, with its defaults.
  */
 function lintJobs(
   root: string,
@@ -112,7 +115,7 @@ function lintJobs(
 ): LintJob[] {
   const jobs = new Map<string, LintJob>();
   for (const job of renderJobs) {
-    jobs.set(`${job.chartDir}\0${job.valueFiles.join('\0')}`, {
+    jobs.set(`${job.chartDir}\0${valuesShape(root, job.valueFiles)}`, {
       chartDir: job.chartDir,
       valueFiles: job.valueFiles,
     });
@@ -337,13 +340,22 @@ export async function validateRepository(options: ValidateRepositoryOptions): Pr
   }
 
   const lints = lintJobs(root, renderJobs, options.envs);
-  const lintProblems = await mapWithConcurrency(lints, concurrency, (job) => lint(root, job));
+  const total = lints.length + renderJobs.length;
+  let done = 0;
+  const counted = <T>(result: T): T => {
+    done += 1;
+    options.progress?.(done, total);
+    return result;
+  };
+  const lintProblems = await mapWithConcurrency(lints, concurrency, async (job) =>
+    counted(await lint(root, job)),
+  );
   problems.push(...lintProblems.flat());
 
   const workDir = mkdtempSync(join(tmpdir(), 'switchyard-validate-'));
   try {
-    const rendered = await mapWithConcurrency(renderJobs, concurrency, (job, index) =>
-      render(root, job, crds, workDir, index),
+    const rendered = await mapWithConcurrency(renderJobs, concurrency, async (job, index) =>
+      counted(await render(root, job, crds, workDir, index)),
     );
     for (const result of rendered) {
       objects += result.objects;
