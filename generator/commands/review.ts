@@ -9,7 +9,6 @@ import { compareTrees } from './review/compare.ts';
 import { reviewMarkdown } from './review/markdown.ts';
 import { planTree } from './review/plan.ts';
 import type { ReviewReport } from './review/report.ts';
-import { routingImpacts } from './review/routing.ts';
 
 export interface ReviewOptions {
   root: string;
@@ -29,13 +28,10 @@ export async function buildReview(options: ReviewOptions): Promise<ReviewReport>
       planTree(base.dir),
       planTree(options.root),
       { base: options.base, head: 'working tree' },
-      options.concurrency ?? 2,
+      { concurrency: options.concurrency ?? 2, routing: options.routing !== false },
       (done, total) => progress.update(done, total),
     );
     progress.done();
-    if (options.routing !== false) {
-      report.routing = routingImpacts(base.dir, options.root, report);
-    }
     return report;
   } finally {
     base.cleanup();

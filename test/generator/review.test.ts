@@ -151,6 +151,26 @@ describe('review', { timeout: 60_000 }, () => {
     expect(dev?.fields.map((field) => field.path)).not.toContain('spec.minReadySeconds');
   });
 
+  it('replays the standard workload before and after a replica change (routing-impact preview)', async () => {
+    edit('environments/dev/models/qwen-basic.yaml', (text) => text.replace('replicas: 1', 'replicas: 2'));
+    generate();
+    const report = await buildReview({ root: repo.root, base: 'HEAD' });
+    expect(report.routing).toHaveLength(1);
+    const [impact] = report.routing;
+    expect(impact).toMatchObject({
+      environment: 'dev',
+      model: 'qwen-basic',
+      workload: 'review-shared-prefix',
+      reasons: ['replicas'],
+    });
+    expect(impact?.before?.outputTokensPerSecond).toBeGreaterThan(0);
+    expect(impact?.after?.outputTokensPerSecond).toBeGreaterThan(0);
+    expect(impact?.after?.ttftP90Ms).toBeLessThanOrEqual(impact?.before?.ttftP90Ms ?? 0);
+    expect(reviewMarkdown(report)).toContain('### Routing impact (simulated)');
+    const again = await buildReview({ root: repo.root, base: 'HEAD' });
+    expect(again.routing).toEqual(report.routing);
+  });
+
   it('writes JSON that validates against schemas/review.schema.json', async () => {
     edit('environments/prod/models/qwen-basic.yaml', (text) => text.replace('replicas: 2', 'replicas: 4'));
     rmSync(join(repo.root, 'environments/prod/models/llama-8b.yaml'));

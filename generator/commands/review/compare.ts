@@ -10,7 +10,14 @@ import { fieldChanges } from './field-diff.ts';
 import { keyObject, objectKey, type KeyedObject } from './objects.ts';
 import type { PlannedApplication, PlannedEnvironment, PlannedTree } from './plan.ts';
 import { renderApplication } from './render.ts';
-import type { ApplicationReview, EnvironmentReview, ObjectEntry, ReviewReport } from './report.ts';
+import { routingImpact } from './routing.ts';
+import type {
+  ApplicationReview,
+  EnvironmentReview,
+  ObjectEntry,
+  ReviewReport,
+  RoutingImpact,
+} from './report.ts';
 
 interface Side {
   /** Keyed objects per Application; undefined when the Application does not exist on this side. */
@@ -83,9 +90,10 @@ export async function compareTrees(
   base: PlannedTree,
   head: PlannedTree,
   labels: { base: string; head: string },
-  concurrency: number,
+  options: { concurrency: number; routing: boolean },
   progress: (done: number, total: number) => void = () => undefined,
 ): Promise<ReviewReport> {
+  const routing: RoutingImpact[] = [];
   const envNames = [...new Set([...base.environments.keys(), ...head.environments.keys()])].sort();
   const tasks: RenderTask[] = [];
   for (const env of envNames) {
@@ -106,7 +114,7 @@ export async function compareTrees(
   const workDir = mkdtempSync(join(tmpdir(), 'switchyard-review-'));
   let done = 0;
   try {
-    const results = await mapWithConcurrency(tasks, concurrency, async (task, index) => {
+    const results = await mapWithConcurrency(tasks, options.concurrency, async (task, index) => {
       const rendered = await renderApplication(task.application, workDir, index);
       done += 1;
       progress(done, tasks.length);
@@ -141,6 +149,10 @@ export async function compareTrees(
     const after = sides.head.get(env)?.applications ?? new Map<string, KeyedObject[]>();
     for (const name of [...new Set([...before.keys(), ...after.keys()])].sort()) {
       reviews.push(compareObjects(name, before.get(name) ?? [], after.get(name) ?? []));
+      const impact = options.routing
+        ? routingImpact(env, name, before.get(name) ?? [], after.get(name) ?? [])
+        : undefined;
+      if (impact !== undefined) routing.push(impact);
     }
     const applications = reviews.filter((review) => !isEmpty(review));
     const beforeNames = base.environments.get(env)?.applications.keys() ?? [];
@@ -167,7 +179,7 @@ export async function compareTrees(
     attention: environments.flatMap((environment) =>
       environment.applications.flatMap((review) => attentionFor(environment.name, review)),
     ),
-    routing: [],
+    routing,
     problems,
   };
 }
