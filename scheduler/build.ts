@@ -4,6 +4,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
 import { build } from 'esbuild';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -44,6 +45,9 @@ export async function buildRouterBundle(outDir: string): Promise<{ file: string;
 }
 
 if (import.meta.main) {
+  new Command('build:router')
+    .description(`Bundle the router into dist/router/${BUNDLE_NAME} (what scheduler/Dockerfile ships)`)
+    .parse();
   const { file, bytes } = await buildRouterBundle(join(ROOT, 'dist', 'router'));
   process.stdout.write(`${relative(ROOT, file)}: ${(bytes / 1024 / 1024).toFixed(2)} MiB\n`);
 }

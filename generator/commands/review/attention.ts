@@ -1,7 +1,8 @@
 // What a reviewer must not miss: deleted objects, GPU requests, images, a wider AppProject, a route that
 // reaches another backend, a CustomResourceDefinition or an API version change.
+import { isDeepStrictEqual } from 'node:util';
 import { isJsonObject } from '../../verify/openapi-schema.ts';
-import { sameValue, type FieldChange } from './field-diff.ts';
+import type { FieldChange } from './field-diff.ts';
 import { describeId } from './objects.ts';
 import type { ApplicationReview, Attention, AttentionReason, ObjectChange } from './report.ts';
 
@@ -31,7 +32,7 @@ function fieldMessage(field: FieldChange): string {
 function gained(before: unknown, after: unknown): unknown[] {
   const old = Array.isArray(before) ? (before as unknown[]) : [];
   const now = Array.isArray(after) ? (after as unknown[]) : [];
-  return now.filter((item) => !old.some((previous) => sameValue(previous, item)));
+  return now.filter((item) => !old.some((previous) => isDeepStrictEqual(previous, item)));
 }
 
 /** How an AppProject permits more than before: lists that gained entries, deny lists that lost some. */

@@ -1,4 +1,5 @@
 // Field-level differences between two versions of one object.
+import { isDeepStrictEqual } from 'node:util';
 import { childPath, indexPath, isJsonObject } from '../../verify/openapi-schema.ts';
 
 export interface FieldChange {
@@ -8,22 +9,6 @@ export interface FieldChange {
   before?: unknown;
   /** Absent when the field was removed. */
   after?: unknown;
-}
-
-export function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) {
-    return true;
-  }
-  if (Array.isArray(a) && Array.isArray(b)) {
-    return a.length === b.length && a.every((item, index) => sameValue(item, b[index]));
-  }
-  if (isJsonObject(a) && isJsonObject(b)) {
-    const keys = Object.keys(a);
-    return (
-      keys.length === Object.keys(b).length && keys.every((key) => key in b && sameValue(a[key], b[key]))
-    );
-  }
-  return false;
 }
 
 function change(path: string, before: unknown, after: unknown): FieldChange {
@@ -36,7 +21,7 @@ function change(path: string, before: unknown, after: unknown): FieldChange {
 
 /** The leaves that differ, in document order; lists are compared item by item. */
 export function fieldChanges(before: unknown, after: unknown, path = ''): FieldChange[] {
-  if (sameValue(before, after)) {
+  if (isDeepStrictEqual(before, after)) {
     return [];
   }
   if (isJsonObject(before) && isJsonObject(after)) {
