@@ -4,10 +4,13 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
 import { build } from 'esbuild';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const BUNDLE_NAME = 'router.mjs';
+/** The Node.js major version the bundle is built for (package.json `engines`, the image's base). */
+const NODE_MAJOR = 24;
 
 /** Bundles the router into `outDir` (emptied first); returns the bundle's path and size. */
 export async function buildRouterBundle(outDir: string): Promise<{ file: string; bytes: number }> {
@@ -28,8 +31,12 @@ export async function buildRouterBundle(outDir: string): Promise<{ file: string;
     metafile: true,
     logLevel: 'warning',
     // Bundled CommonJS dependencies call require() for Node built-ins; an ES module has no require of its own.
+    // An older Node fails inside a dependency's start-up code; say so first, in words.
     banner: {
-      js: "import { createRequire as __routerCreateRequire } from 'node:module'; const require = __routerCreateRequire(import.meta.url);",
+      js: [
+        "import { createRequire as __routerCreateRequire } from 'node:module'; const require = __routerCreateRequire(import.meta.url);",
+        `if (Number(process.versions.node.split('.')[0]) < ${String(NODE_MAJOR)}) { process.stderr.write('router.mjs needs Node.js ${String(NODE_MAJOR)} or later, not ' + process.version + ' (use npx node, as package.json pins it, or the router image)\\n'); process.exit(1); }`,
+      ].join('\n'),
     },
   });
   await writeFile(join(outDir, 'meta.json'), JSON.stringify(result.metafile));
@@ -38,6 +45,9 @@ export async function buildRouterBundle(outDir: string): Promise<{ file: string;
 }
 
 if (import.meta.main) {
+  new Command('build:router')
+    .description(`Bundle the router into dist/router/${BUNDLE_NAME} (what scheduler/Dockerfile ships)`)
+    .parse();
   const { file, bytes } = await buildRouterBundle(join(ROOT, 'dist', 'router'));
   process.stdout.write(`${relative(ROOT, file)}: ${(bytes / 1024 / 1024).toFixed(2)} MiB\n`);
 }

@@ -3,7 +3,7 @@
 // once per policy (fresh replicas each time) so the effect of routing is visible side by side.
 //
 //   npm run demo -- [--replicas 4] [--requests 160] [--concurrency 12] [--policies switchyard,round-robin]
-import { parseArgs } from 'node:util';
+import { Command } from 'commander';
 import { POLICY_NAMES, type PolicyName } from './core/index.ts';
 import { LOOPBACK_FLAGS, parseRouterArgs } from './service/flags.ts';
 import type { Logger } from './service/log.ts';
@@ -216,14 +216,20 @@ function printReport(
   console.log(`  failed: ${failed}`);
 }
 
-const { values } = parseArgs({
-  options: {
-    replicas: { type: 'string', default: '4' },
-    requests: { type: 'string', default: '160' },
-    concurrency: { type: 'string', default: '12' },
-    policies: { type: 'string', default: 'switchyard,round-robin' },
-  },
-});
+const values = new Command('demo')
+  .description(
+    'Simulated vLLM replicas and the router on loopback: a mixed workload per policy, where requests went and their latencies',
+  )
+  .option('--replicas <n>', 'simulated vLLM replicas', '4')
+  .option('--requests <n>', 'requests per policy', '160')
+  .option('--concurrency <n>', 'requests in flight', '12')
+  .option(
+    '--policies <list>',
+    `comma-separated policies (${POLICY_NAMES.join(', ')})`,
+    'switchyard,round-robin',
+  )
+  .parse()
+  .opts<{ replicas: string; requests: string; concurrency: string; policies: string }>();
 const replicas = Number(values.replicas);
 const requests = Number(values.requests);
 const concurrency = Number(values.concurrency);

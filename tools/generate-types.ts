@@ -3,6 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
 import { compile, type JSONSchema } from 'json-schema-to-typescript';
 
 export const typedSchemas = [
@@ -30,6 +31,9 @@ export async function generateTypeSources(root: string): Promise<Map<string, str
 }
 
 if (import.meta.main) {
+  new Command('types:generate')
+    .description('Regenerate the TypeScript types of the input schemas (generator/model/generated/*.ts)')
+    .parse();
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
   for (const [path, content] of await generateTypeSources(root)) {
     writeFileSync(join(root, path), content);

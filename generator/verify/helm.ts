@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The helm binary the project installs at `npm ci` time. */
@@ -49,4 +50,17 @@ export function splitRenderedDocuments(output: string): RenderedDocument[] {
     documents.push({ source: source ?? '(unknown template)', text: chunk });
   }
   return documents;
+}
+
+/** The documents of `helm template` output for a chart of this repository, sources as repository paths. */
+export function chartDocuments(output: string, chartDir: string): RenderedDocument[] {
+  // helm names sources `<chart name>/templates/…`.
+  const chartName = /^# Source: ([^/]+)\//m.exec(output)?.[1];
+  return splitRenderedDocuments(output).map((document) => ({
+    text: document.text,
+    source:
+      chartName !== undefined && document.source.startsWith(`${chartName}/`)
+        ? posix.join(chartDir, document.source.slice(chartName.length + 1))
+        : document.source,
+  }));
 }

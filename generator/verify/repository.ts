@@ -1,5 +1,5 @@
 // Reads the generated layout: Argo CD objects under apps/<env>/ and Helm charts under charts/.
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, matchesGlob, posix } from 'node:path';
 import { LineCounter, parseAllDocuments } from 'yaml';
 import { isJsonObject, type JsonObject } from './openapi-schema.ts';
@@ -302,4 +302,36 @@ export function resolveValueFile(
   return resolved.startsWith('..')
     ? { error: `value file ${file} leaves the repository` }
     : { path: resolved };
+}
+
+/** A served API of the cluster, as `--api-versions` tells helm (from CRDs given with --crds). */
+export interface ServedApi {
+  served: boolean;
+  apiVersion: string;
+  kind: string;
+}
+
+/**
+ * The complete `helm template` arguments of a job: its own, the inline values written as one more value file
+ * in `workDir`, the parameters, and every served API as `--api-versions` the way Argo CD passes the cluster's.
+ */
+export function templateArgs(
+  job: RenderJob,
+  workDir: string,
+  index: number,
+  apis: readonly ServedApi[],
+): string[] {
+  const args = [...job.args];
+  if (job.inlineValues !== undefined) {
+    const file = join(workDir, `inline-values-${String(index)}.yaml`);
+    writeFileSync(file, job.inlineValues);
+    args.push('-f', file);
+  }
+  args.push(...job.setArgs);
+  for (const api of apis) {
+    if (api.served) {
+      args.push('--api-versions', api.apiVersion, '--api-versions', `${api.apiVersion}/${api.kind}`);
+    }
+  }
+  return args;
 }

@@ -1,14 +1,15 @@
 // Validates a repository's generated output: helm lint of every chart, helm template of every Application's
 // chart exactly as Argo CD renders it, and every resulting object against its schema (and CRDs when given).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, posix } from 'node:path';
+import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import { loadCrdDirectory, validateAgainstCrd, type CrdIndex } from './crds.ts';
-import { runHelm, splitRenderedDocuments } from './helm.ts';
+import { chartDocuments, runHelm } from './helm.ts';
 import { objectErrors } from './objects.ts';
 import { displayPath, isJsonObject, type JsonObject } from './openapi-schema.ts';
 import { mapWithConcurrency } from './pool.ts';
+import { valuesShape } from './values-shape.ts';
 import { referenceProblems, type PlacedObject } from './references.ts';
 import {
   applicationPermissionErrors,
@@ -24,6 +25,7 @@ import {
   readYamlObjects,
   renderJobsFor,
   selectEnvironments,
+  templateArgs,
   type Problem,
   type RenderJob,
   type SourcedObject,
@@ -35,6 +37,8 @@ export interface ValidateRepositoryOptions {
   crdsDir?: string | undefined;
   /** helm processes run at once. */
   concurrency?: number;
+  /** Called after each helm run with the runs done and the runs planned. */
+  progress?: (done: number, total: number) => void;
 }
 
 export interface ValidationReport {
@@ -101,8 +105,8 @@ interface LintJob {
 }
 
 /**
- * One `helm lint --strict` per chart and set of value files some Application renders it with, and one of
- * each chart that no Application uses, with its defaults.
+ * One `helm lint --strict` per chart and values shape (valuesShape: the keys set, booleans and URI schemes)
+ * some Application renders it with, and one of each chart that no Application uses, with its defaults.
  */
 function lintJobs(
   root: string,
@@ -111,7 +115,7 @@ function lintJobs(
 ): LintJob[] {
   const jobs = new Map<string, LintJob>();
   for (const job of renderJobs) {
-    jobs.set(`${job.chartDir}\0${job.valueFiles.join('\0')}`, {
+    jobs.set(`${job.chartDir}\0${valuesShape(root, job.valueFiles)}`, {
       chartDir: job.chartDir,
       valueFiles: job.valueFiles,
     });
@@ -192,24 +196,7 @@ async function render(
   workDir: string,
   index: number,
 ): Promise<{ problems: Problem[]; objects: number; placed: RenderedObject[] }> {
-  const args = [...job.args];
-  if (job.inlineValues !== undefined) {
-    const file = join(workDir, `inline-values-${String(index)}.yaml`);
-    writeFileSync(file, job.inlineValues);
-    args.push('-f', file);
-  }
-  args.push(...job.setArgs);
-  // Argo CD tells helm which APIs the cluster serves; with --crds, those CRDs stand for the cluster.
-  for (const version of crds?.all() ?? []) {
-    if (version.served) {
-      args.push(
-        '--api-versions',
-        version.apiVersion,
-        '--api-versions',
-        `${version.apiVersion}/${version.kind}`,
-      );
-    }
-  }
+  const args = templateArgs(job, workDir, index, crds?.all() ?? []);
   const result = await runHelm(args);
   const suffix = ` [Application ${job.application}]`;
   if (!result.ok) {
@@ -223,14 +210,8 @@ async function render(
   const problems: Problem[] = [];
   const placed: RenderedObject[] = [];
   let objects = 0;
-  // helm names sources `<chart name>/templates/…`; report them as repository paths.
-  const chartName = /^# Source: ([^/]+)\//m.exec(result.stdout)?.[1];
-  for (const document of splitRenderedDocuments(result.stdout)) {
-    const source =
-      chartName !== undefined && document.source.startsWith(`${chartName}/`)
-        ? posix.join(job.chartDir, document.source.slice(chartName.length + 1))
-        : document.source;
-    const parsed = parseDocument(document.text);
+  for (const { source, text } of chartDocuments(result.stdout, job.chartDir)) {
+    const parsed = parseDocument(text);
     if (parsed.errors.length > 0) {
       problems.push({
         source,
@@ -359,13 +340,22 @@ export async function validateRepository(options: ValidateRepositoryOptions): Pr
   }
 
   const lints = lintJobs(root, renderJobs, options.envs);
-  const lintProblems = await mapWithConcurrency(lints, concurrency, (job) => lint(root, job));
+  const total = lints.length + renderJobs.length;
+  let done = 0;
+  const counted = <T>(result: T): T => {
+    done += 1;
+    options.progress?.(done, total);
+    return result;
+  };
+  const lintProblems = await mapWithConcurrency(lints, concurrency, async (job) =>
+    counted(await lint(root, job)),
+  );
   problems.push(...lintProblems.flat());
 
   const workDir = mkdtempSync(join(tmpdir(), 'switchyard-validate-'));
   try {
-    const rendered = await mapWithConcurrency(renderJobs, concurrency, (job, index) =>
-      render(root, job, crds, workDir, index),
+    const rendered = await mapWithConcurrency(renderJobs, concurrency, async (job, index) =>
+      counted(await render(root, job, crds, workDir, index)),
     );
     for (const result of rendered) {
       objects += result.objects;

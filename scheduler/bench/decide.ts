@@ -8,26 +8,28 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { parseArgs } from 'node:util';
+import { Command } from 'commander';
 import * as hdr from 'hdr-histogram-js';
 import { createScheduler, POLICY_NAMES, policyPresets, type PolicyName } from '../core/index.ts';
 import type { Endpoint, RoutingRequest } from '../core/index.ts';
 
-const { values: args } = parseArgs({
-  options: {
-    json: { type: 'string' },
-    policy: { type: 'string', default: 'switchyard' },
-    decisions: { type: 'string', default: '3000' },
-    'distinct-prompts': { type: 'string', default: '1000000' },
-  },
-});
+const args = new Command('bench:decide')
+  .description(
+    'Latency of one scheduling decision at 8-128 endpoints and 1k-32k-token prompts, and the prefix index memory bound',
+  )
+  .option('--json <file>', 'also write the results as JSON')
+  .option('--policy <name>', `policy (${POLICY_NAMES.join(', ')})`, 'switchyard')
+  .option('--decisions <n>', 'timed decisions per configuration', '3000')
+  .option('--distinct-prompts <n>', 'distinct prompts of the memory check', '1000000')
+  .parse()
+  .opts<{ json?: string; policy: string; decisions: string; distinctPrompts: string }>();
 if (!(POLICY_NAMES as string[]).includes(args.policy)) {
   console.error(`--policy must be one of ${POLICY_NAMES.join(', ')}`);
   process.exit(2);
 }
 const policy = args.policy as PolicyName;
 const decisions = Number(args.decisions);
-const distinctPrompts = Number(args['distinct-prompts']);
+const distinctPrompts = Number(args.distinctPrompts);
 
 /** Qwen3-32B on H100 TP2: 307,328 KV tokens per replica (19,208 blocks of 16). */
 const KV_BLOCKS = 19_208;

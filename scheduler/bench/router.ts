@@ -10,7 +10,7 @@
 // proxy: the HTTP proxy's time to first token against direct calls to the simulator (./proxy-overhead.ts).
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { Command } from 'commander';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import * as hdr from 'hdr-histogram-js';
 import type { Client, ClientDuplexStream } from '@grpc/grpc-js';
@@ -252,13 +252,15 @@ async function measureProxy(): Promise<ProxyOverheadFigures> {
 }
 
 async function main(): Promise<void> {
-  const { values: args } = parseArgs({
-    options: {
-      json: { type: 'string' },
-      seconds: { type: 'string', default: '5' },
-      concurrency: { type: 'string', default: '64' },
-    },
-  });
+  const args = new Command('bench:router')
+    .description(
+      "ext_proc requests/s and added latency of the routing service, and the HTTP proxy's added time to first token",
+    )
+    .option('--json <file>', 'also write the results as JSON')
+    .option('--seconds <s>', 'seconds per measurement', '5')
+    .option('--concurrency <n>', 'ext_proc streams kept open', '64')
+    .parse()
+    .opts<{ json?: string; seconds: string; concurrency: string }>();
   const seconds = Number(args.seconds);
   const concurrency = Number(args.concurrency);
   if (!(seconds > 0) || !Number.isInteger(concurrency) || concurrency < 1) {
