@@ -2,6 +2,7 @@
 // (one per seed) for every policy and rate: TTFT p90 and mean, output tok/s, prefix hit rate, rejected and
 // failed requests, and each policy's knee.
 import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
 import type { RoutingReport } from './routing.ts';
 import { percentile } from './stats.ts';
 
@@ -57,10 +58,6 @@ export function medianKnees(reports: readonly RoutingReport[]): Record<string, n
 }
 
 function main(files: readonly string[]): void {
-  if (files.length === 0) {
-    console.error('bench:median: give one or more bench:routing JSON reports');
-    process.exit(1);
-  }
   const reports = files.map((file) => JSON.parse(readFileSync(file, 'utf8')) as RoutingReport);
   const names = new Set(reports.map((report) => report.workload));
   if (names.size !== 1) throw new Error(`reports of several workloads: ${[...names].join(', ')}`);
@@ -98,4 +95,12 @@ function main(files: readonly string[]): void {
   );
 }
 
-if (import.meta.url === `file://${process.argv[1] ?? ''}`) main(process.argv.slice(2));
+if (import.meta.url === `file://${process.argv[1] ?? ''}`) {
+  new Command('bench:median')
+    .description(
+      'the median over bench:routing JSON reports of one workload (one per seed), per policy and rate, and the knees',
+    )
+    .argument('<report...>', 'bench:routing --json reports of the same workload')
+    .action((files: string[]) => main(files))
+    .parse();
+}
