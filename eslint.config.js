@@ -17,54 +17,48 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
-  // The generator's layers: load → validate → normalize → render → output check → write, with the commands on
-  // top. A layer imports only layers below it; model/ (types), platform/ (data) and errors.ts are below all.
-  ...generatorLayers({
-    'generator/model/**': [
-      'load',
-      'validate',
-      'normalize',
-      'render',
-      'output',
-      'write',
-      'commands',
-      'platform',
-      'verify',
-    ],
-    'generator/platform/**': [
-      'load',
-      'validate',
-      'normalize',
-      'render',
-      'output',
-      'write',
-      'commands',
-      'verify',
-    ],
-    'generator/load/**': ['validate', 'normalize', 'render', 'output', 'write', 'commands', 'verify'],
-    'generator/validate/**': ['normalize', 'render', 'output', 'write', 'commands', 'verify'],
-    'generator/normalize/**': ['render', 'output', 'write', 'commands', 'verify'],
-    'generator/render/**': ['load', 'validate', 'output', 'write', 'commands', 'verify'],
-    'generator/output/**': ['load', 'normalize', 'write', 'commands'],
-    'generator/write/**': ['load', 'validate', 'normalize', 'output', 'commands', 'verify'],
-    'generator/verify/**': ['load', 'normalize', 'render', 'output', 'write', 'commands'],
-  }),
+  // The generator's layers, bottom first: a folder may import only folders below it (model/ and platform/ sit
+  // below all; verify/ is a library the output check and the commands use). render reads only normalized data.
+  ...generatorLayers(
+    ['model', 'platform', 'load', 'validate', 'normalize', 'render', 'output', 'write', 'commands'],
+    {
+      render: ['load', 'validate'],
+      output: ['load', 'normalize'],
+      write: ['load', 'validate', 'normalize', 'output'],
+      verify: ['load', 'normalize', 'render', 'output', 'write', 'commands'],
+    },
+  ),
 );
 
-/** One no-restricted-imports rule per generator folder, naming the folders it may not import. */
-function generatorLayers(forbidden) {
-  return Object.entries(forbidden).map(([files, folders]) => ({
-    files: [files],
-    rules: {
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: folders.map((folder) => ({
-            group: [`**/${folder}/*`, `../${folder}/*`, `./${folder}/*`],
-            message: `${files.split('/')[1]}/ sits below ${folder}/ in the generator's layers; see docs/generator.md.`,
-          })),
-        },
-      ],
-    },
-  }));
+/**
+ * One no-restricted-imports rule per generator folder: it may not import the folders above it in `order`, nor
+ * the extra folders listed for it; verify/ is imported from output/ and commands/ only.
+ */
+function generatorLayers(order, extra) {
+  const folders = [...order, 'verify'];
+  return folders.map((folder) => {
+    const index = order.indexOf(folder);
+    const above = index < 0 ? [] : order.slice(index + 1);
+    const forbidden = [
+      ...new Set([
+        ...above,
+        ...(extra[folder] ?? []),
+        ...(['output', 'commands', 'verify'].includes(folder) ? [] : ['verify']),
+      ]),
+    ].filter((f) => f !== folder);
+    return {
+      files: [`generator/${folder}/**`],
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          {
+            patterns: forbidden.map((other) => ({
+              group: [`**/${other}/*`, `../${other}/*`, `./${other}/*`],
+              message: `${folder}/ may not import ${other}/ (the generator's layers; see docs/generator.md).`,
+            })),
+          },
+        ],
+      },
+    };
+  });
 }

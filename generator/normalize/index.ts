@@ -404,6 +404,44 @@ function definedEntries(map: Readonly<Record<string, string | undefined>>): Reco
   );
 }
 
+/** A name a model claims, with the spec field that claims it. */
+interface ClaimedName {
+  readonly key: string;
+  readonly path: readonly string[];
+}
+
+/**
+ * The first model to claim a key owns it; every later model that claims it again gets a problem at the field
+ * that claims it (a model may repeat its own key: that is checked per model).
+ */
+function clashes(
+  loaded: readonly LoadedModel[],
+  models: readonly NormalizedModel[],
+  claims: (model: NormalizedModel) => readonly ClaimedName[],
+  message: (model: NormalizedModel, claim: ClaimedName, owner: string) => string,
+): InputProblem[] {
+  const problems: InputProblem[] = [];
+  const owners = new Map<string, string>();
+  for (const model of models) {
+    for (const claim of claims(model)) {
+      const { key, path } = claim;
+      const owner = owners.get(key);
+      if (owner === undefined) {
+        owners.set(key, model.name);
+        continue;
+      }
+      if (owner === model.name) continue;
+      const input = loaded.find((l) => l.input.file === model.file)?.input;
+      problems.push({
+        ...(input === undefined ? { file: model.file, line: 1, column: 1 } : locateIn(input, path)),
+        pointer: toPointer(path),
+        message: message(model, claim, owner),
+      });
+    }
+  }
+  return problems;
+}
+
 /**
  * InferenceObjective objects are named <model>-<objective>, so model "a" with objective "b-premium" and
  * model "a-b" with objective "premium" would write the same object in a shared namespace.
@@ -412,26 +450,17 @@ function objectiveNameClashes(
   loaded: readonly LoadedModel[],
   models: readonly NormalizedModel[],
 ): InputProblem[] {
-  const problems: InputProblem[] = [];
-  const owners = new Map<string, string>();
-  for (const model of models) {
-    model.names.objectives.forEach(({ name }, index) => {
-      const key = `${model.namespace}/${name}`;
-      const owner = owners.get(key);
-      if (owner === undefined) {
-        owners.set(key, model.name);
-        return;
-      }
-      const input = loaded.find((l) => l.input.file === model.file)?.input;
-      const path = ['objectives', String(index), 'name'];
-      problems.push({
-        ...(input === undefined ? { file: model.file, line: 1, column: 1 } : locateIn(input, path)),
-        pointer: toPointer(path),
-        message: `expected an InferenceObjective name unused in namespace ${model.namespace}: "${name}" is also an objective of model ${owner}`,
-      });
-    });
-  }
-  return problems;
+  return clashes(
+    loaded,
+    models,
+    (model) =>
+      model.names.objectives.map(({ name }, index) => ({
+        key: `${model.namespace}/${name}`,
+        path: ['objectives', String(index), 'name'],
+      })),
+    (model, { key }, owner) =>
+      `expected an InferenceObjective name unused in namespace ${model.namespace}: "${key.slice(model.namespace.length + 1)}" is also an objective of model ${owner}`,
+  );
 }
 
 /**
@@ -442,31 +471,18 @@ function servedNameClashes(
   loaded: readonly LoadedModel[],
   models: readonly NormalizedModel[],
 ): InputProblem[] {
-  const problems: InputProblem[] = [];
-  const owners = new Map<string, string>();
-  for (const model of models) {
-    const names: [string, string[]][] = [
-      [model.servedName, ['model', 'servedName']],
-      ...model.aliases.map((alias, index): [string, string[]] => [alias, ['aliases', String(index), 'name']]),
-      ...(model.lora?.adapters ?? []).map((adapter, index): [string, string[]] => [
-        adapter.name,
-        ['lora', 'adapters', String(index), 'name'],
-      ]),
-    ];
-    for (const [name, path] of names) {
-      const owner = owners.get(name);
-      if (owner === undefined) {
-        owners.set(name, model.name);
-        continue;
-      }
-      if (owner === model.name) continue;
-      const input = loaded.find((l) => l.input.file === model.file)?.input;
-      problems.push({
-        ...(input === undefined ? { file: model.file, line: 1, column: 1 } : locateIn(input, path)),
-        pointer: toPointer(path),
-        message: `expected a model name no other model of the environment answers to: "${name}" is also served by model ${owner}${path[1] === 'servedName' ? ' (set model.servedName to tell them apart)' : ''}`,
-      });
-    }
-  }
-  return problems;
+  return clashes(
+    loaded,
+    models,
+    (model) => [
+      { key: model.servedName, path: ['model', 'servedName'] },
+      ...model.aliases.map((alias, index) => ({ key: alias, path: ['aliases', String(index), 'name'] })),
+      ...(model.lora?.adapters ?? []).map((adapter, index) => ({
+        key: adapter.name,
+        path: ['lora', 'adapters', String(index), 'name'],
+      })),
+    ],
+    (_model, { key, path }, owner) =>
+      `expected a model name no other model of the environment answers to: "${key}" is also served by model ${owner}${path[1] === 'servedName' ? ' (set model.servedName to tell them apart)' : ''}`,
+  );
 }

@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { deepMerge } from '../../generator/load/layers.ts';
 import { buildOutputs } from '../../generator/pipeline.ts';
-import { PLATFORM_RELEASES } from '../../generator/platform/releases.ts';
+import { COMPONENT_VERSION_KEYS, PLATFORM_RELEASES } from '../../generator/platform/releases.ts';
 import { exampleEnvironments, repoRoot, tempRepo } from './helpers.ts';
 
 type Patch = Record<string, unknown>;
@@ -39,19 +39,7 @@ const override = (key: string): string => {
 };
 const overridable = (key: string): boolean =>
   override(key) !== (release?.versions as Pins | undefined)?.[key]?.version;
-const overrideKeys = [
-  'certManager',
-  'gatewayApi',
-  'inferenceExtension',
-  'istio',
-  'sailOperator',
-  'leaderWorkerSet',
-  'kserve',
-  'argoRollouts',
-  'rolloutsGatewayPlugin',
-  'prometheusOperatorCrds',
-  'router',
-];
+const overrideKeys = COMPONENT_VERSION_KEYS;
 
 const mutations: readonly Mutation[] = [
   { fields: ['/name'], renameModelTo: 'qwen-dev' },
