@@ -307,6 +307,14 @@ interface RawOptions {
   metricsClientNames?: string;
 }
 
+/** The non-empty, trimmed items of a comma-separated flag value. */
+function commaList(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}
+
 /** Checks combinations that single flags cannot express; throws naming the flags involved. */
 export function resolveOptions(raw: RawOptions, env: NodeJS.ProcessEnv): RouterOptions {
   if ((raw.poolName === undefined) === (raw.staticEndpoints === undefined)) {
@@ -356,17 +364,11 @@ export function resolveOptions(raw: RawOptions, env: NodeJS.ProcessEnv): RouterO
     drainTimeoutMs: raw.drainTimeout,
     maxRequestBodyBytes: raw.maxRequestBodyBytes,
     grpcMaxMessageBytes: raw.grpcMaxRecvMsgSize,
-    servedModels: (raw.servedModels ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0),
+    servedModels: commaList(raw.servedModels),
     objectiveApiGroup: raw.objectiveApiGroup,
     kubeconfig: raw.kubeconfig,
     metricsClientCa: raw.metricsClientCa,
-    metricsClientNames: (raw.metricsClientNames ?? '')
-      .split(',')
-      .map((s) => s.trim())
-      .filter((s) => s.length > 0),
+    metricsClientNames: commaList(raw.metricsClientNames),
     outlierConsecutiveFailures: raw.outlierConsecutiveFailures,
     outlierBaseEjectionMs: raw.outlierBaseEjection,
     outlierMaxEjectionMs: Math.max(raw.outlierMaxEjection, raw.outlierBaseEjection),
