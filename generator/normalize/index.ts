@@ -176,9 +176,8 @@ function normalizeModel(
   }
 
   // The platform profile may define or override an accelerator; otherwise the cloud profile places it.
-  const acceleratorProfile =
-    platform.profile.accelerators?.[spec.accelerator.type] ??
-    cloudAcceleratorPlacement(platform.cloud, spec.accelerator.type);
+  const cloudPlacement = cloudAcceleratorPlacement(platform.cloud, spec.accelerator.type);
+  const acceleratorProfile = platform.profile.accelerators?.[spec.accelerator.type] ?? cloudPlacement;
   if (acceleratorProfile === undefined) {
     const known = [
       ...new Set([
@@ -201,10 +200,7 @@ function normalizeModel(
     { tensor, pipeline, data, dataLocal },
     {
       type: spec.accelerator.type,
-      gpusPerNode:
-        acceleratorProfile?.gpusPerNode ??
-        cloudAcceleratorPlacement(platform.cloud, spec.accelerator.type)?.gpusPerNode ??
-        DEFAULT_GPUS_PER_NODE,
+      gpusPerNode: acceleratorProfile?.gpusPerNode ?? cloudPlacement?.gpusPerNode ?? DEFAULT_GPUS_PER_NODE,
       leaderWorkerSet:
         platform.profile.components?.leaderWorkerSet ?? PLATFORM_SETTING_DEFAULTS.leaderWorkerSet,
     },
@@ -319,10 +315,7 @@ function normalizeModel(
       resourceName: acceleratorProfile.resourceName,
       nodeSelector: definedEntries(acceleratorProfile.nodeSelector ?? {}),
       tolerations: acceleratorProfile.tolerations ?? [],
-      groupTopologyKey:
-        acceleratorProfile.groupTopologyKey ??
-        cloudAcceleratorPlacement(platform.cloud, spec.accelerator.type)?.groupTopologyKey ??
-        '',
+      groupTopologyKey: acceleratorProfile.groupTopologyKey ?? cloudPlacement?.groupTopologyKey ?? '',
     },
     resources: {
       cpu: spec.resources?.cpu ?? modelDefaults.cpu,
