@@ -1,11 +1,12 @@
 // `new-model --name --uri --env`: writes environments/<env>/models/<name>.yaml, a commented ~30-line spec.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatProblem, InputError } from '../errors.ts';
+import { formatProblem } from '../errors.ts';
 import { loadEnvironments } from '../load/environments.ts';
 import { parseYamlSource } from '../load/yaml-source.ts';
 import { layer } from '../load/layers.ts';
 import { normalizeEnvironments } from '../normalize/index.ts';
+import { expectedKeyword, modelSchema } from '../validate/schemas.ts';
 import type { Console } from './generate.ts';
 
 export interface NewModelOptions {
@@ -51,7 +52,27 @@ router:
 `;
 }
 
+interface NameRule {
+  readonly pattern: string;
+  readonly maxLength: number;
+  readonly [expectedKeyword]: string;
+}
+
+/** The name becomes a file name and the spec's `name`, so it is checked against the schema's rule first. */
+function nameProblem(name: string): string | undefined {
+  const rule = (modelSchema['properties'] as Record<string, NameRule>)['name'];
+  if (rule === undefined || (new RegExp(rule.pattern, 'u').test(name) && name.length <= rule.maxLength)) {
+    return undefined;
+  }
+  return `--name: expected ${rule[expectedKeyword]}, at most ${rule.maxLength} characters; got ${JSON.stringify(name)}`;
+}
+
 export function runNewModel(options: NewModelOptions, console: Console): number {
+  const badName = nameProblem(options.name);
+  if (badName !== undefined) {
+    console.err(badName);
+    return 1;
+  }
   const relative = `environments/${options.env}/models/${options.name}.yaml`;
   const target = join(options.root, relative);
   if (existsSync(target)) {
@@ -70,7 +91,9 @@ export function runNewModel(options: NewModelOptions, console: Console): number 
   const text = modelSpecText(options, accelerator);
   const parsed = parseYamlSource(relative, text);
   if (!parsed.ok) {
-    throw new InputError(parsed.problems);
+    parsed.problems.forEach((p) => console.err(formatProblem(p)));
+    console.err('new-model: the options do not make a readable spec; nothing written');
+    return 1;
   }
   const result = normalizeEnvironments([
     { ...env, models: [{ fileStem: options.name, input: layer(parsed.source, undefined) }] },

@@ -62,4 +62,16 @@ describe('new-model', () => {
     expect(runNewModel({ root: repo.root, name: 'x', uri: 'hf://a/b', env: 'staging' }, console)).toBe(1);
     expect(console.lines.err[0]).toContain('environments/staging:1:1: /: expected an existing environment');
   });
+
+  it('refuses a name that is not a model name before writing anything', () => {
+    const before = readTree(repo.root);
+    for (const name of ['a: b', '../escape', 'Upper', 'x'.repeat(54)]) {
+      const console = captureConsole();
+      expect(runNewModel({ root: repo.root, name, uri: 'hf://a/b', env: 'dev' }, console)).toBe(1);
+      expect(console.lines.err).toEqual([
+        `--name: expected a lowercase DNS label starting with a letter (a-z, 0-9 and '-', ending with a letter or digit), at most 53 characters; got ${JSON.stringify(name)}`,
+      ]);
+    }
+    expect(readTree(repo.root)).toEqual(before);
+  });
 });
