@@ -21,6 +21,9 @@ export const modelDefaults = {
   maxLoras: 8,
   maxLoraRank: 16,
   requestTimeout: '0s',
+  canaryReplicas: 1,
+  analysisInterval: '2m',
+  analysisCount: 5,
   objectives: [
     { name: 'premium', priority: 100 },
     { name: 'normal', priority: 0 },

@@ -21,6 +21,7 @@ import { objectName } from './names.ts';
 import { reservedNames, type ReservedNames } from './reserved.ts';
 import { routerConfig, type RouterProfileName } from './router-config.ts';
 import type { ModelSource, NormalizedEnvironment, NormalizedModel, NormalizedPlatform } from './types.ts';
+import { normalizeRollout } from './rollout.ts';
 import { replicaTopology } from './topology.ts';
 import { conflictingFlag, derivedVllmFlags, modelArgument, modelMountPath, vllmArgs } from './vllm-args.ts';
 
@@ -70,6 +71,7 @@ export function normalizeEnvironments(loaded: readonly LoadedEnvironment[]): Nor
     models.sort((a, b) => a.name.localeCompare(b.name));
     problems.push(...objectiveNameClashes(env.models, models));
     problems.push(...servedNameClashes(env.models, models));
+    problems.push(...poolNameClashes(env.models, models));
     if (!resolution.ok) {
       continue;
     }
@@ -282,13 +284,19 @@ function normalizeModel(
           maxRank: spec.lora.maxRank ?? modelDefaults.maxLoraRank,
         };
 
+  const startupTimeout = spec.vllm?.startupTimeoutSeconds ?? modelDefaults.startupTimeoutSeconds;
+  const rollout =
+    spec.rollout === undefined
+      ? undefined
+      : normalizeRollout(spec.rollout, { nodes: topology.nodes, startupTimeoutSeconds: startupTimeout });
+  for (const found of rollout?.problems ?? []) problem(found.path, found.message);
+
   if (problems.length > 0 || acceleratorProfile === undefined) {
     return { ok: false, problems };
   }
 
   const blockSize = spec.vllm?.blockSize ?? modelDefaults.blockSize;
   const hashSeed = spec.vllm?.hashSeed ?? modelDefaults.hashSeed;
-  const startupTimeout = spec.vllm?.startupTimeoutSeconds ?? modelDefaults.startupTimeoutSeconds;
   const profile = (spec.router?.profile ?? modelDefaults.routerProfile) as RouterProfileName;
   const hfTokenSecret = spec.model.hfTokenSecret;
   const apiKeySecret = spec.vllm?.apiKeySecret;
@@ -357,24 +365,35 @@ function normalizeModel(
     objectives: objectives.map((o) => ({ name: o.name, priority: o.priority })),
     aliases,
     ...(lora === undefined ? {} : { lora }),
+    ...(rollout === undefined ? {} : { rollout: rollout.rollout }),
     requestTimeout: spec.route?.requestTimeout ?? modelDefaults.requestTimeout,
     names: modelObjectNames(
       spec.name,
       objectives.map((o) => o.name),
+      rollout !== undefined,
     ),
   };
   return { ok: true, model };
 }
 
-export function modelObjectNames(name: string, objectives: readonly string[]): NormalizedModel['names'] {
+/** The chart's names (charts/model-server/templates/_helpers.tpl), for the checks across models. */
+export function modelObjectNames(
+  name: string,
+  objectives: readonly string[],
+  canary = false,
+): NormalizedModel['names'] {
+  const poolPrefixes = canary ? ['', 'canary'] : [''];
   return {
     vllm: objectName(name, 'vllm'),
+    pools: canary ? [objectName(name, 'stable'), objectName(name, 'canary')] : [objectName(name)],
     pool: objectName(name),
     router: objectName(name, 'router'),
     routerTls: objectName(name, 'router', 'tls'),
     route: objectName(name),
     rewrites: objectName(name, 'aliases'),
-    objectives: objectives.map((objective) => ({ objective, name: objectName(name, objective) })),
+    objectives: poolPrefixes.flatMap((prefix) =>
+      objectives.map((objective) => ({ objective, name: objectName(name, prefix, objective) })),
+    ),
   };
 }
 
@@ -447,9 +466,9 @@ function objectiveNameClashes(
     loaded,
     models,
     (model) =>
-      model.names.objectives.map(({ name }, index) => ({
+      model.names.objectives.map(({ name, objective }) => ({
         key: `${model.namespace}/${name}`,
-        path: ['objectives', String(index), 'name'],
+        path: ['objectives', String(model.objectives.findIndex((o) => o.name === objective)), 'name'],
       })),
     (model, { key }, owner) =>
       `expected an InferenceObjective name unused in namespace ${model.namespace}: "${key.slice(model.namespace.length + 1)}" is also an objective of model ${owner}`,
@@ -477,5 +496,23 @@ function servedNameClashes(
     ],
     (_model, { key, path }, owner) =>
       `expected a model name no other model of the environment answers to: "${key}" is also served by model ${owner}${path[1] === 'servedName' ? ' (set model.servedName to tell them apart)' : ''}`,
+  );
+}
+
+/**
+ * A model's InferencePools (and their Services) are named after it: "a", or "a-stable" and "a-canary" with a
+ * canary rollout, so model "a" with a rollout and a model "a-canary" in the same namespace would share objects.
+ */
+function poolNameClashes(loaded: readonly LoadedModel[], models: readonly NormalizedModel[]): InputProblem[] {
+  return clashes(
+    loaded,
+    models,
+    (model) =>
+      model.names.pools.map((pool) => ({
+        key: `${model.namespace}/${pool}`,
+        path: model.rollout === undefined ? ['name'] : ['rollout'],
+      })),
+    (model, { key }, owner) =>
+      `expected object names unused in namespace ${model.namespace}: the InferencePool "${key.slice(model.namespace.length + 1)}" also belongs to model ${owner}`,
   );
 }

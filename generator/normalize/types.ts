@@ -39,12 +39,15 @@ export type ModelSource =
 /** Names of every object of one model chart; each is at most 63 characters. */
 export interface ModelObjectNames {
   readonly vllm: string;
+  /** The model's InferencePool, or with a canary rollout its stable and canary pools. */
+  readonly pools: readonly string[];
   readonly pool: string;
   readonly router: string;
   /** Certificate and Secret holding the router's TLS serving pair. */
   readonly routerTls: string;
   readonly route: string;
   readonly rewrites: string;
+  /** One InferenceObjective per objective and pool. */
   readonly objectives: readonly { readonly name: string; readonly objective: string }[];
 }
 
@@ -60,6 +63,21 @@ export interface EndpointPickerConfig {
     readonly name: string;
     readonly plugins: readonly { readonly pluginRef: string; readonly weight?: number }[];
   }[];
+}
+
+/** A canary of the vLLM pods with Argo Rollouts. */
+export interface NormalizedRollout {
+  readonly steps: readonly { readonly weight: number; readonly analysis: boolean; readonly pause?: string }[];
+  readonly canaryReplicas: number;
+  readonly progressDeadlineSeconds: number;
+  /** Limits of the AnalysisTemplate the analysed steps run. */
+  readonly analysis?: {
+    readonly ttftP95Seconds: number;
+    readonly interTokenLatencyP95Seconds: number;
+    readonly errorRatio: number;
+    readonly interval: string;
+    readonly count: number;
+  };
 }
 
 export interface NormalizedModel {
@@ -120,6 +138,7 @@ export interface NormalizedModel {
     readonly maxLoras: number;
     readonly maxRank: number;
   };
+  readonly rollout?: NormalizedRollout;
   readonly requestTimeout: string;
   readonly names: ModelObjectNames;
 }

@@ -34,6 +34,40 @@ export const modelNamespacedKinds: readonly { group: string; kind: string }[] = 
   { group: 'networking.istio.io', kind: 'DestinationRule' },
 ];
 
+/** Kinds only a model with a canary rollout creates; the AppProject allows them where one exists. */
+export const rolloutKinds: readonly { group: string; kind: string }[] = [
+  { group: 'argoproj.io', kind: 'Rollout' },
+  { group: 'argoproj.io', kind: 'AnalysisTemplate' },
+];
+
+function modelKinds(env: NormalizedEnvironment): readonly { group: string; kind: string }[] {
+  return env.models.some((model) => model.rollout !== undefined)
+    ? [...modelNamespacedKinds, ...rolloutKinds]
+    : modelNamespacedKinds;
+}
+
+/**
+ * While a canary runs, Argo Rollouts' Gateway API plugin rewrites the model route's weights and labels it; git
+ * keeps stable 100 / canary 0. Argo CD ignores those fields (and applies around them: RespectIgnoreDifferences),
+ * so self-heal never undoes a step.
+ */
+function rolloutIgnoreDifferences(
+  model: NormalizedModel,
+): NonNullable<IApplication['spec']['ignoreDifferences']> {
+  return [
+    {
+      group: 'gateway.networking.k8s.io',
+      kind: 'HTTPRoute',
+      name: model.names.route,
+      namespace: model.namespace,
+      jqPathExpressions: [
+        '.spec.rules[].backendRefs[]?.weight',
+        '.metadata.labels["rollouts.argoproj.io/gatewayapi-canary"]',
+      ],
+    },
+  ];
+}
+
 /**
  * Pod Security admission labels of a model namespace. Every chart pod meets the restricted profile, whose volume
  * list predates image volumes: a namespace holding an oci:// model (an image volume) enforces baseline and
@@ -92,7 +126,7 @@ export function modelsProject(env: NormalizedEnvironment): IAppProject {
       sourceRepos: [argocd.repoURL],
       destinations: namespaces.map((namespace) => ({ server: argocd.destinationServer, namespace })),
       clusterResourceWhitelist: [{ group: '', kind: 'Namespace' }],
-      namespaceResourceWhitelist: modelNamespacedKinds.map((k) => ({ group: k.group, kind: k.kind })),
+      namespaceResourceWhitelist: modelKinds(env).map((k) => ({ group: k.group, kind: k.kind })),
     },
   };
 }
@@ -128,9 +162,14 @@ export function modelApplication(env: NormalizedEnvironment, model: NormalizedMo
         valuesSource.of(argocd),
       ],
       destination: { server: argocd.destinationServer, namespace: model.namespace },
+      ...(model.rollout === undefined ? {} : { ignoreDifferences: rolloutIgnoreDifferences(model) }),
       syncPolicy: {
         automated: { prune: true, selfHeal: true },
-        syncOptions: ['CreateNamespace=true', 'PruneLast=true'],
+        syncOptions: [
+          'CreateNamespace=true',
+          'PruneLast=true',
+          ...(model.rollout === undefined ? [] : ['RespectIgnoreDifferences=true']),
+        ],
         managedNamespaceMetadata: { labels: modelNamespaceLabels(env, model.namespace) },
         retry,
       },

@@ -99,6 +99,32 @@ const mutations: readonly Mutation[] = [
     },
   },
   { fields: ['/route/requestTimeout'], model: { route: { requestTimeout: '300s' } } },
+  {
+    fields: [
+      '/rollout/steps',
+      '/rollout/canaryReplicas',
+      '/rollout/progressDeadlineSeconds',
+      '/rollout/analysis/ttftP95Seconds',
+      '/rollout/analysis/interTokenLatencyP95Seconds',
+      '/rollout/analysis/errorRatio',
+      '/rollout/analysis/interval',
+      '/rollout/analysis/count',
+    ],
+    model: {
+      rollout: {
+        steps: [{ weight: 20, pause: '5m', analysis: true }],
+        canaryReplicas: 2,
+        progressDeadlineSeconds: 900,
+        analysis: {
+          ttftP95Seconds: 3,
+          interTokenLatencyP95Seconds: 0.2,
+          errorRatio: 0.05,
+          interval: '1m',
+          count: 3,
+        },
+      },
+    },
+  },
 
   { fields: ['/release'], platform: { release: '2026.05' } },
   ...overrideKeys.map((key): Mutation => ({

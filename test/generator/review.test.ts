@@ -106,7 +106,7 @@ describe('review', { timeout: 60_000 }, () => {
     generate();
     const report = await review();
     const removed = application(report, 'prod', 'prod-llama-8b')?.removed ?? [];
-    expect(removed.map((object) => `${object.kind}/${object.name}`)).toContain('Deployment/llama-8b-vllm');
+    expect(removed.map((object) => `${object.kind}/${object.name}`)).toContain('Rollout/llama-8b-vllm');
     expect(application(report, 'prod', 'prod-llama-8b')?.added).toEqual([]);
     expect(report.environments.find((env) => env.name === 'dev')?.applications).toEqual([]);
     const deleted = report.attention.filter((item) => item.reason === 'deleted');
@@ -120,7 +120,8 @@ describe('review', { timeout: 60_000 }, () => {
     bumpModelChart();
     generate();
     const report = await review();
-    const models = ['dev-qwen-basic', 'prod-qwen-basic', 'prod-llama-8b'];
+    // Every model served by a Deployment (prod's llama-8b is a canary Rollout, llama-70b a LeaderWorkerSet).
+    const models = ['dev-qwen-basic', 'prod-qwen-basic'];
     for (const name of models) {
       const env = name.split('-')[0] ?? '';
       const deployment = application(report, env, name)?.changed.find(

@@ -92,14 +92,20 @@ describe.each(modelApplications())('router of %s', (key, app) => {
   const mountOf = (path: string) => container.volumeMounts.find((m) => m.mountPath === path);
   const volumeOf = (name: string | undefined) => pod.volumes.find((v) => v.name === name);
 
-  it("passes args the router's flag parser accepts, watching its own pool", () => {
-    const pool = only<
-      KubeObject & { spec: { endpointPickerRef: { name: string; port: { number: number } } } }
-    >(objects, 'InferencePool');
-    expect(options.poolName).toBe(pool.metadata.name);
-    expect(options.poolNamespace).toBe(namespace);
-    expect(options.staticEndpoints).toBeUndefined();
-    expect(pool.spec.endpointPickerRef.port.number).toBe(options.grpcPort);
+  it("passes args the router's flag parser accepts, each container watching its own pool", () => {
+    const pools = objects.filter((object) => object.kind === 'InferencePool') as (KubeObject & {
+      spec: { endpointPickerRef: { name: string; port: { number: number } } };
+    })[];
+    // One picker container per pool (a canary has a stable and a canary pool).
+    expect(pod.containers).toHaveLength(pools.length);
+    for (const picker of pod.containers) {
+      const parsed = parseRouterArgs(['node', 'router', ...picker.args], {});
+      const pool = pools.find((candidate) => candidate.metadata.name === parsed.poolName);
+      expect(pool, `${picker.name} watches ${parsed.poolName ?? ''}`).toBeDefined();
+      expect(parsed.poolNamespace).toBe(namespace);
+      expect(parsed.staticEndpoints).toBeUndefined();
+      expect(pool?.spec.endpointPickerRef.port.number).toBe(parsed.grpcPort);
+    }
   });
 
   it('watches the API group of the InferenceObjectives and InferenceModelRewrites the chart emits', () => {
@@ -194,11 +200,6 @@ describe.each(modelApplications())('router of %s', (key, app) => {
       'Service',
       'router',
     );
-    expect(service.spec.ports.map((p) => [p.port, ports[p.targetPort]])).toEqual([
-      [9002, options.grpcPort],
-      [9003, options.grpcHealthPort],
-      [9090, options.metricsPort],
-    ]);
     const rule = only<
       KubeObject & {
         spec: {
@@ -208,9 +209,26 @@ describe.each(modelApplications())('router of %s', (key, app) => {
       }
     >(objects, 'DestinationRule');
     expect(rule.spec.host).toBe(`${service.metadata.name}.${namespace}.svc.cluster.local`);
-    expect(rule.spec.trafficPolicy.portLevelSettings).toContainEqual(
-      expect.objectContaining({ port: { number: 9002 }, tls: expect.objectContaining({ mode: 'SIMPLE' }) }),
-    );
+    const servicePorts: number[][] = [];
+    for (const picker of pod.containers) {
+      const parsed = parseRouterArgs(['node', 'router', ...picker.args], {});
+      const own = Object.fromEntries(picker.ports.map((p) => [p.name, p.containerPort]));
+      expect(Object.values(own).sort()).toEqual(
+        [parsed.grpcPort, parsed.grpcHealthPort, parsed.metricsPort].sort(),
+      );
+      // Every port the picker listens on is a Service port of the same number, and its ext_proc port speaks TLS.
+      for (const [name, number] of Object.entries(own)) {
+        servicePorts.push([number ?? 0, service.spec.ports.find((p) => p.targetPort === name)?.port ?? 0]);
+      }
+      expect(rule.spec.trafficPolicy.portLevelSettings).toContainEqual(
+        expect.objectContaining({
+          port: { number: parsed.grpcPort },
+          tls: expect.objectContaining({ mode: 'SIMPLE' }),
+        }),
+      );
+    }
+    expect(servicePorts.every(([container, servicePort]) => container === servicePort)).toBe(true);
+    expect(service.spec.ports).toHaveLength(servicePorts.length);
   });
 });
 

@@ -18,7 +18,7 @@ type Rendered = Record<string, unknown> & { kind?: unknown; metadata?: unknown; 
 export function servingPod(objects: readonly Rendered[]): PodTemplate {
   const workload = objects.find(
     (o) =>
-      (o.kind === 'Deployment' || o.kind === 'LeaderWorkerSet') &&
+      (o.kind === 'Deployment' || o.kind === 'LeaderWorkerSet' || o.kind === 'Rollout') &&
       (o.metadata as { name: string }).name.endsWith('-vllm'),
   );
   const spec = workload?.spec as

@@ -100,3 +100,92 @@ vLLM pod of a single-node model, only the leaders of a LeaderWorkerSet group (wo
 leaderworkerset.sigs.k8s.io/worker-index: "0"
 {{- end }}
 {{- end }}
+
+{{/* Pod label that Argo Rollouts' stableMetadata / canaryMetadata set, and the pools of a canary select. */}}
+{{- define "model-server.trackLabel" -}}switchyard.dev/track{{- end }}
+
+{{/*
+The InferencePools of the model, as a YAML list; each has its own router container (ports offset by 10) in the
+router pods, because one picker serves one pool. One pool for a plain model; with a canary rollout, the pool
+"<fullname>-stable" selects the pods labelled track=stable and "<fullname>-canary" those labelled track=canary.
+*/}}
+{{- define "model-server.pools" -}}
+{{- if .Values.rollout.enabled }}
+- name: {{ include "model-server.objectName" (list . "stable") }}
+  track: stable
+  objectPrefix: ""
+  container: router
+  grpcPortName: grpc-ext-proc
+  healthPortName: grpc-health
+  metricsPortName: http-metrics
+  grpcContainerPort: grpc
+  healthContainerPort: grpc-health
+  metricsContainerPort: metrics
+  portOffset: 0
+- name: {{ include "model-server.objectName" (list . "canary") }}
+  track: canary
+  objectPrefix: canary
+  container: router-canary
+  grpcPortName: grpc-canary
+  healthPortName: grpc-health-cn
+  metricsPortName: http-metrics-cn
+  grpcContainerPort: grpc-canary
+  healthContainerPort: health-canary
+  metricsContainerPort: metrics-canary
+  portOffset: 10
+{{- else }}
+- name: {{ include "model-server.poolName" . }}
+  track: ""
+  objectPrefix: ""
+  container: router
+  grpcPortName: grpc-ext-proc
+  healthPortName: grpc-health
+  metricsPortName: http-metrics
+  grpcContainerPort: grpc
+  healthContainerPort: grpc-health
+  metricsContainerPort: metrics
+  portOffset: 0
+{{- end }}
+{{- end }}
+
+{{/* The name of an object that exists once per pool: (list $ pool "suffix"). */}}
+{{- define "model-server.poolObjectName" -}}
+{{- $ := index . 0 -}}
+{{- $pool := index . 1 -}}
+{{- $suffix := index . 2 -}}
+{{- include "model-server.objectName" (list $ (compact (list $pool.objectPrefix $suffix) | join "-")) -}}
+{{- end }}
+
+{{/* What every HTTPRoute of the model shares: the gateway it attaches to, the path rewrite, the timeouts. */}}
+{{- define "model-server.routeParentRefs" -}}
+- group: gateway.networking.k8s.io
+  kind: Gateway
+  name: {{ .Values.route.gateway.name }}
+  namespace: {{ .Values.route.gateway.namespace }}
+  {{- with .Values.route.gateway.sectionName }}
+  sectionName: {{ . }}
+  {{- end }}
+{{- end }}
+
+{{- define "model-server.routeFilters" -}}
+- type: URLRewrite
+  urlRewrite:
+    path:
+      type: ReplacePrefixMatch
+      replacePrefixMatch: /
+{{- end }}
+
+{{- define "model-server.routeTimeouts" -}}
+request: {{ .Values.route.requestTimeout }}
+backendRequest: {{ .Values.route.requestTimeout }}
+{{- end }}
+
+{{/* Arguments of the model's AnalysisTemplate for one pool: (list $ poolName track). */}}
+{{- define "model-server.analysisArgs" -}}
+- name: namespace
+  value: {{ (index . 0).Release.Namespace }}
+- name: pool
+  value: {{ index . 1 }}
+- name: track
+  value: {{ index . 2 }}
+{{- end }}

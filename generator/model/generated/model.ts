@@ -222,6 +222,64 @@ export interface ModelSpec {
     maxRank?: 8 | 16 | 32 | 64 | 128 | 256 | 320 | 512;
   };
   /**
+   * Canary of the model's vLLM pods with Argo Rollouts and the Gateway API plugin: the pods of the new version get a growing share of the traffic, step by step, each step optionally gated by the analysis. Single-node models only (a LeaderWorkerSet model changes version by a version split).
+   */
+  rollout?: {
+    /**
+     * Canary steps in order; the canary's weights must increase. After the last step the rollout is promoted.
+     *
+     * @minItems 1
+     * @maxItems 10
+     */
+    steps: {
+      /**
+       * Percent of the model's traffic the canary gets in this step.
+       */
+      weight: number;
+      /**
+       * How long to hold the step; omitted: until the rollout is promoted by hand.
+       */
+      pause?: string;
+      /**
+       * Run the analysis at this step (default: true when `analysis` is set).
+       */
+      analysis?: boolean;
+    }[];
+    /**
+     * vLLM pods of the canary until promotion: the extra GPU budget of the rollout.
+     */
+    canaryReplicas?: number;
+    /**
+     * Seconds an update may go without progress before it is aborted (default: the startup timeout plus 10 minutes).
+     */
+    progressDeadlineSeconds?: number;
+    /**
+     * Limits the canary must meet at each analysed step; a measurement over a limit fails it, a measurement without data pauses the rollout.
+     */
+    analysis?: {
+      /**
+       * Upper limit of the canary's p95 time to first token (router), in seconds.
+       */
+      ttftP95Seconds: number;
+      /**
+       * Upper limit of the canary's p95 inter-token latency (vLLM), in seconds.
+       */
+      interTokenLatencyP95Seconds: number;
+      /**
+       * Upper limit of the share of the canary's requests that fail (router), 0 to 1.
+       */
+      errorRatio: number;
+      /**
+       * Time between measurements (default 2m).
+       */
+      interval?: string;
+      /**
+       * Measurements per analysed step (default 5).
+       */
+      count?: number;
+    };
+  };
+  /**
    * Gateway route settings.
    */
   route?: {

@@ -58,6 +58,7 @@ export function derivedModelValues(env: NormalizedEnvironment, model: Normalized
       },
       requestTimeout: model.requestTimeout,
     },
+    rollout: rolloutValues(model),
     objectives: model.objectives,
     aliases: model.aliases,
     monitoring: {
@@ -72,6 +73,18 @@ export function derivedModelValues(env: NormalizedEnvironment, model: Normalized
         host: platform.gateway.hostname ?? '',
       },
     },
+  };
+}
+
+function rolloutValues(model: NormalizedModel): Values {
+  const { rollout } = model;
+  if (rollout === undefined) return { enabled: false };
+  return {
+    enabled: true,
+    steps: rollout.steps,
+    canaryReplicas: rollout.canaryReplicas,
+    progressDeadlineSeconds: rollout.progressDeadlineSeconds,
+    analysis: rollout.analysis === undefined ? { enabled: false } : { enabled: true, ...rollout.analysis },
   };
 }
 

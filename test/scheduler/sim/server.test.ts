@@ -145,6 +145,7 @@ describe('simulated vLLM server', () => {
       'vllm:request_success_total{model_name="qwen-small",finished_reason="length"} 2',
       'vllm:time_to_first_token_seconds_count{model_name="qwen-small"} 2',
       'vllm:time_per_output_token_seconds_bucket',
+      'vllm:inter_token_latency_seconds_count{model_name="qwen-small"} 2',
       'vllm:e2e_request_latency_seconds_bucket',
     ]) {
       expect(text).toContain(name);
