@@ -2,6 +2,7 @@
 // at REF and in the working tree as Argo CD does and reports the objects added, removed and changed.
 // Exit codes: 0 reviewed (whatever changed), 1 an Application could not be rendered, 2 bad arguments.
 import { writeFileSync } from 'node:fs';
+import { defaultHelmConcurrency } from '../verify/helm.ts';
 import type { Console } from './generate.ts';
 import { terminalProgress } from './progress.ts';
 import { checkout, resolveCommit, RevisionError } from './review/checkout.ts';
@@ -28,7 +29,7 @@ export async function buildReview(options: ReviewOptions): Promise<ReviewReport>
       planTree(base.dir),
       planTree(options.root),
       { base: options.base, head: 'working tree' },
-      { concurrency: options.concurrency ?? 2, routing: options.routing !== false },
+      { concurrency: options.concurrency ?? defaultHelmConcurrency(), routing: options.routing !== false },
       (done, total) => progress.update(done, total),
     );
     progress.done();

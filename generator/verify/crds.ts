@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { CORE_SCHEMA, loadAll, YAMLException } from 'js-yaml';
 import { evaluateValidationRules } from './cel-rules.ts';
+import { parseMachineYaml } from './machine-yaml.ts';
 import { isJsonObject, type FieldError, type JsonObject, type OpenApiSchema } from './openapi-schema.ts';
 import { applyDefaults, validateStructure } from './structural.ts';
 
@@ -38,26 +38,6 @@ function yamlFiles(dir: string): string[] {
     .map((name) => join(dir, name))
     .filter((path) => statSync(path).isFile())
     .sort();
-}
-
-/**
- * Parses a multi-document YAML (or JSON) file. CRD files are large (megabytes each) and third-party, so they are
- * read with js-yaml, several times faster than the position-keeping parser used for the project's own files.
- */
-function parseDocuments(text: string, source: string, errors: string[]): unknown[] {
-  const documents: unknown[] = [];
-  try {
-    loadAll(text, (document) => documents.push(document), { schema: CORE_SCHEMA, filename: source });
-  } catch (error) {
-    if (error instanceof YAMLException) {
-      const at =
-        error.mark === undefined ? '' : `:${String(error.mark.line + 1)}:${String(error.mark.column + 1)}`;
-      errors.push(`${source}${at}: ${error.reason}`);
-      return [];
-    }
-    throw error;
-  }
-  return documents;
 }
 
 /** Reads every CustomResourceDefinition (also inside `kind: List` documents) from the YAML/JSON files in `dir`. */
@@ -104,7 +84,12 @@ export function loadCrdDirectory(dir: string): LoadedCrds {
   };
   for (const file of yamlFiles(dir)) {
     const source = relative(process.cwd(), file) || file;
-    for (const value of parseDocuments(readFileSync(file, 'utf8'), source, errors)) {
+    const parsed = parseMachineYaml(readFileSync(file, 'utf8'));
+    if (!parsed.ok) {
+      errors.push(`${source}${parsed.at}: ${parsed.reason}`);
+      continue;
+    }
+    for (const value of parsed.documents) {
       const items = isJsonObject(value) && Array.isArray(value.items) ? (value.items as unknown[]) : [value];
       for (const item of items) {
         if (isJsonObject(item) && item.kind === 'CustomResourceDefinition') {

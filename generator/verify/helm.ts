@@ -1,10 +1,19 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The helm binary the project installs at `npm ci` time. */
 export const helmBinary = fileURLToPath(new URL('../../.tools/bin/helm', import.meta.url));
+
+/**
+ * helm processes to run at once: one per core and one more, because the main thread's synchronous spawn and
+ * its parsing of each rendered output leave a core idle between runs.
+ */
+export function defaultHelmConcurrency(): number {
+  return availableParallelism() + 1;
+}
 
 export interface HelmResult {
   ok: boolean;

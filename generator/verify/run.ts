@@ -3,9 +3,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseDocument } from 'yaml';
+import { parseMachineYaml } from './machine-yaml.ts';
 import { loadCrdDirectory, validateAgainstCrd, type CrdIndex } from './crds.ts';
-import { chartDocuments, runHelm } from './helm.ts';
+import { chartDocuments, defaultHelmConcurrency, runHelm } from './helm.ts';
 import { objectErrors } from './objects.ts';
 import { displayPath, isJsonObject, type JsonObject } from './openapi-schema.ts';
 import { mapWithConcurrency } from './pool.ts';
@@ -35,7 +35,7 @@ export interface ValidateRepositoryOptions {
   root: string;
   envs?: readonly string[] | undefined;
   crdsDir?: string | undefined;
-  /** helm processes run at once. */
+  /** helm processes run at once; default: defaultHelmConcurrency(). */
   concurrency?: number;
   /** Called after each helm run with the runs done and the runs planned. */
   progress?: (done: number, total: number) => void;
@@ -211,15 +211,12 @@ async function render(
   const placed: RenderedObject[] = [];
   let objects = 0;
   for (const { source, text } of chartDocuments(result.stdout, job.chartDir)) {
-    const parsed = parseDocument(text);
-    if (parsed.errors.length > 0) {
-      problems.push({
-        source,
-        message: `rendered YAML is invalid: ${parsed.errors[0]?.message ?? ''}${suffix}`,
-      });
+    const parsed = parseMachineYaml(text);
+    if (!parsed.ok) {
+      problems.push({ source, message: `rendered YAML is invalid: ${parsed.reason}${suffix}` });
       continue;
     }
-    const object: unknown = parsed.toJS();
+    const object: unknown = parsed.documents[0];
     if (object === null || object === undefined) {
       continue;
     }
@@ -280,7 +277,7 @@ function projectOf(
 
 export async function validateRepository(options: ValidateRepositoryOptions): Promise<ValidationReport> {
   const { root } = options;
-  const concurrency = options.concurrency ?? 2;
+  const concurrency = options.concurrency ?? defaultHelmConcurrency();
   const problems: Problem[] = [];
   let crds: CrdIndex | undefined;
   let crdDefinitions = 0;

@@ -1,6 +1,6 @@
 // Renders one planned Application with helm exactly as Argo CD does and keys the objects it would apply.
-import { parseDocument } from 'yaml';
 import { chartDocuments, runHelm } from '../../verify/helm.ts';
+import { parseMachineYaml } from '../../verify/machine-yaml.ts';
 import { isJsonObject } from '../../verify/openapi-schema.ts';
 import { templateArgs } from '../../verify/repository.ts';
 import { isHelmTestHook } from '../../verify/run.ts';
@@ -29,10 +29,12 @@ export async function renderApplication(
       continue;
     }
     for (const { source, text } of chartDocuments(result.stdout, job.chartDir)) {
-      const parsed = parseDocument(text);
-      const object: unknown = parsed.errors.length > 0 ? undefined : parsed.toJS();
-      if (parsed.errors.length > 0) {
-        problems.push(`${source}: rendered YAML is invalid [Application ${application.name}]`);
+      const parsed = parseMachineYaml(text);
+      const object: unknown = parsed.ok ? parsed.documents[0] : undefined;
+      if (!parsed.ok) {
+        problems.push(
+          `${source}: rendered YAML is invalid: ${parsed.reason} [Application ${application.name}]`,
+        );
       } else if (isJsonObject(object) && !isHelmTestHook(object)) {
         // Argo CD never creates Helm test hooks.
         objects.push(keyObject(object, source, job.namespace ?? 'default'));
