@@ -90,8 +90,6 @@ export class ExtProcStream {
   private responseStreaming = false;
   private responseEnded = false;
   private responseBytes = 0;
-  private firstByteSeen = false;
-  private firstByteSeconds: number | undefined;
   private responseProcessingMs = 0;
   private sawResponse = false;
   private servedBy: string | undefined;
@@ -369,11 +367,7 @@ export class ExtProcStream {
     const chunk = bytesOf(message);
     const endOfStream = message.endOfStream === true;
     this.responseBytes += chunk.length;
-    if (!this.firstByteSeen && chunk.length > 0) {
-      this.firstByteSeen = true;
-      this.firstByteSeconds = (started - this.startedAt) / 1000;
-      this.lifecycle?.firstBytes(this.firstByteSeconds, this.responseStreaming);
-    }
+    if (chunk.length > 0) this.lifecycle?.firstBytes(this.responseStreaming);
     this.usageReader?.push(chunk);
     let out = chunk;
     if (this.restorer !== undefined) {
@@ -414,9 +408,6 @@ export class ExtProcStream {
         ...(servedBy !== undefined ? { servedBy } : {}),
         responseBytes: this.responseBytes,
         ...(this.sawResponse ? { responseProcessingSeconds: this.responseProcessingMs / 1000 } : {}),
-        ...(this.responseStreaming && this.firstByteSeconds !== undefined
-          ? { streamingTtftSeconds: this.firstByteSeconds }
-          : {}),
         ...(how.errorCode !== undefined ? { errorCode: how.errorCode } : {}),
       },
       this.usageReader?.finish(),

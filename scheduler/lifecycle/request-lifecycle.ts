@@ -70,7 +70,6 @@ export interface Ending {
   readonly servedBy?: string;
   readonly responseBytes: number;
   readonly responseProcessingSeconds?: number;
-  readonly streamingTtftSeconds?: number;
   /** Error code to record instead of the one derived (an internal failure). */
   readonly errorCode?: RequestErrorCode;
 }
@@ -147,6 +146,8 @@ export class RequestLifecycle {
   #reserved = false;
   #finished = false;
   #scheduleStart = 0;
+  #firstByteSeconds: number | undefined;
+  #streaming = false;
 
   constructor(
     deps: LifecycleDeps,
@@ -311,8 +312,15 @@ export class RequestLifecycle {
     };
   }
 
-  firstBytes(seconds: number, streaming: boolean): void {
-    this.#deps.metrics?.firstResponseBytes(this.labels, seconds, streaming);
+  /**
+   * The first body bytes of the response reached the router: time to first token as the client sees it, from
+   * the request's arrival (so scheduling, queueing, retries and the model server's prefill all count).
+   */
+  firstBytes(streaming: boolean): void {
+    if (this.#firstByteSeconds !== undefined) return;
+    this.#firstByteSeconds = (performance.now() - this.startedAt) / 1000;
+    this.#streaming = streaming;
+    this.#deps.metrics?.firstResponseBytes(this.labels, this.#firstByteSeconds, streaming);
   }
 
   /** Whether a routed attempt is still open (finish or retry not called yet). */
@@ -351,8 +359,8 @@ export class RequestLifecycle {
       ...(ending.responseProcessingSeconds !== undefined
         ? { responseProcessingSeconds: ending.responseProcessingSeconds }
         : {}),
-      ...(ending.streamingTtftSeconds !== undefined
-        ? { streamingTtftSeconds: ending.streamingTtftSeconds }
+      ...(this.#streaming && this.#firstByteSeconds !== undefined
+        ? { streamingTtftSeconds: this.#firstByteSeconds }
         : {}),
       ...(errorCode !== undefined ? { errorCode } : {}),
       ...(usage?.promptTokens !== undefined ? { promptTokens: usage.promptTokens } : {}),

@@ -328,20 +328,17 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     cancel: Cancellation,
     mayRetry: () => boolean,
   ): { sink: ResponseSink; held: () => boolean; finish: () => void } {
-    let startedAt = 0;
     let statusCode = 0;
     let streaming = false;
     let usage: UsageReader | undefined;
     let restorer: ModelNameRestorer | undefined;
     let bytes = 0;
-    let first = true;
     let complete = false;
     let broken = false;
     let held = false;
     let resumeUpstream = (): void => undefined;
     const sink: ResponseSink = {
       start(status, headers, resume) {
-        startedAt = performance.now();
         statusCode = status;
         if (status >= 500 && mayRetry()) {
           held = true;
@@ -373,10 +370,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
           // the bytes (the first token above all) leave before usage parsing and the rest of this turn.
           flushSocket(res);
         }
-        if (first) {
-          first = false;
-          lifecycle.firstBytes((performance.now() - startedAt) / 1000, streaming);
-        }
+        lifecycle.firstBytes(streaming);
         usage?.push(chunk);
         if (!writable) {
           res.once('drain', resumeUpstream);

@@ -78,6 +78,32 @@ describe('HTTP proxy in front of simulated vLLM replicas', () => {
     expect(stack.service.inFlightCount()).toBe(0);
   });
 
+  it("measures time to first token from the request's arrival, as the client sees it", async () => {
+    // vLLM sends its response headers with the first token; the wait before them is the model's prefill.
+    stack = await startStack({ replicas: 1, slowdown: 40 });
+    const sentAt = performance.now();
+    const res = await post(`${stack.url}/v1/chat/completions`, {
+      model: MODEL,
+      messages: [{ role: 'user', content: 'Tell me a long story about a lighthouse keeper. '.repeat(20) }],
+      max_tokens: 4,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const reader = defined(res.body).getReader();
+    await reader.read();
+    const clientTtftSeconds = (performance.now() - sentAt) / 1000;
+    while (!(await reader.read()).done);
+    const text = await stack.metrics.registry.metrics();
+    const sum = Number(
+      /llm_d_epp_request_ttft_seconds_sum\{[^}]*streaming="true"[^}]*\} (\S+)/.exec(text)?.[1],
+    );
+    expect(clientTtftSeconds).toBeGreaterThan(0.1);
+    expect(sum).toBeGreaterThan(clientTtftSeconds * 0.8);
+    expect(sum).toBeLessThanOrEqual(clientTtftSeconds);
+    // The streaming time per output token needs the first token's time, so the proxy now records it too.
+    expect(text).toMatch(/llm_d_epp_request_streaming_tpot_seconds_count\{[^}]*\} 1/);
+  });
+
   it('fails over to another replica when the chosen one refuses connections', async () => {
     stack = await startStack({ replicas: 2, policy: 'round-robin' });
     const [dead, alive] = stack.sims;
