@@ -20,8 +20,15 @@ import { modelDefaults, startupProbePeriodSeconds } from './defaults.ts';
 import { objectName } from './names.ts';
 import { reservedNames, type ReservedNames } from './reserved.ts';
 import { routerConfig, type RouterProfileName } from './router-config.ts';
-import type { ModelSource, NormalizedEnvironment, NormalizedModel, NormalizedPlatform } from './types.ts';
+import type {
+  ModelSource,
+  NormalizedEnvironment,
+  NormalizedModel,
+  NormalizedPlatform,
+  NormalizedVersionSplit,
+} from './types.ts';
 import { normalizeRollout } from './rollout.ts';
+import { normalizeVersions } from './versions.ts';
 import { replicaTopology } from './topology.ts';
 import { conflictingFlag, derivedVllmFlags, modelArgument, modelMountPath, vllmArgs } from './vllm-args.ts';
 
@@ -290,18 +297,53 @@ function normalizeModel(
       ? undefined
       : normalizeRollout(spec.rollout, { nodes: topology.nodes, startupTimeoutSeconds: startupTimeout });
   for (const found of rollout?.problems ?? []) problem(found.path, found.message);
+  if (spec.rollout !== undefined && spec.versions !== undefined) {
+    problem(
+      ['versions'],
+      'expected either rollout (a canary of the pods) or versions (a split between versions), not both',
+    );
+  }
+
+  const blockSize = spec.vllm?.blockSize ?? modelDefaults.blockSize;
+  const maxModelLen = spec.vllm?.maxModelLen;
+  const gpuMemoryUtilization = spec.vllm?.gpuMemoryUtilization;
+  const argsFor = (from: ModelSource): readonly string[] =>
+    vllmArgs({
+      source: from,
+      servedName,
+      tensor,
+      pipeline,
+      data,
+      dataLocal,
+      expert,
+      nodes: topology.nodes,
+      ...(lora === undefined ? {} : { lora }),
+      blockSize,
+      ...(maxModelLen === undefined ? {} : { maxModelLen }),
+      ...(gpuMemoryUtilization === undefined ? {} : { gpuMemoryUtilization }),
+      extraArgs,
+    });
+  const replicas = spec.replicas ?? modelDefaults.replicas;
+  const versions =
+    spec.versions === undefined
+      ? undefined
+      : normalizeVersions(spec.versions, {
+          uri: spec.model.uri,
+          source,
+          replicas,
+          parseSource,
+          vllmArgs: argsFor,
+        });
+  for (const found of versions?.problems ?? []) problem(found.path, found.message);
 
   if (problems.length > 0 || acceleratorProfile === undefined) {
     return { ok: false, problems };
   }
 
-  const blockSize = spec.vllm?.blockSize ?? modelDefaults.blockSize;
   const hashSeed = spec.vllm?.hashSeed ?? modelDefaults.hashSeed;
   const profile = (spec.router?.profile ?? modelDefaults.routerProfile) as RouterProfileName;
   const hfTokenSecret = spec.model.hfTokenSecret;
   const apiKeySecret = spec.vllm?.apiKeySecret;
-  const maxModelLen = spec.vllm?.maxModelLen;
-  const gpuMemoryUtilization = spec.vllm?.gpuMemoryUtilization;
 
   const model: NormalizedModel = {
     environment,
@@ -314,7 +356,7 @@ function normalizeModel(
     ...(hfTokenSecret === undefined
       ? {}
       : { hfTokenSecret: { name: hfTokenSecret.name, key: hfTokenSecret.key ?? modelDefaults.hfTokenKey } }),
-    replicas: spec.replicas ?? modelDefaults.replicas,
+    replicas,
     parallelism: { tensor, pipeline, data, dataLocal, expert },
     gpusPerPod: topology.gpusPerPod,
     nodes: topology.nodes,
@@ -331,21 +373,7 @@ function normalizeModel(
     },
     vllm: {
       image: spec.vllm?.image ?? platform.vllmImage,
-      args: vllmArgs({
-        source,
-        servedName,
-        tensor,
-        pipeline,
-        data,
-        dataLocal,
-        expert,
-        nodes: topology.nodes,
-        ...(lora === undefined ? {} : { lora }),
-        blockSize,
-        ...(maxModelLen === undefined ? {} : { maxModelLen }),
-        ...(gpuMemoryUtilization === undefined ? {} : { gpuMemoryUtilization }),
-        extraArgs,
-      }),
+      args: argsFor(source),
       blockSize,
       hashSeed,
       shmSize: spec.vllm?.shmSize ?? modelDefaults.shmSize,
@@ -366,26 +394,37 @@ function normalizeModel(
     aliases,
     ...(lora === undefined ? {} : { lora }),
     ...(rollout === undefined ? {} : { rollout: rollout.rollout }),
+    ...(versions === undefined ? {} : { versionSplit: versions.split }),
     requestTimeout: spec.route?.requestTimeout ?? modelDefaults.requestTimeout,
     names: modelObjectNames(
       spec.name,
       objectives.map((o) => o.name),
-      rollout !== undefined,
+      poolTracks(rollout !== undefined, versions?.split),
     ),
   };
   return { ok: true, model };
+}
+
+/**
+ * The tracks of a model's pools: none for one pool, stable and canary for a canary rollout, the version names
+ * for a version split (charts/model-server/templates/_helpers.tpl, "model-server.pools").
+ */
+function poolTracks(canary: boolean, split: NormalizedVersionSplit | undefined): readonly string[] {
+  if (canary) return ['stable', 'canary'];
+  return split?.versions.map((version) => version.name) ?? [];
 }
 
 /** The chart's names (charts/model-server/templates/_helpers.tpl), for the checks across models. */
 export function modelObjectNames(
   name: string,
   objectives: readonly string[],
-  canary = false,
+  tracks: readonly string[] = [],
 ): NormalizedModel['names'] {
-  const poolPrefixes = canary ? ['', 'canary'] : [''];
+  // Per-pool objects carry the track in their name, except the canary's stable pool, which keeps the plain ones.
+  const poolPrefixes = tracks.length === 0 ? [''] : tracks.map((track) => (track === 'stable' ? '' : track));
   return {
     vllm: objectName(name, 'vllm'),
-    pools: canary ? [objectName(name, 'stable'), objectName(name, 'canary')] : [objectName(name)],
+    pools: tracks.length === 0 ? [objectName(name)] : tracks.map((track) => objectName(name, track)),
     pool: objectName(name),
     router: objectName(name, 'router'),
     routerTls: objectName(name, 'router', 'tls'),
@@ -510,7 +549,12 @@ function poolNameClashes(loaded: readonly LoadedModel[], models: readonly Normal
     (model) =>
       model.names.pools.map((pool) => ({
         key: `${model.namespace}/${pool}`,
-        path: model.rollout === undefined ? ['name'] : ['rollout'],
+        path:
+          model.rollout !== undefined
+            ? ['rollout']
+            : model.versionSplit !== undefined
+              ? ['versions']
+              : ['name'],
       })),
     (model, { key }, owner) =>
       `expected object names unused in namespace ${model.namespace}: the InferencePool "${key.slice(model.namespace.length + 1)}" also belongs to model ${owner}`,

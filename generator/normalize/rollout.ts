@@ -2,9 +2,10 @@
 // against the model's topology.
 import type { ModelSpec } from '../model/generated/model.ts';
 import { modelDefaults } from './defaults.ts';
-import type { NormalizedRollout } from './types.ts';
+import type { NormalizedRollout, SloLimits } from './types.ts';
 
 type RolloutSpec = NonNullable<ModelSpec['rollout']>;
+type SloLimitsSpec = NonNullable<RolloutSpec['analysis']>;
 
 export interface RolloutProblem {
   readonly path: readonly string[];
@@ -58,17 +59,18 @@ export function normalizeRollout(
     canaryReplicas: spec.canaryReplicas ?? modelDefaults.canaryReplicas,
     progressDeadlineSeconds:
       spec.progressDeadlineSeconds ?? context.startupTimeoutSeconds + progressMarginSeconds,
-    ...(analysis === undefined
-      ? {}
-      : {
-          analysis: {
-            ttftP95Seconds: analysis.ttftP95Seconds,
-            interTokenLatencyP95Seconds: analysis.interTokenLatencyP95Seconds,
-            errorRatio: analysis.errorRatio,
-            interval: analysis.interval ?? modelDefaults.analysisInterval,
-            count: analysis.count ?? modelDefaults.analysisCount,
-          },
-        }),
+    ...(analysis === undefined ? {} : { analysis: sloLimits(analysis) }),
   };
   return { rollout, problems };
+}
+
+/** Limits of an analysis with the measurement defaults applied. */
+export function sloLimits(spec: SloLimitsSpec): SloLimits {
+  return {
+    ttftP95Seconds: spec.ttftP95Seconds,
+    interTokenLatencyP95Seconds: spec.interTokenLatencyP95Seconds,
+    errorRatio: spec.errorRatio,
+    interval: spec.interval ?? modelDefaults.analysisInterval,
+    count: spec.count ?? modelDefaults.analysisCount,
+  };
 }

@@ -39,7 +39,7 @@ export type ModelSource =
 /** Names of every object of one model chart; each is at most 63 characters. */
 export interface ModelObjectNames {
   readonly vllm: string;
-  /** The model's InferencePool, or with a canary rollout its stable and canary pools. */
+  /** The model's InferencePool; with a canary rollout its stable and canary pools; with a version split one per version. */
   readonly pools: readonly string[];
   readonly pool: string;
   readonly router: string;
@@ -65,19 +65,38 @@ export interface EndpointPickerConfig {
   }[];
 }
 
+/** Service-level limits an analysis checks, and how often and how many times it measures. */
+export interface SloLimits {
+  readonly ttftP95Seconds: number;
+  readonly interTokenLatencyP95Seconds: number;
+  readonly errorRatio: number;
+  readonly interval: string;
+  readonly count: number;
+}
+
+/** One version of a version split: its own workload (vLLM arguments from its own source), pool and router. */
+export interface NormalizedVersion {
+  readonly name: string;
+  readonly weight: number;
+  readonly replicas: number;
+  readonly uri: string;
+  readonly source: ModelSource;
+  readonly args: readonly string[];
+}
+
+/** Versions side by side behind one route; weights from git, each sync gated when `analysis` is set. */
+export interface NormalizedVersionSplit {
+  readonly versions: readonly NormalizedVersion[];
+  readonly analysis?: SloLimits;
+}
+
 /** A canary of the vLLM pods with Argo Rollouts. */
 export interface NormalizedRollout {
   readonly steps: readonly { readonly weight: number; readonly analysis: boolean; readonly pause?: string }[];
   readonly canaryReplicas: number;
   readonly progressDeadlineSeconds: number;
   /** Limits of the AnalysisTemplate the analysed steps run. */
-  readonly analysis?: {
-    readonly ttftP95Seconds: number;
-    readonly interTokenLatencyP95Seconds: number;
-    readonly errorRatio: number;
-    readonly interval: string;
-    readonly count: number;
-  };
+  readonly analysis?: SloLimits;
 }
 
 export interface NormalizedModel {
@@ -139,6 +158,7 @@ export interface NormalizedModel {
     readonly maxRank: number;
   };
   readonly rollout?: NormalizedRollout;
+  readonly versionSplit?: NormalizedVersionSplit;
   readonly requestTimeout: string;
   readonly names: ModelObjectNames;
 }

@@ -40,10 +40,17 @@ export const rolloutKinds: readonly { group: string; kind: string }[] = [
   { group: 'argoproj.io', kind: 'AnalysisTemplate' },
 ];
 
+/** The PostSync gate of a version split with analysis; allowed where one exists. */
+export const versionGateKinds: readonly { group: string; kind: string }[] = [
+  { group: 'argoproj.io', kind: 'AnalysisRun' },
+];
+
 function modelKinds(env: NormalizedEnvironment): readonly { group: string; kind: string }[] {
-  return env.models.some((model) => model.rollout !== undefined)
-    ? [...modelNamespacedKinds, ...rolloutKinds]
-    : modelNamespacedKinds;
+  return [
+    ...modelNamespacedKinds,
+    ...(env.models.some((model) => model.rollout !== undefined) ? rolloutKinds : []),
+    ...(env.models.some((model) => model.versionSplit?.analysis !== undefined) ? versionGateKinds : []),
+  ];
 }
 
 /**

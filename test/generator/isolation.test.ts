@@ -125,6 +125,31 @@ const mutations: readonly Mutation[] = [
       },
     },
   },
+  {
+    fields: [
+      '/versions/split',
+      '/versions/analysis/ttftP95Seconds',
+      '/versions/analysis/interTokenLatencyP95Seconds',
+      '/versions/analysis/errorRatio',
+      '/versions/analysis/interval',
+      '/versions/analysis/count',
+    ],
+    model: {
+      versions: {
+        split: [
+          { name: 'blue', weight: 70 },
+          { name: 'green', weight: 30, uri: 'hf://Qwen/Qwen2.5-1.5B-Instruct', replicas: 1 },
+        ],
+        analysis: {
+          ttftP95Seconds: 3,
+          interTokenLatencyP95Seconds: 0.2,
+          errorRatio: 0.05,
+          interval: '1m',
+          count: 3,
+        },
+      },
+    },
+  },
 
   { fields: ['/release'], platform: { release: '2026.05' } },
   ...overrideKeys.map((key): Mutation => ({

@@ -114,7 +114,7 @@ describe('review', { timeout: 60_000 }, () => {
   });
 
   it('shows a template change as the same field change in every model', async () => {
-    edit('charts/model-server/templates/vllm-deployment.yaml', (text) =>
+    edit('charts/model-server/templates/_vllm-workloads.tpl', (text) =>
       text.replace(/^ {2}replicas: .*$/m, (line) => `${line}\n  minReadySeconds: 5`),
     );
     bumpModelChart();
@@ -132,10 +132,11 @@ describe('review', { timeout: 60_000 }, () => {
   });
 
   it('shows a change of one environment rendered output whose values file has no diff', async () => {
-    edit('charts/model-server/templates/vllm-deployment.yaml', (text) =>
+    edit('charts/model-server/templates/_vllm-workloads.tpl', (text) =>
       text.replace(
         /^ {2}replicas: .*$/m,
-        (line) => `${line}\n  {{- if gt (int .Values.vllm.replicas) 1 }}\n  minReadySeconds: 5\n  {{- end }}`,
+        (line) =>
+          `${line}\n  {{- if gt (int $.Values.vllm.replicas) 1 }}\n  minReadySeconds: 5\n  {{- end }}`,
       ),
     );
     bumpModelChart();

@@ -13,25 +13,9 @@ import {
   type KubeObject,
 } from './platform/platform-helpers.ts';
 import { runHealthCheck } from './platform/lua-vm.ts';
+import { split, type HttpRoute } from './gateway-routing.ts';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-
-interface BackendRef {
-  group?: string;
-  kind?: string;
-  name: string;
-  weight?: number;
-}
-interface RouteRule {
-  matches: {
-    path: { type: string; value: string };
-    headers?: { type: string; name: string; value: string }[];
-  }[];
-  backendRefs: BackendRef[];
-}
-interface HttpRoute extends KubeObject {
-  spec: { rules: RouteRule[] };
-}
 
 const application = generatedArgoObjects(repoRoot, 'prod')
   .filter(isApplication)
@@ -92,35 +76,6 @@ function setHTTPRouteWeight(route: HttpRoute, desired: number): HttpRoute {
       },
     },
   };
-}
-
-/**
- * Gateway API rule precedence among routes of one listener, for a path-prefix request: the longest matching
- * prefix, then the most header matches. Returns each pool's share of the requests that match.
- */
-function split(
-  routes: readonly HttpRoute[],
-  path: string,
-  headers: Record<string, string>,
-): Record<string, number> {
-  const candidates = routes.flatMap((route) =>
-    route.spec.rules.flatMap((rule) =>
-      rule.matches
-        .filter(
-          (match) =>
-            path.startsWith(match.path.value) &&
-            (match.headers ?? []).every((header) => headers[header.name] === header.value),
-        )
-        .map((match) => ({ rule, prefix: match.path.value.length, headerCount: match.headers?.length ?? 0 })),
-    ),
-  );
-  candidates.sort((a, b) => b.prefix - a.prefix || b.headerCount - a.headerCount);
-  const winner = candidates[0]?.rule;
-  if (winner === undefined) return {};
-  const total = winner.backendRefs.reduce((sum, ref) => sum + (ref.weight ?? 1), 0);
-  return Object.fromEntries(
-    winner.backendRefs.map((ref) => [ref.name, total === 0 ? 0 : (ref.weight ?? 1) / total]),
-  );
 }
 
 describe('a canary model renders one workload, two tracks and their pools', () => {

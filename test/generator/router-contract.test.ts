@@ -86,7 +86,8 @@ describe.each(modelApplications())('router of %s', (key, app) => {
   const objects = renderRepositoryChart(repoRoot, app);
   const deployment = only<RouterDeployment>(objects, 'Deployment', 'router');
   const pod = deployment.spec.template.spec;
-  const container = pod.containers.find((c) => c.name === 'router');
+  // The first picker container ("router", or "router-<version>" with a version split); all share one shape.
+  const container = pod.containers.find((c) => c.name === 'router' || c.name.startsWith('router-'));
   if (container === undefined) throw new Error('no router container');
   const options = parseRouterArgs(['node', 'router', ...container.args], {});
   const mountOf = (path: string) => container.volumeMounts.find((m) => m.mountPath === path);
@@ -188,12 +189,11 @@ describe.each(modelApplications())('router of %s', (key, app) => {
   });
 
   it('exposes the ports the router listens on, and the gateway speaks TLS to ext_proc', () => {
-    const ports = Object.fromEntries(container.ports.map((p) => [p.name, p.containerPort]));
-    expect(ports).toEqual({
-      grpc: options.grpcPort,
-      'grpc-health': options.grpcHealthPort,
-      metrics: options.metricsPort,
-    });
+    expect(container.ports.map((p) => p.containerPort)).toEqual([
+      options.grpcPort,
+      options.grpcHealthPort,
+      options.metricsPort,
+    ]);
     expect([options.grpcPort, options.grpcHealthPort, options.metricsPort]).toEqual([9002, 9003, 9090]);
     const service = only<KubeObject & { spec: { ports: { port: number; targetPort: string }[] } }>(
       objects,

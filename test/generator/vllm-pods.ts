@@ -1,5 +1,5 @@
 // The vLLM pods of a rendered model: the pod template that serves HTTP (a Deployment's, or a LeaderWorkerSet's
-// leader) and the vLLM command line it runs.
+// leader; with a version split, the first version's) and the vLLM command line it runs.
 
 export interface PodTemplate {
   metadata: { labels: Record<string, string> };
@@ -19,7 +19,7 @@ export function servingPod(objects: readonly Rendered[]): PodTemplate {
   const workload = objects.find(
     (o) =>
       (o.kind === 'Deployment' || o.kind === 'LeaderWorkerSet' || o.kind === 'Rollout') &&
-      (o.metadata as { name: string }).name.endsWith('-vllm'),
+      /-vllm(-[a-z0-9-]+)?$/.test((o.metadata as { name: string }).name),
   );
   const spec = workload?.spec as
     { template?: PodTemplate; leaderWorkerTemplate?: { leaderTemplate: PodTemplate } } | undefined;

@@ -101,13 +101,18 @@ leaderworkerset.sigs.k8s.io/worker-index: "0"
 {{- end }}
 {{- end }}
 
-{{/* Pod label that Argo Rollouts' stableMetadata / canaryMetadata set, and the pools of a canary select. */}}
+{{/*
+Pod label that tells a model's pools apart: Argo Rollouts' stableMetadata / canaryMetadata set it on a canary's
+pods, a version split's workloads carry the version name.
+*/}}
 {{- define "model-server.trackLabel" -}}switchyard.dev/track{{- end }}
 
 {{/*
 The InferencePools of the model, as a YAML list; each has its own router container (ports offset by 10) in the
 router pods, because one picker serves one pool. One pool for a plain model; with a canary rollout, the pool
-"<fullname>-stable" selects the pods labelled track=stable and "<fullname>-canary" those labelled track=canary.
+"<fullname>-stable" selects the pods labelled track=stable and "<fullname>-canary" those labelled track=canary;
+with a version split, the pool "<fullname>-<version>" selects the pods labelled track=<version>, and its weight
+is the version's share of the route.
 */}}
 {{- define "model-server.pools" -}}
 {{- if .Values.rollout.enabled }}
@@ -133,6 +138,21 @@ router pods, because one picker serves one pool. One pool for a plain model; wit
   healthContainerPort: health-canary
   metricsContainerPort: metrics-canary
   portOffset: 10
+{{- else if .Values.versions.enabled }}
+{{- range $index, $version := .Values.versions.list }}
+- name: {{ include "model-server.objectName" (list $ $version.name) }}
+  track: {{ $version.name }}
+  objectPrefix: {{ $version.name }}
+  container: router-{{ $version.name }}
+  grpcPortName: grpc-v{{ $index }}
+  healthPortName: grpc-health-v{{ $index }}
+  metricsPortName: http-metrics-v{{ $index }}
+  grpcContainerPort: grpc-v{{ $index }}
+  healthContainerPort: health-v{{ $index }}
+  metricsContainerPort: metrics-v{{ $index }}
+  portOffset: {{ mul $index 10 }}
+  weight: {{ $version.weight }}
+{{- end }}
 {{- else }}
 - name: {{ include "model-server.poolName" . }}
   track: ""

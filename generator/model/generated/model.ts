@@ -253,31 +253,41 @@ export interface ModelSpec {
      * Seconds an update may go without progress before it is aborted (default: the startup timeout plus 10 minutes).
      */
     progressDeadlineSeconds?: number;
+    analysis?: SloLimits;
+  };
+  /**
+   * Version split, for what a pod canary cannot change (another model URI, a LeaderWorkerSet or disaggregated model): each version gets its own vLLM workload, InferencePool and router container; the model's route splits traffic by the weights in git, a request with the pinning header reaches the version it names, and with `analysis` every sync is gated by a PostSync AnalysisRun on each version that gets traffic. Excludes `rollout`.
+   */
+  versions?: {
     /**
-     * Limits the canary must meet at each analysed step; a measurement over a limit fails it, a measurement without data pauses the rollout.
+     * The versions and their share of the model's traffic; the weights add up to 100.
+     *
+     * @minItems 2
+     * @maxItems 4
      */
-    analysis?: {
+    split: {
       /**
-       * Upper limit of the canary's p95 time to first token (router), in seconds.
+       * Version name: part of its object names and the value of the pinning header.
        */
-      ttftP95Seconds: number;
+      name: string;
       /**
-       * Upper limit of the canary's p95 inter-token latency (vLLM), in seconds.
+       * Percent of the model's traffic this version gets.
        */
-      interTokenLatencyP95Seconds: number;
+      weight: number;
       /**
-       * Upper limit of the share of the canary's requests that fail (router), 0 to 1.
+       * Where this version's weights come from (default: model.uri). Clients keep calling the model's served name.
        */
-      errorRatio: number;
+      uri?: string;
       /**
-       * Time between measurements (default 2m).
+       * Hugging Face revision of this version (default: model.revision when the URI is the model's); hf:// only.
        */
-      interval?: string;
+      revision?: string;
       /**
-       * Measurements per analysed step (default 5).
+       * vLLM replicas of this version (default: the model's replicas); 0 only with weight 0.
        */
-      count?: number;
-    };
+      replicas?: number;
+    }[];
+    analysis?: SloLimits1;
   };
   /**
    * Gateway route settings.
@@ -301,4 +311,54 @@ export interface Image {
    * Image tag or digest (sha256:...).
    */
   tag: string;
+}
+/**
+ * Limits the canary must meet at each analysed step.
+ */
+export interface SloLimits {
+  /**
+   * Upper limit of the measured version's p95 time to first token (router), in seconds.
+   */
+  ttftP95Seconds: number;
+  /**
+   * Upper limit of the measured version's p95 inter-token latency (vLLM), in seconds.
+   */
+  interTokenLatencyP95Seconds: number;
+  /**
+   * Upper limit of the share of the measured version's requests that fail (router), 0 to 1.
+   */
+  errorRatio: number;
+  /**
+   * Time between measurements (default 2m).
+   */
+  interval?: string;
+  /**
+   * Measurements per analysis (default 5).
+   */
+  count?: number;
+}
+/**
+ * Limits every version with a weight above 0 must meet after each sync (a PostSync AnalysisRun that fails the sync).
+ */
+export interface SloLimits1 {
+  /**
+   * Upper limit of the measured version's p95 time to first token (router), in seconds.
+   */
+  ttftP95Seconds: number;
+  /**
+   * Upper limit of the measured version's p95 inter-token latency (vLLM), in seconds.
+   */
+  interTokenLatencyP95Seconds: number;
+  /**
+   * Upper limit of the share of the measured version's requests that fail (router), 0 to 1.
+   */
+  errorRatio: number;
+  /**
+   * Time between measurements (default 2m).
+   */
+  interval?: string;
+  /**
+   * Measurements per analysis (default 5).
+   */
+  count?: number;
 }

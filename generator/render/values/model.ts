@@ -1,6 +1,6 @@
 // A model's values for the model-server chart in one environment: what the generator derives from the
 // spec and the platform, written as the difference from the chart's documented defaults.
-import type { NormalizedEnvironment, NormalizedModel } from '../../normalize/types.ts';
+import type { ModelSource, NormalizedEnvironment, NormalizedModel } from '../../normalize/types.ts';
 import { mergeValues, valuesOverlay } from './overlay.ts';
 
 type Values = Readonly<Record<string, unknown>>;
@@ -13,11 +13,7 @@ export function derivedModelValues(env: NormalizedEnvironment, model: Normalized
     model: {
       uri: model.uri,
       servedName: model.servedName,
-      source: {
-        kind: source.kind,
-        claim: source.kind === 'pvc' ? source.claim : '',
-        reference: source.kind === 'oci' ? source.reference : '',
-      },
+      source: sourceValues(source),
       hfTokenSecret:
         model.hfTokenSecret === undefined
           ? { name: '' }
@@ -59,6 +55,8 @@ export function derivedModelValues(env: NormalizedEnvironment, model: Normalized
       requestTimeout: model.requestTimeout,
     },
     rollout: rolloutValues(model),
+    versions: versionValues(model),
+    analysis: analysisValues(model),
     objectives: model.objectives,
     aliases: model.aliases,
     monitoring: {
@@ -84,7 +82,36 @@ function rolloutValues(model: NormalizedModel): Values {
     steps: rollout.steps,
     canaryReplicas: rollout.canaryReplicas,
     progressDeadlineSeconds: rollout.progressDeadlineSeconds,
-    analysis: rollout.analysis === undefined ? { enabled: false } : { enabled: true, ...rollout.analysis },
+  };
+}
+
+function versionValues(model: NormalizedModel): Values {
+  const split = model.versionSplit;
+  if (split === undefined) return { enabled: false };
+  return {
+    enabled: true,
+    list: split.versions.map((version) => ({
+      name: version.name,
+      weight: version.weight,
+      replicas: version.replicas,
+      uri: version.uri,
+      source: sourceValues(version.source),
+      args: version.args,
+    })),
+  };
+}
+
+/** The limits of the canary's or the version split's analysis (a model has at most one of them). */
+function analysisValues(model: NormalizedModel): Values {
+  const limits = model.rollout?.analysis ?? model.versionSplit?.analysis;
+  return limits === undefined ? { enabled: false } : { enabled: true, ...limits };
+}
+
+function sourceValues(source: ModelSource): Values {
+  return {
+    kind: source.kind,
+    claim: source.kind === 'pvc' ? source.claim : '',
+    reference: source.kind === 'oci' ? source.reference : '',
   };
 }
 

@@ -43,8 +43,9 @@ const CLOUD_OWNED: readonly { file: RegExp; fields: RegExp }[] = [
   {
     file: /^apps\/prod\/values\/models\/[^/]+\.yaml$/,
     // The node shape is the cloud's too: a replica may fit one node on one cloud and span two on another,
-    // which changes the GPUs per pod, the group size and vLLM's executor.
-    fields: /^vllm(\.(nodeSelector|tolerations|gpus|nodes|groupTopologyKey|args))?(\.|$)/,
+    // which changes the GPUs per pod, the group size and vLLM's executor (each version's arguments too).
+    fields:
+      /^(vllm(\.(nodeSelector|tolerations|gpus|nodes|groupTopologyKey|args))?|versions\.list\.\d+\.args)(\.|$)/,
   },
   // The mesh installation and Gateway API CRD ownership differ on OpenShift (Sail operator).
   {

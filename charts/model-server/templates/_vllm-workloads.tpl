@@ -1,0 +1,97 @@
+{{/*
+The vLLM workload of one version: (list $ctx track), where $ctx is the chart context with the version's values
+and track is the version's name ("" without a version split). A Deployment for single-node replicas, a
+LeaderWorkerSet when a replica spans nodes.
+*/}}
+{{- define "model-server.vllmWorkload" -}}
+{{- $ := index . 0 -}}
+{{- $track := index . 1 -}}
+{{- if gt (int $.Values.vllm.nodes) 1 }}
+{{- include "model-server.vllmLeaderWorkerSet" (list $ $track) }}
+{{- else }}
+{{- include "model-server.vllmDeployment" (list $ $track) }}
+{{- end }}
+{{- end }}
+
+{{/* Name and pod labels of one version's workload: (list $ track). */}}
+{{- define "model-server.vllmWorkloadName" -}}
+{{- include "model-server.objectName" (list (index . 0) (compact (list "vllm" (index . 1)) | join "-")) -}}
+{{- end }}
+
+{{- define "model-server.vllmWorkloadLabels" -}}
+{{- $ := index . 0 -}}
+{{ include "model-server.selectorLabels" (list $ "vllm") }}
+{{- with index . 1 }}
+{{ include "model-server.trackLabel" $ }}: {{ . }}
+{{- end }}
+{{- end }}
+
+{{- define "model-server.vllmDeployment" -}}
+{{- $ := index . 0 -}}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "model-server.vllmWorkloadName" . }}
+  labels:
+    {{- include "model-server.labels" (list $ "vllm") | nindent 4 }}
+spec:
+  replicas: {{ $.Values.vllm.replicas }}
+  selector:
+    matchLabels:
+      {{- include "model-server.vllmWorkloadLabels" . | nindent 6 }}
+  strategy:
+    type: RollingUpdate
+    rollingUpdate:
+      maxSurge: 0
+      maxUnavailable: 1
+  template:
+    metadata:
+      labels:
+        {{- include "model-server.vllmWorkloadLabels" . | nindent 8 }}
+    spec:
+      {{- include "model-server.vllmPodSpec" (list $ "server") | nindent 6 }}
+{{- end }}
+
+{{/*
+A replica that needs more GPUs than one node holds: one LeaderWorkerSet group of vllm.nodes pods per replica,
+each pod taking a whole node's GPUs. The leader serves HTTP and runs vLLM with the Ray executor; workers join
+its Ray cluster. A failing pod restarts its whole group, since the ranks of one model instance cannot recover
+alone.
+*/}}
+{{- define "model-server.vllmLeaderWorkerSet" -}}
+{{- $ := index . 0 -}}
+apiVersion: leaderworkerset.x-k8s.io/v1
+kind: LeaderWorkerSet
+metadata:
+  name: {{ include "model-server.vllmWorkloadName" . }}
+  labels:
+    {{- include "model-server.labels" (list $ "vllm") | nindent 4 }}
+  {{- with $.Values.vllm.groupTopologyKey }}
+  annotations:
+    # Each group gets a node group of its own, so its ranks share one fabric and no other group's pods.
+    leaderworkerset.sigs.k8s.io/exclusive-topology: {{ . }}
+  {{- end }}
+spec:
+  replicas: {{ $.Values.vllm.replicas }}
+  startupPolicy: LeaderCreated
+  rolloutStrategy:
+    type: RollingUpdate
+    rollingUpdateConfiguration:
+      maxSurge: 0
+      maxUnavailable: 1
+  leaderWorkerTemplate:
+    size: {{ $.Values.vllm.nodes }}
+    restartPolicy: RecreateGroupOnPodRestart
+    leaderTemplate:
+      metadata:
+        labels:
+          {{- include "model-server.vllmWorkloadLabels" . | nindent 10 }}
+      spec:
+        {{- include "model-server.vllmPodSpec" (list $ "leader") | nindent 8 }}
+    workerTemplate:
+      metadata:
+        labels:
+          {{- include "model-server.vllmWorkloadLabels" . | nindent 10 }}
+      spec:
+        {{- include "model-server.vllmPodSpec" (list $ "worker") | nindent 8 }}
+{{- end }}
