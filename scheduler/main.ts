@@ -3,6 +3,7 @@
 import { CommanderError } from 'commander';
 import { parseRouterArgs } from './service/flags.ts';
 import { jsonLogger } from './service/log.ts';
+import { startBodyRouter } from './bbr/body-router-app.ts';
 import { startRouter } from './service/router-app.ts';
 
 const log = jsonLogger();
@@ -21,7 +22,7 @@ async function main(): Promise<void> {
   }
   let router;
   try {
-    router = await startRouter(options, log);
+    router = options.bodyBasedRouting ? await startBodyRouter(options, log) : await startRouter(options, log);
   } catch (err) {
     log.error('router failed to start', { error: err instanceof Error ? err.message : String(err) });
     process.exit(1);

@@ -29,6 +29,7 @@ import type {
 } from './types.ts';
 import { normalizeRollout } from './rollout.ts';
 import { normalizeVersions } from './versions.ts';
+import type { SharedEndpointModel } from '../platform/settings.ts';
 import { replicaTopology } from './topology.ts';
 import { conflictingFlag, derivedVllmFlags, modelArgument, modelMountPath, vllmArgs } from './vllm-args.ts';
 
@@ -89,6 +90,11 @@ export function normalizeEnvironments(loaded: readonly LoadedEnvironment[]): Nor
         env.platform.data,
         resolution.release,
         models.map((model) => model.namespace),
+        models.map((model) => ({
+          name: model.servedName,
+          aliases: model.aliases,
+          adapters: model.lora?.adapters.map((adapter) => adapter.name) ?? [],
+        })),
       ),
       models,
     });
@@ -130,8 +136,9 @@ export function normalizePlatform(
   profile: PlatformProfile,
   release: ResolvedRelease,
   modelNamespaces: readonly string[],
+  sharedModels: readonly SharedEndpointModel[],
 ): NormalizedPlatform {
-  const settings = platformSettings(environment, profile, release, modelNamespaces);
+  const settings = platformSettings(environment, profile, release, modelNamespaces, sharedModels);
   return {
     ...settings,
     profile,

@@ -10,6 +10,7 @@ import {
   DEFAULT_ALERTS,
   PLATFORM_SETTING_DEFAULTS as D,
   type PlatformSettings,
+  type SharedEndpointModel,
 } from '../platform/settings.ts';
 
 function definedEntries(map: Readonly<Record<string, string | undefined>>): Record<string, string> {
@@ -75,6 +76,7 @@ export function platformSettings(
   profile: PlatformProfile,
   release: ResolvedRelease,
   modelNamespaces: readonly string[] = [],
+  sharedModels: readonly SharedEndpointModel[] = [],
 ): PlatformSettings {
   const gateway = profile.gateway ?? {};
   const tlsEnabled = gateway.tls?.enabled ?? D.tlsEnabled;
@@ -129,5 +131,9 @@ export function platformSettings(
       kserve: profile.components?.kserve ?? D.kserve,
     },
     modelNamespaces: [...new Set(modelNamespaces)].sort(),
+    sharedEndpoint: {
+      routerImage: profile.router.image,
+      models: [...sharedModels].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    },
   };
 }

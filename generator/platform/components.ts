@@ -446,7 +446,7 @@ export function platformComponents(settings: PlatformSettings): PlatformComponen
 
   components.push({
     name: 'gateway',
-    description: `The shared ${settings.gateway.name} Gateway, its listener certificate and load balancer`,
+    description: `The shared ${settings.gateway.name} Gateway, its listener certificate and load balancer, and the body-based router of the shared OpenAI endpoint`,
     wave: SYNC_WAVES.gateway,
     namespace: settings.gateway.namespace,
     source: { type: 'local', chart: 'gateway' },
@@ -454,6 +454,13 @@ export function platformComponents(settings: PlatformSettings): PlatformComponen
     usesKinds: [
       { group: 'gateway.networking.k8s.io', kind: 'Gateway' },
       ...(settings.gateway.tls.enabled ? [CERTIFICATE] : []),
+      // The shared endpoint: the body-based router's filter on the Gateway and the /v1/models route.
+      ...(settings.sharedEndpoint.models.length > 0
+        ? [
+            { group: 'networking.istio.io', kind: 'EnvoyFilter' },
+            { group: 'gateway.networking.k8s.io', kind: 'HTTPRoute' },
+          ]
+        : []),
     ],
     clusterKinds: [],
     ignoreDifferences: [],

@@ -56,6 +56,18 @@ export interface PlatformSettings {
   };
   /** Namespaces the models project may deploy to (for the router's and models' NetworkPolicies, scraping). */
   readonly modelNamespaces: readonly string[];
+  /** The environment's shared OpenAI endpoint: its body-based router and every name each model answers to. */
+  readonly sharedEndpoint: {
+    readonly routerImage: { readonly repository: string; readonly tag: string };
+    readonly models: readonly SharedEndpointModel[];
+  };
+}
+
+/** A model on the shared endpoint: its served name (the routing header's value), aliases and adapters. */
+export interface SharedEndpointModel {
+  readonly name: string;
+  readonly aliases: readonly string[];
+  readonly adapters: readonly string[];
 }
 
 export const DEFAULT_ALERTS: AlertThresholds = {

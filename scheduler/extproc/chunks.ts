@@ -1,4 +1,6 @@
 // Envoy implementations cap one streamed body chunk at 64 KiB; llm-d sends at most 62,000 bytes per chunk.
+import type { ProcessingResponse } from './messages.ts';
+
 export const MAX_STREAMED_CHUNK_BYTES = 62_000;
 
 /** Splits a body into views of at most `limit` bytes (no copies). An empty body gives one empty chunk. */
@@ -11,4 +13,22 @@ export function splitBody(body: Buffer, limit: number = MAX_STREAMED_CHUNK_BYTES
     chunks.push(body.subarray(offset, Math.min(offset + limit, body.length)));
   }
   return chunks;
+}
+
+/** A body as streamed_response chunks of at most 62,000 bytes; only the last may carry end_of_stream. */
+export function streamedBody(
+  direction: 'requestBody' | 'responseBody',
+  body: Buffer,
+  endOfStream: boolean,
+): ProcessingResponse[] {
+  const chunks = splitBody(body, MAX_STREAMED_CHUNK_BYTES);
+  return chunks.map((chunk, i) => ({
+    [direction]: {
+      response: {
+        bodyMutation: {
+          streamedResponse: { body: chunk, endOfStream: endOfStream && i === chunks.length - 1 },
+        },
+      },
+    },
+  }));
 }

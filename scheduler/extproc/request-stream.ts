@@ -16,7 +16,7 @@ import {
   type RequestLifecycle,
 } from '../lifecycle/request-lifecycle.ts';
 import type { RejectionAnswer, RejectionReason } from '../lifecycle/rejections.ts';
-import { MAX_STREAMED_CHUNK_BYTES, splitBody } from './chunks.ts';
+import { streamedBody } from './chunks.ts';
 import { METADATA, firstHeader, readHeaderMap, setHeader, HEADER } from './headers.ts';
 import { immediateResponse } from './immediate.ts';
 import { BodySendMode } from './messages.ts';
@@ -455,24 +455,6 @@ export class ExtProcStream {
     this.usageReader = undefined;
     this.restorer = undefined;
   }
-}
-
-/** A body as streamed_response chunks of at most 62,000 bytes; only the last may carry end_of_stream. */
-function streamedBody(
-  direction: 'requestBody' | 'responseBody',
-  body: Buffer,
-  endOfStream: boolean,
-): ProcessingResponse[] {
-  const chunks = splitBody(body, MAX_STREAMED_CHUNK_BYTES);
-  return chunks.map((chunk, i) => ({
-    [direction]: {
-      response: {
-        bodyMutation: {
-          streamedResponse: { body: chunk, endOfStream: endOfStream && i === chunks.length - 1 },
-        },
-      },
-    },
-  }));
 }
 
 class ProtocolError extends Error {

@@ -40,6 +40,29 @@ const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024;
 
 export async function startExtProcServer(options: ExtProcServerOptions): Promise<ExtProcServer> {
+  const deps: ExtProcDeps = {
+    service: options.service,
+    metrics: options.metrics,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    tokenize: estimatePromptTokens,
+    random: Math.random,
+    activeIds: options.activeIds ?? new Set(),
+    ...(options.onError !== undefined ? { reportError: options.onError } : {}),
+  };
+  return serveExtProc(options, (sink) => new ExtProcStream(deps, sink));
+}
+
+/** What one ext_proc stream needs from its handler. */
+export interface ExtProcHandler {
+  handle(message: ProcessingRequest): void;
+  close(how: 'ended' | 'cancelled' | 'error'): void;
+}
+
+/** The gRPC side every ext_proc server shares: limits, keepalive, TLS, stream lifecycle and draining. */
+export async function serveExtProc(
+  options: Pick<ExtProcServerOptions, 'host' | 'port' | 'tls' | 'maxMessageBytes' | 'onError'>,
+  createHandler: (sink: { send(response: ProcessingResponse): void; end(): void }) => ExtProcHandler,
+): Promise<ExtProcServer> {
   const maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const server = new Server({
     'grpc.max_receive_message_length': maxMessageBytes,
@@ -50,21 +73,12 @@ export async function startExtProcServer(options: ExtProcServerOptions): Promise
     // Envoy may ping every few seconds while streams are open; do not treat that as abuse.
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
   });
-  const deps: ExtProcDeps = {
-    service: options.service,
-    metrics: options.metrics,
-    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-    tokenize: estimatePromptTokens,
-    random: Math.random,
-    activeIds: options.activeIds ?? new Set(),
-    ...(options.onError !== undefined ? { reportError: options.onError } : {}),
-  };
-  const open = new Set<ExtProcStream>();
+  const open = new Set<ExtProcHandler>();
 
   server.addService(externalProcessorService, {
     Process: (call: ServerDuplexStream<ProcessingRequest, ProcessingResponse>) => {
       let ended = false;
-      const stream = new ExtProcStream(deps, {
+      const stream = createHandler({
         send: (response) => {
           if (!ended) {
             call.write(response);

@@ -48,6 +48,10 @@ export interface RouterOptions {
   readonly metricsClientCa: string | undefined;
   /** Common names of the client certificates allowed to read /metrics (empty: any the CA signed). */
   readonly metricsClientNames: readonly string[];
+  /** Body-based-routing mode: the gateway's model header from the body, and GET /v1/models. */
+  readonly bodyBasedRouting: boolean;
+  /** With bodyBasedRouting: the environment's model catalog (YAML), re-read when it changes. */
+  readonly modelCatalog: string | undefined;
 }
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -138,7 +142,8 @@ export function buildProgram(): Command {
   return new Command('router')
     .description(
       'Switchyard router: endpoint picker for an InferencePool (Envoy ext_proc on --grpc-port), gRPC health, ' +
-        'Prometheus metrics, and an optional OpenAI-compatible HTTP proxy (--http-port).',
+        'Prometheus metrics, and an optional OpenAI-compatible HTTP proxy (--http-port). With --body-based-routing, ' +
+        "the body-based router of an environment's shared OpenAI endpoint instead.",
     )
     .option(
       '--pool-name <name>',
@@ -147,6 +152,14 @@ export function buildProgram(): Command {
     .option('--pool-namespace <namespace>', 'namespace of the pool (default: $NAMESPACE, else "default")')
     .option('--pool-group <group>', 'API group of the InferencePool', 'inference.networking.k8s.io')
     .option('--static-endpoints <list>', 'route to these "host:port,host:port" endpoints instead of a pool')
+    .option(
+      '--body-based-routing',
+      "body-based-routing mode for an environment's shared endpoint: set x-gateway-model-name from the body's model (ext_proc) and serve GET /v1/models (--http-port); needs --model-catalog, no pool",
+    )
+    .option(
+      '--model-catalog <file>',
+      'with --body-based-routing: YAML "models: [{name, aliases, adapters}]" of the environment, re-read every 5s',
+    )
     .option(
       '--config-file <path>',
       'EndpointPickerConfig YAML (plugins, scheduling profiles, optional flowControl queue)',
@@ -274,6 +287,8 @@ export function buildProgram(): Command {
 }
 
 interface RawOptions {
+  bodyBasedRouting?: boolean;
+  modelCatalog?: string;
   poolName?: string;
   poolNamespace?: string;
   poolGroup: string;
@@ -317,7 +332,17 @@ function commaList(text: string | undefined): string[] {
 
 /** Checks combinations that single flags cannot express; throws naming the flags involved. */
 export function resolveOptions(raw: RawOptions, env: NodeJS.ProcessEnv): RouterOptions {
-  if ((raw.poolName === undefined) === (raw.staticEndpoints === undefined)) {
+  const bodyBasedRouting = raw.bodyBasedRouting === true;
+  if (bodyBasedRouting) {
+    if (raw.modelCatalog === undefined) throw new Error('--body-based-routing needs --model-catalog');
+    if (raw.poolName !== undefined || raw.staticEndpoints !== undefined) {
+      throw new Error(
+        '--body-based-routing routes to models, not endpoints: give no --pool-name or --static-endpoints',
+      );
+    }
+  } else if (raw.modelCatalog !== undefined) {
+    throw new Error('--model-catalog needs --body-based-routing');
+  } else if ((raw.poolName === undefined) === (raw.staticEndpoints === undefined)) {
     throw new Error(
       'give exactly one of --pool-name (Kubernetes discovery) or --static-endpoints (fixed list)',
     );
@@ -376,6 +401,8 @@ export function resolveOptions(raw: RawOptions, env: NodeJS.ProcessEnv): RouterO
     scrapeMaxBodyBytes: raw.scrapeMaxBodyBytes,
     metricsMaxLabelSets: raw.metricsMaxLabelSets,
     watchStallTimeoutMs: raw.watchStallTimeout,
+    bodyBasedRouting,
+    modelCatalog: raw.modelCatalog,
   };
 }
 

@@ -138,7 +138,7 @@ describe('what a pull request changes', () => {
     expect(after.get('apps/prod/values/models/qwen-basic.yaml')).toContain('  replicas: 4\n');
   });
 
-  it('a new model adds one values file and one Application per environment', () => {
+  it('a new model adds one values file and one Application per environment, and joins the shared endpoint', () => {
     const root = generatedRepo();
     const before = readTree(root);
     for (const env of ['dev', 'prod']) {
@@ -153,8 +153,11 @@ describe('what a pull request changes', () => {
     expect(changedFiles(before, readTree(root))).toEqual([
       'apps/dev/models/granite.yaml',
       'apps/dev/values/models/granite.yaml',
+      // The gateway's model catalog: GET /v1/models and the body-based router now know granite.
+      'apps/dev/values/platform/gateway.yaml',
       'apps/prod/models/granite.yaml',
       'apps/prod/values/models/granite.yaml',
+      'apps/prod/values/platform/gateway.yaml',
     ]);
   });
 });

@@ -194,17 +194,24 @@ describe("the Rollouts plugin's weight edits", () => {
     'at weight %i split unpinned traffic accordingly and leave pinned traffic alone',
     (weight) => {
       const edited = setHTTPRouteWeight(route, weight);
-      const path = '/llm/llama-8b/v1/chat/completions';
-      expect(split([edited, pinned], path, {})).toEqual({
-        [canary.stableService]: (100 - weight) / 100,
-        [canary.canaryService]: weight / 100,
-      });
-      expect(split([edited, pinned], path, { 'x-model-version': 'canary' })).toEqual({
-        [canary.canaryService]: 1,
-      });
-      expect(split([edited, pinned], path, { 'x-model-version': 'stable' })).toEqual({
-        [canary.stableService]: 1,
-      });
+      // The model's own path, and the shared endpoint's (the header the body-based router sets).
+      const shared = { 'x-gateway-model-name': 'meta-llama/Llama-3.1-8B-Instruct' };
+      for (const [path, headers] of [
+        ['/llm/llama-8b/v1/chat/completions', {}],
+        ['/v1/chat/completions', shared],
+      ] as const) {
+        expect(split([edited, pinned], path, headers)).toEqual({
+          [canary.stableService]: (100 - weight) / 100,
+          [canary.canaryService]: weight / 100,
+        });
+        expect(split([edited, pinned], path, { ...headers, 'x-model-version': 'canary' })).toEqual({
+          [canary.canaryService]: 1,
+        });
+        expect(split([edited, pinned], path, { ...headers, 'x-model-version': 'stable' })).toEqual({
+          [canary.stableService]: 1,
+        });
+      }
+      expect(split([edited, pinned], '/v1/chat/completions', {})).toEqual({});
       // The plugin edits only the route it was given; the pinned route is what git says.
       expect(pinned.spec.rules.every((rule) => rule.backendRefs.length === 1)).toBe(true);
     },

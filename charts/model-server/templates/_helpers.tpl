@@ -187,6 +187,30 @@ is the version's share of the route.
   {{- end }}
 {{- end }}
 
+{{/*
+The ways in to the model, as a YAML list of HTTPRoute matches with whether the path prefix is rewritten to "/":
+its own path "/<namespace>/<model>/", and with the shared endpoint "/v1/" carrying the header the environment's
+body-based router sets to the model's served name. Every route of the model has one rule per way in.
+*/}}
+{{- define "model-server.routeEntries" -}}
+- rewrite: true
+  match:
+    path:
+      type: PathPrefix
+      value: {{ include "model-server.pathPrefix" . }}
+{{- if .Values.route.sharedEndpoint.enabled }}
+- rewrite: false
+  match:
+    path:
+      type: PathPrefix
+      value: /v1/
+    headers:
+      - type: Exact
+        name: {{ .Values.route.sharedEndpoint.header }}
+        value: {{ .Values.model.servedName | quote }}
+{{- end }}
+{{- end }}
+
 {{- define "model-server.routeFilters" -}}
 - type: URLRewrite
   urlRewrite:

@@ -53,6 +53,8 @@ export function derivedModelValues(env: NormalizedEnvironment, model: Normalized
         sectionName: platform.routeSectionName ?? '',
       },
       requestTimeout: model.requestTimeout,
+      // Every model of an environment is on its shared endpoint (the chart's default says so too).
+      sharedEndpoint: { enabled: true },
     },
     rollout: rolloutValues(model),
     versions: versionValues(model),

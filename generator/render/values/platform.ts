@@ -42,13 +42,28 @@ export function gatewayValues(settings: PlatformSettings): Record<string, unknow
       secretName: `${gateway.name}-tls`,
       dnsNames: gateway.hostname === null ? [serviceHost] : [gateway.hostname, serviceHost],
     },
-    // Only the environment's model namespaces may attach routes to the shared, public listener.
+    // Only the environment's model namespaces (and the gateway's own, for the shared endpoint's /v1/models
+    // route) may attach routes to the shared, public listener.
+    // The shared endpoint's /v1/models route lives in the gateway namespace.
     allowedRoutes:
       settings.modelNamespaces.length > 0
-        ? { from: 'Selector', namespaces: [...settings.modelNamespaces] }
+        ? {
+            from: 'Selector',
+            namespaces: [...new Set([...settings.modelNamespaces, gateway.namespace])].sort(),
+          }
         : { from: 'Same', namespaces: [] },
     acmeListener: { enabled: settings.pki.acme !== null && gateway.tls.issuer === settings.pki.acme.issuer },
     routerTrust: { issuer: settings.pki.caIssuer, secretName: gateway.routerTrustSecret },
+    sharedEndpoint: {
+      enabled: settings.sharedEndpoint.models.length > 0,
+      image: { ...settings.sharedEndpoint.routerImage },
+      replicas: 2,
+      models: settings.sharedEndpoint.models.map((model) => ({
+        name: model.name,
+        aliases: [...model.aliases],
+        adapters: [...model.adapters],
+      })),
+    },
   };
 }
 

@@ -98,11 +98,13 @@ describe.each(environments.map((env) => env.name))('platform Applications of %s'
     }
   });
 
-  it('lets only the environment’s model namespaces attach routes to the shared gateway', () => {
+  it('lets only the environment’s model namespaces (and its own, for /v1/models) attach routes to the gateway', () => {
     const values = parse(
       readFileSync(join(repoRoot, 'apps', environment, 'values/platform/gateway.yaml'), 'utf8'),
     ) as { allowedRoutes: { from: string; namespaces: string[] } };
-    const namespaces = [...new Set(env.models.map((model) => model.namespace))].sort();
+    const namespaces = [
+      ...new Set([...env.models.map((model) => model.namespace), env.platform.gateway.namespace]),
+    ].sort();
     expect(values.allowedRoutes).toEqual({ from: 'Selector', namespaces });
   });
 
