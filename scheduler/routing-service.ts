@@ -52,6 +52,11 @@ export interface RoutingService {
   servedModels(): readonly string[];
   /** The current ready endpoints. */
   endpoints(): readonly Endpoint[];
+  /**
+   * Spends one token of the model's request-rate limit: undefined when the request may go on (or no limit is
+   * set), else the seconds until it could (Retry-After).
+   */
+  takeRateToken?(): number | undefined;
   /** The endpoints new requests may go to now: ready, not ejected, with fresh metrics when any has them. */
   routableEndpoints(): readonly Endpoint[];
   /**

@@ -352,6 +352,18 @@ function normalizeModel(
   const hfTokenSecret = spec.model.hfTokenSecret;
   const apiKeySecret = spec.vllm?.apiKeySecret;
 
+  const routerReplicas = spec.router?.replicas ?? modelDefaults.routerReplicas;
+  const retryAttempts = spec.route?.retries?.attempts;
+  const limit = spec.route?.rateLimit;
+  // Each router replica sees about its share of the model's requests and keeps its own bucket.
+  const rateLimit =
+    limit === undefined
+      ? undefined
+      : {
+          requestsPerSecond: limit.requestsPerSecond / routerReplicas,
+          burst: Math.max(1, Math.ceil((limit.burst ?? Math.ceil(limit.requestsPerSecond)) / routerReplicas)),
+        };
+
   const model: NormalizedModel = {
     environment,
     file: input.file,
@@ -392,10 +404,13 @@ function normalizeModel(
     },
     router: {
       image: platform.routerImage,
-      replicas: spec.router?.replicas ?? modelDefaults.routerReplicas,
+      replicas: routerReplicas,
       failureMode: spec.router?.failureMode ?? modelDefaults.failureMode,
       profile,
-      config: routerConfig(profile, blockSize, { lora: lora !== undefined }),
+      config: routerConfig(profile, blockSize, {
+        lora: lora !== undefined,
+        ...(retryAttempts === undefined ? {} : { endpoints: retryAttempts + 1 }),
+      }),
     },
     objectives: objectives.map((o) => ({ name: o.name, priority: o.priority })),
     aliases,
@@ -403,6 +418,8 @@ function normalizeModel(
     ...(rollout === undefined ? {} : { rollout: rollout.rollout }),
     ...(versions === undefined ? {} : { versionSplit: versions.split }),
     requestTimeout: spec.route?.requestTimeout ?? modelDefaults.requestTimeout,
+    ...(retryAttempts === undefined ? {} : { retryAttempts }),
+    ...(rateLimit === undefined ? {} : { rateLimit }),
     names: modelObjectNames(
       spec.name,
       objectives.map((o) => o.name),

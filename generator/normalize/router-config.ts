@@ -17,7 +17,11 @@ export const loraAffinityWeight = 2;
 export function routerConfig(
   profile: RouterProfileName,
   blockSize: number,
-  options: { readonly lora: boolean } = { lora: false },
+  options: {
+    readonly lora: boolean;
+    /** Endpoints the picker returns: the pick, then fallbacks the gateway walks on a retry. */
+    readonly endpoints?: number;
+  } = { lora: false },
 ): EndpointPickerConfig {
   const weights = routerProfiles[profile];
   return {
@@ -33,7 +37,9 @@ export function routerConfig(
         type: 'approx-prefix-cache-producer',
         parameters: { blockSizeTokens: blockSize, autoTune: false, lruCapacityPerServer: 31250 },
       },
-      { type: 'max-score-picker' },
+      options.endpoints === undefined || options.endpoints === 1
+        ? { type: 'max-score-picker' }
+        : { type: 'max-score-picker', parameters: { maxNumOfEndpoints: options.endpoints } },
     ],
     schedulingProfiles: [
       {

@@ -160,6 +160,10 @@ export interface NormalizedModel {
   readonly rollout?: NormalizedRollout;
   readonly versionSplit?: NormalizedVersionSplit;
   readonly requestTimeout: string;
+  /** Endpoints tried after the first when a request fails before responding; undefined: the router's default. */
+  readonly retryAttempts?: number;
+  /** The model's request-rate limit, per router replica (the spec's limit shared among them). */
+  readonly rateLimit?: { readonly requestsPerSecond: number; readonly burst: number };
   readonly names: ModelObjectNames;
 }
 

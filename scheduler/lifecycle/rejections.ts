@@ -10,6 +10,7 @@ export type RejectionReason =
   | 'invalid-request'
   | 'model-missing'
   | 'model-not-found'
+  | 'rate-limited'
   | 'route-not-found'
   | 'method-not-allowed'
   | 'payload-too-large'
@@ -88,6 +89,15 @@ export const REJECTIONS: Readonly<Record<RejectionReason, RejectionSpec>> = {
     errorCode: 'PayloadTooLarge',
     dropped: false,
     message: "the request body exceeds the router's limit",
+  },
+  // The model's own request-rate limit (route.rateLimit), not a drop by the scheduler.
+  'rate-limited': {
+    status: 429,
+    type: 'rate_limit_error',
+    code: 'rate_limit_exceeded',
+    errorCode: 'ResourceExhausted',
+    dropped: false,
+    message: "the model's request-rate limit is reached",
   },
   'rejected-saturated': drop(429, 'the pool is saturated; request shed', 'rejected-saturated'),
   'rejected-queue-full': drop(429, 'the flow-control queue is full', 'rejected-queue-full'),

@@ -108,6 +108,14 @@ export function prepareRequest(deps: LifecycleDeps, input: RequestInput): Prepar
       answer: lifecycle.reject('model-not-found', `The model \`${name}\` does not exist.`),
     };
   }
+  const retryAfter = service.takeRateToken?.();
+  if (retryAfter !== undefined) {
+    const answer = lifecycle.reject('rate-limited');
+    return {
+      kind: 'rejected',
+      answer: { ...answer, headers: { ...answer.headers, 'retry-after': String(retryAfter) } },
+    };
+  }
   return { kind: 'ready', lifecycle };
 }
 

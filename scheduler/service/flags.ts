@@ -48,6 +48,10 @@ export interface RouterOptions {
   readonly metricsClientCa: string | undefined;
   /** Common names of the client certificates allowed to read /metrics (empty: any the CA signed). */
   readonly metricsClientNames: readonly string[];
+  /** The model's request-rate limit on this router; undefined: none. */
+  readonly rateLimit: { readonly requestsPerSecond: number; readonly burst: number } | undefined;
+  /** HTTP proxy: endpoints tried for one request. */
+  readonly maxAttempts: number;
   /** Body-based-routing mode: the gateway's model header from the body, and GET /v1/models. */
   readonly bodyBasedRouting: boolean;
   /** With bodyBasedRouting: the environment's model catalog (YAML), re-read when it changes. */
@@ -109,6 +113,16 @@ function positiveInteger(flag: string) {
     const n = Number(value);
     if (!/^\d+$/.test(value.trim()) || n < 1) {
       throw new InvalidArgumentError(`${flag}: expected a positive integer, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+function positiveNumber(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isFinite(n) || n <= 0) {
+      throw new InvalidArgumentError(`${flag}: expected a number above 0, got "${value}"`);
     }
     return n;
   };
@@ -237,6 +251,22 @@ export function buildProgram(): Command {
       'kubeconfig file (default: in-cluster config, then $KUBECONFIG, ~/.kube/config)',
     )
     .option(
+      '--rate-limit <requests-per-second>',
+      "the model's request-rate limit on this router (429 rate_limit_exceeded with Retry-After above it; default: none)",
+      positiveNumber('--rate-limit'),
+    )
+    .option(
+      '--rate-limit-burst <n>',
+      'with --rate-limit: requests admitted at once after a quiet period (default: the rate, rounded up)',
+      positiveInteger('--rate-limit-burst'),
+    )
+    .option(
+      '--max-attempts <n>',
+      'HTTP proxy: endpoints tried for one request when one refuses, resets or answers 5xx before responding',
+      positiveInteger('--max-attempts'),
+      3,
+    )
+    .option(
       '--outlier-consecutive-failures <n>',
       'failed requests in a row (refused connection, reset, 5xx) that eject an endpoint',
       positiveInteger('--outlier-consecutive-failures'),
@@ -287,6 +317,9 @@ export function buildProgram(): Command {
 }
 
 interface RawOptions {
+  rateLimit?: number;
+  rateLimitBurst?: number;
+  maxAttempts: number;
   bodyBasedRouting?: boolean;
   modelCatalog?: string;
   poolName?: string;
@@ -347,6 +380,9 @@ export function resolveOptions(raw: RawOptions, env: NodeJS.ProcessEnv): RouterO
       'give exactly one of --pool-name (Kubernetes discovery) or --static-endpoints (fixed list)',
     );
   }
+  if (raw.rateLimitBurst !== undefined && raw.rateLimit === undefined) {
+    throw new Error('--rate-limit-burst needs --rate-limit');
+  }
   if (raw.staticEndpoints !== undefined) {
     parseStaticEndpoints(raw.staticEndpoints);
   }
@@ -401,6 +437,11 @@ export function resolveOptions(raw: RawOptions, env: NodeJS.ProcessEnv): RouterO
     scrapeMaxBodyBytes: raw.scrapeMaxBodyBytes,
     metricsMaxLabelSets: raw.metricsMaxLabelSets,
     watchStallTimeoutMs: raw.watchStallTimeout,
+    rateLimit:
+      raw.rateLimit === undefined
+        ? undefined
+        : { requestsPerSecond: raw.rateLimit, burst: raw.rateLimitBurst ?? Math.ceil(raw.rateLimit) },
+    maxAttempts: raw.maxAttempts,
     bodyBasedRouting,
     modelCatalog: raw.modelCatalog,
   };

@@ -21,6 +21,8 @@ import type {
   RoutingService,
 } from '../routing-service.ts';
 
+import { TokenBucket, type RateLimit } from '../lifecycle/rate-limit.ts';
+
 export interface PoolRoutingServiceOptions {
   readonly scheduler: Scheduler;
   readonly registry: EndpointRegistry;
@@ -38,6 +40,8 @@ export interface PoolRoutingServiceOptions {
   readonly now?: () => number;
   /** Told when an endpoint is ejected or recovers (for the log). */
   readonly onHealthEvent?: (event: HealthEvent) => void;
+  /** The model's request-rate limit on this router (--rate-limit, --rate-limit-burst). */
+  readonly rateLimit?: RateLimit;
 }
 
 /** A request waiting in the flow-control queue for its admission promise to settle. */
@@ -68,6 +72,7 @@ export class PoolRoutingService implements RoutingService {
   readonly #stalenessMs: number;
   readonly #now: () => number;
   readonly #onHealthEvent: ((event: HealthEvent) => void) | undefined;
+  readonly #rateLimit: TokenBucket | undefined;
   #knownSnapshot: readonly Endpoint[] | undefined;
   #draining = false;
   readonly #idleWaiters: (() => void)[] = [];
@@ -87,6 +92,11 @@ export class PoolRoutingService implements RoutingService {
     this.#stalenessMs = opts.stalenessMs ?? 2_000;
     this.#now = opts.now ?? Date.now;
     this.#onHealthEvent = opts.onHealthEvent;
+    this.#rateLimit = opts.rateLimit === undefined ? undefined : new TokenBucket(opts.rateLimit);
+  }
+
+  takeRateToken(): number | undefined {
+    return this.#rateLimit?.take();
   }
 
   route(request: RoutingRequest): PickResult {

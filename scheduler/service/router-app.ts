@@ -68,6 +68,7 @@ export async function startRouter(options: RouterOptions, log: Logger): Promise<
       baseEjectionMs: options.outlierBaseEjectionMs,
       maxEjectionMs: options.outlierMaxEjectionMs,
     },
+    ...(options.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
     onHealthEvent: (event) => {
       if (event.kind === 'ejected') {
         log.warn('endpoint ejected', { endpoint: event.key, forMs: event.forMs, after: event.outcome });
@@ -195,6 +196,7 @@ export async function startRouter(options: RouterOptions, log: Logger): Promise<
             metrics,
             activeIds,
             maxBodyBytes: options.maxRequestBodyBytes,
+            maxConnectAttempts: options.maxAttempts,
           });
 
     log.info('router started', {

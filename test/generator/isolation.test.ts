@@ -99,6 +99,11 @@ const mutations: readonly Mutation[] = [
     },
   },
   { fields: ['/route/requestTimeout'], model: { route: { requestTimeout: '300s' } } },
+  { fields: ['/route/retries/attempts'], model: { route: { retries: { attempts: 1 } } } },
+  {
+    fields: ['/route/rateLimit/requestsPerSecond', '/route/rateLimit/burst'],
+    model: { route: { rateLimit: { requestsPerSecond: 5, burst: 10 } } },
+  },
   {
     fields: [
       '/rollout/steps',

@@ -297,6 +297,28 @@ export interface ModelSpec {
      * Gateway API duration for the whole request; 0s disables the timeout (suits long streaming responses).
      */
     requestTimeout?: string;
+    /**
+     * Retries of a request that fails before any response reached the client: on a refused or reset connection, or a 5xx status before the response starts, another endpoint of the pool is tried. The model's router hands the gateway this many fallback endpoints after its pick (its HTTP proxy tries them itself); which failures the gateway retries on is its own retry policy (docs/shared-endpoint.md).
+     */
+    retries?: {
+      /**
+       * Endpoints tried after the first; 0 disables retries.
+       */
+      attempts: number;
+    };
+    /**
+     * Request-rate limit of the model, enforced by its router on every request it routes (429 rate_limit_exceeded with Retry-After above it). Shared evenly among the router's replicas.
+     */
+    rateLimit?: {
+      /**
+       * Sustained requests per second the model admits.
+       */
+      requestsPerSecond: number;
+      /**
+       * Requests admitted at once after a quiet period (default: requestsPerSecond, rounded up).
+       */
+      burst?: number;
+    };
   };
 }
 /**

@@ -5,6 +5,9 @@ import { mergeValues, valuesOverlay } from './overlay.ts';
 
 type Values = Readonly<Record<string, unknown>>;
 
+/** The router's own default (--max-attempts 3): two endpoints after the first. */
+const defaultRetryAttempts = 2;
+
 /** Everything the generator decides for one model; keys it leaves out keep the chart's defaults. */
 export function derivedModelValues(env: NormalizedEnvironment, model: NormalizedModel): Values {
   const { platform } = env;
@@ -44,6 +47,8 @@ export function derivedModelValues(env: NormalizedEnvironment, model: Normalized
       replicas: model.router.replicas,
       failureMode: model.router.failureMode,
       config: model.router.config,
+      maxAttempts: (model.retryAttempts ?? defaultRetryAttempts) + 1,
+      rateLimit: model.rateLimit ?? { requestsPerSecond: 0, burst: 0 },
       tls: { issuer: platform.pki.caIssuer, gatewayTrustSecret: platform.gateway.routerTrustSecret },
     },
     route: {
