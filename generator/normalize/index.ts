@@ -95,6 +95,7 @@ export function normalizeEnvironments(loaded: readonly LoadedEnvironment[]): Nor
           aliases: model.aliases,
           adapters: model.lora?.adapters.map((adapter) => adapter.name) ?? [],
         })),
+        models.flatMap((model) => model.objectives),
       ),
       models,
     });
@@ -137,8 +138,9 @@ export function normalizePlatform(
   release: ResolvedRelease,
   modelNamespaces: readonly string[],
   sharedModels: readonly SharedEndpointModel[],
+  objectives: readonly { readonly name: string; readonly priority: number }[],
 ): NormalizedPlatform {
-  const settings = platformSettings(environment, profile, release, modelNamespaces, sharedModels);
+  const settings = platformSettings(environment, profile, release, modelNamespaces, sharedModels, objectives);
   return {
     ...settings,
     profile,

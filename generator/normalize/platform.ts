@@ -77,6 +77,7 @@ export function platformSettings(
   release: ResolvedRelease,
   modelNamespaces: readonly string[] = [],
   sharedModels: readonly SharedEndpointModel[] = [],
+  objectives: readonly { readonly name: string; readonly priority: number }[] = [],
 ): PlatformSettings {
   const gateway = profile.gateway ?? {};
   const tlsEnabled = gateway.tls?.enabled ?? D.tlsEnabled;
@@ -134,6 +135,15 @@ export function platformSettings(
     sharedEndpoint: {
       routerImage: profile.router.image,
       models: [...sharedModels].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+      clientObjectives: clientObjectives(objectives),
     },
   };
+}
+
+/** Objective names no model gives a priority above 0: a client may lower its own priority, never raise it. */
+function clientObjectives(
+  objectives: readonly { readonly name: string; readonly priority: number }[],
+): string[] {
+  const raising = new Set(objectives.filter((o) => o.priority > 0).map((o) => o.name));
+  return [...new Set(objectives.map((o) => o.name))].filter((name) => !raising.has(name)).sort();
 }

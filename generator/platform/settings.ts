@@ -60,6 +60,8 @@ export interface PlatformSettings {
   readonly sharedEndpoint: {
     readonly routerImage: { readonly repository: string; readonly tag: string };
     readonly models: readonly SharedEndpointModel[];
+    /** Objectives a client may name itself at the gateway: priority at most 0 in every model that has them. */
+    readonly clientObjectives: readonly string[];
   };
 }
 

@@ -4,11 +4,12 @@
 // or naming one the environment does not serve, gets an OpenAI error from here.
 import { rejectionAnswer, type RejectionReason } from '../lifecycle/rejections.ts';
 import { streamedBody } from '../extproc/chunks.ts';
-import { readHeaderMap, setHeader } from '../extproc/headers.ts';
+import { HEADER, readHeaderMap, setHeader } from '../extproc/headers.ts';
 import { immediateResponse } from '../extproc/immediate.ts';
 import {
   BodySendMode,
   type HttpBody,
+  type HeaderValueOption,
   type HttpHeaders,
   type ProcessingRequest,
   type ProcessingResponse,
@@ -20,6 +21,15 @@ import type { ModelCatalog } from './model-catalog.ts';
 export const MODEL_HEADER = 'x-gateway-model-name';
 
 export type BodyRoutingOutcome = 'routed' | 'no-body' | 'other-path' | RejectionReason;
+
+/**
+ * Headers only the platform may set: a client's own values would choose endpoints, a pool subset, a model
+ * rewrite, a routing header or a priority. The gateway's first filter removes them from every request, except an
+ * objective clients may choose themselves (`clientObjectives`).
+ */
+export function isPlatformOnlyHeader(name: string): boolean {
+  return name.startsWith('x-llm-d-') || name.startsWith('x-gateway-');
+}
 
 export interface BodyRouterDeps {
   readonly catalog: () => ModelCatalog;
@@ -44,6 +54,8 @@ export class BodyRouterStream {
 
   private readonly deps: BodyRouterDeps;
   private readonly sink: StreamSink;
+  /** Client-set platform-only headers of this request, removed in the header response. */
+  private removed: string[] = [];
 
   constructor(deps: BodyRouterDeps, sink: StreamSink) {
     this.deps = deps;
@@ -85,11 +97,19 @@ export class BodyRouterStream {
 
   private onRequestHeaders(message: HttpHeaders, protocol: ProtocolConfiguration | null | undefined): void {
     if (this.phase !== 'request-headers') throw new Error('request headers received twice');
+    const headers = readHeaderMap(message.headers);
+    const allowed = this.deps.catalog().clientObjectives;
+    this.removed = [...headers]
+      .filter(
+        ([name, value]) =>
+          isPlatformOnlyHeader(name) && !(HEADER.objective.includes(name as never) && allowed.has(value)),
+      )
+      .map(([name]) => name);
     if (message.endOfStream === true) {
       // No body (GET /v1/models, health checks): nothing to route on.
       this.phase = 'passed';
       this.deps.record?.(undefined, 'no-body');
-      this.sink.send({ requestHeaders: {} });
+      this.sink.send(this.headersResponse([]));
       return;
     }
     const bodyMode = protocol?.requestBodyMode;
@@ -100,12 +120,12 @@ export class BodyRouterStream {
       );
       return;
     }
-    const path = readHeaderMap(message.headers).get(':path') ?? '';
+    const path = headers.get(':path') ?? '';
     if (!path.startsWith(SHARED_PATH_PREFIX)) {
       // A model's own path: its route needs no header, so the body is echoed as it arrives, never buffered.
       this.phase = 'streaming';
       this.deps.record?.(undefined, 'other-path');
-      this.sink.send({ requestHeaders: {} });
+      this.sink.send(this.headersResponse([]));
       return;
     }
     this.phase = 'request-body';
@@ -148,20 +168,32 @@ export class BodyRouterStream {
     }
     this.phase = 'passed';
     this.deps.record?.(entry.model, 'routed');
-    this.sink.send({
+    this.sink.send(
+      this.headersResponse([
+        setHeader(MODEL_HEADER, entry.model),
+        setHeader('content-length', String(body.length)),
+      ]),
+    );
+    for (const response of streamedBody('requestBody', body, bodyEnded)) this.sink.send(response);
+  }
+
+  /**
+   * The answer to the request headers: the client's platform-only headers removed, `set` added, and the route
+   * cache cleared whenever routing-relevant headers changed, so the gateway matches its routes again.
+   */
+  private headersResponse(set: HeaderValueOption[]): ProcessingResponse {
+    if (set.length === 0 && this.removed.length === 0) return { requestHeaders: {} };
+    return {
       requestHeaders: {
         response: {
           headerMutation: {
-            setHeaders: [
-              setHeader(MODEL_HEADER, entry.model),
-              setHeader('content-length', String(body.length)),
-            ],
+            ...(set.length > 0 ? { setHeaders: set } : {}),
+            ...(this.removed.length > 0 ? { removeHeaders: this.removed } : {}),
           },
           clearRouteCache: true,
         },
       },
-    });
-    for (const response of streamedBody('requestBody', body, bodyEnded)) this.sink.send(response);
+    };
   }
 
   private answer(reason: RejectionReason, message: string): void {

@@ -1,6 +1,7 @@
 // The models of one environment behind its shared OpenAI endpoint: every name a client may put in the body's
-// `model` field (served names, aliases, LoRA adapters), the model that answers to it, and the merged
-// `GET /v1/models` list. The generator writes the catalog; the body-based router reads it.
+// `model` field (served names, aliases, LoRA adapters), the model that answers to it, the merged
+// `GET /v1/models` list, and the objectives clients may choose themselves. The generator writes the catalog;
+// the body-based router reads it.
 import { parse } from 'yaml';
 
 export type CatalogNameKind = 'model' | 'alias' | 'adapter';
@@ -15,6 +16,11 @@ export interface CatalogName {
 
 export interface ModelCatalog {
   readonly names: ReadonlyMap<string, CatalogName>;
+  /**
+   * InferenceObjectives a client may ask for itself in `x-llm-d-inference-objective` (those that raise no
+   * priority above normal); any other value is removed at the gateway.
+   */
+  readonly clientObjectives: ReadonlySet<string>;
   /** OpenAI's list-models response body. */
   modelList(created: number): { object: 'list'; data: Record<string, unknown>[] };
 }
@@ -46,6 +52,13 @@ export function parseModelCatalog(text: string, source: string): ModelCatalog {
     throw new CatalogError(source, `not YAML: ${(error as Error).message}`);
   }
   const models = (document as { models?: unknown } | null)?.models;
+  const clientObjectives = new Set(
+    stringList(
+      (document as { clientObjectives?: unknown } | null)?.clientObjectives,
+      source,
+      'clientObjectives',
+    ),
+  );
   if (!Array.isArray(models)) {
     throw new CatalogError(source, 'expected a mapping with a list "models"');
   }
@@ -74,6 +87,7 @@ export function parseModelCatalog(text: string, source: string): ModelCatalog {
   });
   return {
     names,
+    clientObjectives,
     modelList: (created) => ({
       object: 'list',
       data: [...names.values()].map((entry) => ({

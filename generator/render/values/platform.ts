@@ -63,6 +63,7 @@ export function gatewayValues(settings: PlatformSettings): Record<string, unknow
         aliases: [...model.aliases],
         adapters: [...model.adapters],
       })),
+      clientObjectives: [...settings.sharedEndpoint.clientObjectives],
     },
   };
 }

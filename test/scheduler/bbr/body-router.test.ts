@@ -19,6 +19,7 @@ models:
   - name: Qwen/Qwen2.5-0.5B-Instruct
     aliases: []
     adapters: [qwen-sql]
+clientObjectives: [batch]
 `;
 
 let dir: string;
@@ -133,7 +134,7 @@ describe('body-based routing on the shared endpoint', () => {
   });
 
   it('routes a model added to the catalog without a restart, and keeps the last good catalog on a bad one', async () => {
-    writeFileSync(file, `${CATALOG}  - name: mistral\n    aliases: []\n    adapters: []\n`);
+    writeFileSync(file, CATALOG.replace('models:\n', 'models:\n  - name: mistral\n'));
     await router.reloadCatalog();
     const added = await route('/v1/chat/completions', chat('mistral'));
     expect(mutatedHeader(added.received[0], 'x-gateway-model-name')).toBe('mistral');
@@ -142,6 +143,62 @@ describe('body-based routing on the shared endpoint', () => {
     expect(logs.some((line) => line.includes('keeping the last good one'))).toBe(true);
     const still = await route('/v1/chat/completions', chat('mistral'));
     expect(mutatedHeader(still.received[0], 'x-gateway-model-name')).toBe('mistral');
+  });
+});
+
+describe('the headers only the platform may set', () => {
+  const attack = {
+    'x-gateway-destination-endpoint': '10.0.0.9:8000',
+    'x-gateway-destination-endpoint-subset': '10.0.0.9:8000',
+    'x-llm-d-model-name-rewrite': 'meta-llama/Llama-3.1-8B-Instruct',
+    'x-gateway-model-name': 'meta-llama/Llama-3.1-8B-Instruct',
+    'x-llm-d-inference-fairness-id': 'someone-else',
+  };
+
+  it('are removed from a shared-endpoint request, with a priority the client may not choose', async () => {
+    const stream = new EnvoyStream(client);
+    stream.requestHeaders(
+      {
+        ':path': '/v1/chat/completions',
+        ':method': 'POST',
+        ...attack,
+        'x-llm-d-inference-objective': 'premium',
+      },
+      false,
+    );
+    stream.requestBody(Buffer.from(chat('qwen-sql')), true);
+    const [headers] = await stream.waitFor(1);
+    const mutation = headers?.requestHeaders?.response?.headerMutation;
+    expect([...(mutation?.removeHeaders ?? [])].sort()).toEqual(
+      [...Object.keys(attack), 'x-llm-d-inference-objective'].sort(),
+    );
+    // The routing header is the router's own value, not the client's.
+    expect(mutatedHeader(headers, 'x-gateway-model-name')).toBe('Qwen/Qwen2.5-0.5B-Instruct');
+    stream.end();
+  });
+
+  it('keep an objective clients may choose, and are removed on every other path too', async () => {
+    const own = new EnvoyStream(client);
+    own.requestHeaders(
+      {
+        ':path': '/llm/llama-8b/v1/chat/completions',
+        ':method': 'POST',
+        ...attack,
+        'x-llm-d-inference-objective': 'batch',
+      },
+      false,
+    );
+    const [answer] = await own.waitFor(1);
+    expect([...(answer?.requestHeaders?.response?.headerMutation?.removeHeaders ?? [])].sort()).toEqual(
+      Object.keys(attack).sort(),
+    );
+    expect(answer?.requestHeaders?.response?.clearRouteCache).toBe(true);
+    own.end();
+    const get = new EnvoyStream(client);
+    get.requestHeaders({ ':path': '/v1/models', ':method': 'GET', 'x-gateway-model-name': 'x' }, true);
+    const [listed] = await get.waitFor(1);
+    expect(listed?.requestHeaders?.response?.headerMutation?.removeHeaders).toEqual(['x-gateway-model-name']);
+    get.end();
   });
 });
 
