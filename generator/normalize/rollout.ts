@@ -7,7 +7,8 @@ import type { NormalizedRollout, SloLimits } from './types.ts';
 type RolloutSpec = NonNullable<ModelSpec['rollout']>;
 type SloLimitsSpec = NonNullable<RolloutSpec['analysis']>;
 
-export interface RolloutProblem {
+/** A problem with one field of a model spec section, before it is located in the file. */
+export interface FieldProblem {
   readonly path: readonly string[];
   readonly message: string;
 }
@@ -24,8 +25,8 @@ const progressMarginSeconds = 600;
 export function normalizeRollout(
   spec: RolloutSpec,
   context: RolloutContext,
-): { readonly rollout: NormalizedRollout; readonly problems: readonly RolloutProblem[] } {
-  const problems: RolloutProblem[] = [];
+): { readonly rollout: NormalizedRollout; readonly problems: readonly FieldProblem[] } {
+  const problems: FieldProblem[] = [];
   if (context.nodes > 1) {
     problems.push({
       path: ['rollout'],

@@ -1,15 +1,10 @@
 // A model's version split: versions side by side, each with its own source, replicas and weight, checked as a
 // whole (weights that add up to 100, distinct names, no traffic to a version without pods).
 import type { ModelSpec } from '../model/generated/model.ts';
-import { sloLimits } from './rollout.ts';
+import { sloLimits, type FieldProblem } from './rollout.ts';
 import type { ModelSource, NormalizedVersionSplit } from './types.ts';
 
 type VersionsSpec = NonNullable<ModelSpec['versions']>;
-
-export interface VersionProblem {
-  readonly path: readonly string[];
-  readonly message: string;
-}
 
 export interface VersionContext {
   readonly uri: string;
@@ -23,8 +18,8 @@ export interface VersionContext {
 export function normalizeVersions(
   spec: VersionsSpec,
   context: VersionContext,
-): { readonly split: NormalizedVersionSplit; readonly problems: readonly VersionProblem[] } {
-  const problems: VersionProblem[] = [];
+): { readonly split: NormalizedVersionSplit; readonly problems: readonly FieldProblem[] } {
+  const problems: FieldProblem[] = [];
   const at = (index: number, field: string): string[] => ['versions', 'split', String(index), field];
   const total = spec.split.reduce((sum, version) => sum + version.weight, 0);
   if (total !== 100) {

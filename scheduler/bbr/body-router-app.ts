@@ -1,7 +1,7 @@
 // The router in body-based-routing mode (`--body-based-routing`): one per environment, an ext_proc filter on the
 // shared gateway that turns the body's `model` into the header the HTTPRoutes match, plus `GET /v1/models` (the
 // merged list of every model, alias and adapter) on the HTTP port, gRPC health and Prometheus metrics.
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Registry, collectDefaultMetrics } from 'prom-client';
@@ -10,8 +10,8 @@ import { startHealthServer, type HealthServer } from '../health/server.ts';
 import { rejectionAnswer } from '../lifecycle/rejections.ts';
 import type { RouterOptions } from '../service/flags.ts';
 import type { Logger } from '../service/log.ts';
-import { writeSelfSignedCertificate } from '../service/self-signed.ts';
-import { startMetricsServer, type MetricsServer } from '../telemetry/server.ts';
+import { servingCertificate, startRouterMetricsServer } from '../service/serving.ts';
+import type { MetricsServer } from '../telemetry/server.ts';
 import { BodyRouterStream, type BodyRoutingOutcome } from './body-router-stream.ts';
 import { parseModelCatalog, type ModelCatalog } from './model-catalog.ts';
 
@@ -67,14 +67,9 @@ export async function startBodyRouter(options: RouterOptions, log: Logger): Prom
   const host = options.listenAddress;
   const started: { close(): Promise<void> }[] = [{ close: async () => clearInterval(reloadTimer) }];
   try {
-    const selfSignedDir =
-      options.secureServing && options.certPath === undefined
-        ? await writeSelfSignedCertificate('switchyard-body-router')
-        : undefined;
-    if (selfSignedDir !== undefined) {
-      started.push({ close: () => rm(selfSignedDir, { recursive: true, force: true }) });
-    }
-    const certDir = options.secureServing ? (options.certPath ?? selfSignedDir) : undefined;
+    const certificate = await servingCertificate(options, 'switchyard-body-router');
+    started.push(certificate);
+    const certDir = certificate.certDir;
     const extproc: ExtProcServer = await serveExtProc(
       {
         host,
@@ -98,20 +93,7 @@ export async function startBodyRouter(options: RouterOptions, log: Logger): Prom
       ready: () => !draining,
     });
     started.push({ close: () => health.close(0) });
-    const metricsServer: MetricsServer = await startMetricsServer({
-      host,
-      port: options.metricsPort,
-      registry,
-      ...(options.metricsClientCa !== undefined && certDir !== undefined
-        ? {
-            mutualTls: {
-              certDir,
-              clientCaFile: options.metricsClientCa,
-              clientNames: options.metricsClientNames,
-            },
-          }
-        : {}),
-    });
+    const metricsServer: MetricsServer = await startRouterMetricsServer(options, registry, certDir);
     started.push(metricsServer);
     const created = Math.floor(Date.now() / 1000);
     const http =
@@ -137,7 +119,7 @@ export async function startBodyRouter(options: RouterOptions, log: Logger): Prom
         clearInterval(reloadTimer);
         await extproc.close(graceMs);
         await Promise.all([health.close(0), metricsServer.close(), http?.close()]);
-        if (selfSignedDir !== undefined) await rm(selfSignedDir, { recursive: true, force: true });
+        await certificate.close();
       },
     };
   } catch (err) {

@@ -1,7 +1,7 @@
 // Composition root of the router process: scheduler configuration → data layer (discovery + metrics
 // scraper) → routing service → adapters (ext_proc, gRPC health, Prometheus metrics, optional HTTP proxy),
 // and the ordered shutdown that drains them.
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { KubeConfig } from '@kubernetes/client-node';
 import { createScheduler, parseSchedulerConfig, policyPresets, type SchedulerConfig } from '../core/index.ts';
 import { EndpointRegistry } from '../datalayer/endpoint-registry.ts';
@@ -12,11 +12,11 @@ import { startExtProcServer, type ExtProcServer } from '../extproc/server.ts';
 import { startHealthServer, type HealthServer } from '../health/server.ts';
 import { startProxyServer, type ProxyServer } from '../proxy/server.ts';
 import { RouterMetrics } from '../telemetry/metrics.ts';
-import { startMetricsServer, type MetricsServer } from '../telemetry/server.ts';
+import type { MetricsServer } from '../telemetry/server.ts';
 import type { RouterOptions } from './flags.ts';
 import type { Logger } from './log.ts';
 import { PoolRoutingService } from './pool-routing-service.ts';
-import { writeSelfSignedCertificate } from './self-signed.ts';
+import { servingCertificate, startRouterMetricsServer } from './serving.ts';
 
 export interface RunningRouter {
   readonly service: PoolRoutingService;
@@ -146,14 +146,9 @@ export async function startRouter(options: RouterOptions, log: Logger): Promise<
   const host = options.listenAddress;
   const started: { close(): Promise<void> }[] = [];
   try {
-    const selfSignedDir =
-      options.secureServing && options.certPath === undefined
-        ? await writeSelfSignedCertificate(options.poolName ?? 'switchyard-router')
-        : undefined;
-    if (selfSignedDir !== undefined) {
-      started.push({ close: () => rm(selfSignedDir, { recursive: true, force: true }) });
-    }
-    const certDir = options.secureServing ? (options.certPath ?? selfSignedDir) : undefined;
+    const certificate = await servingCertificate(options, options.poolName ?? 'switchyard-router');
+    started.push(certificate);
+    const certDir = certificate.certDir;
     const extproc: ExtProcServer = await startExtProcServer({
       host,
       port: options.grpcPort,
@@ -171,20 +166,7 @@ export async function startRouter(options: RouterOptions, log: Logger): Promise<
       ready: () => service.ready(),
     });
     started.push({ close: () => health.close(0) });
-    const metricsServer: MetricsServer = await startMetricsServer({
-      host,
-      port: options.metricsPort,
-      registry: metrics.registry,
-      ...(options.metricsClientCa !== undefined && certDir !== undefined
-        ? {
-            mutualTls: {
-              certDir,
-              clientCaFile: options.metricsClientCa,
-              clientNames: options.metricsClientNames,
-            },
-          }
-        : {}),
-    });
+    const metricsServer: MetricsServer = await startRouterMetricsServer(options, metrics.registry, certDir);
     started.push(metricsServer);
     const proxy: ProxyServer | undefined =
       options.httpPort === undefined
@@ -221,9 +203,7 @@ export async function startRouter(options: RouterOptions, log: Logger): Promise<
         await scraper.stop();
         await discovery?.stop();
         await Promise.all([health.close(0), metricsServer.close()]);
-        if (selfSignedDir !== undefined) {
-          await rm(selfSignedDir, { recursive: true, force: true });
-        }
+        await certificate.close();
       },
     };
   } catch (err) {

@@ -4,21 +4,13 @@
 // conditions evaluated with Argo Rollouts' rules. A healthy version passes every metric, a slow and failing one
 // fails every metric, and one that served nothing is Inconclusive: no data never passes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseRouterArgs } from '../../scheduler/service/flags.ts';
-import { jsonLogger } from '../../scheduler/service/log.ts';
-import { startRouter, type RunningRouter } from '../../scheduler/service/router-app.ts';
+import type { RunningRouter } from '../../scheduler/service/router-app.ts';
 import { startSimServer, type SimFaults, type SimServer } from '../../scheduler/sim/server.ts';
 import { measurementPhase, type MeasurementPhase } from './analysis/argo-condition.ts';
 import { startPrometheus, type PrometheusServer } from './analysis/prometheus.ts';
 import { repoRoot } from './helpers.ts';
-import {
-  generatedArgoObjects,
-  isApplication,
-  renderRepositoryChart,
-  type ApplicationObject,
-  type KubeObject,
-} from './platform/platform-helpers.ts';
-import { LOOPBACK_FLAGS } from '../scheduler/service/router-process.ts';
+import { renderedApplication, type KubeObject } from './platform/platform-helpers.ts';
+import { startLoopbackRouter } from '../scheduler/service/loopback-router.ts';
 
 interface AnalysisMetric {
   name: string;
@@ -31,13 +23,7 @@ interface AnalysisArg {
   value: string;
 }
 
-const renderedModel = (name: string): KubeObject[] =>
-  renderRepositoryChart(
-    repoRoot,
-    generatedArgoObjects(repoRoot, 'prod')
-      .filter(isApplication)
-      .find((app) => app.metadata.name === `prod-${name}`) as ApplicationObject,
-  );
+const renderedModel = (name: string): KubeObject[] => renderedApplication(repoRoot, 'prod', `prod-${name}`);
 const canaryObjects = renderedModel('llama-8b');
 const template = canaryObjects.find((o) => o.kind === 'AnalysisTemplate') as KubeObject & {
   spec: { args: { name: string }[]; metrics: AnalysisMetric[] };
@@ -90,23 +76,7 @@ async function startVersion(labels: Omit<Version, 'sim' | 'router'>, faults?: Si
     seed: 7,
     ...(faults !== undefined ? { faults } : {}),
   });
-  const options = parseRouterArgs(
-    [
-      'node',
-      'router',
-      ...LOOPBACK_FLAGS,
-      '--secure-serving=false',
-      '--static-endpoints',
-      `127.0.0.1:${sim.port}`,
-      '--policy',
-      'least-request',
-    ],
-    {},
-  );
-  const router = await startRouter(
-    options,
-    jsonLogger(() => undefined),
-  );
+  const router = await startLoopbackRouter(['--static-endpoints', `127.0.0.1:${sim.port}`]);
   return { ...labels, sim, router };
 }
 

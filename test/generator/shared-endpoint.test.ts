@@ -9,29 +9,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBodyRouter, type RunningBodyRouter } from '../../scheduler/bbr/body-router-app.ts';
+import type { RunningBodyRouter } from '../../scheduler/bbr/body-router-app.ts';
 import { rewriteRules } from '../../scheduler/datalayer/objectives.ts';
-import { LOOPBACK_FLAGS, parseRouterArgs } from '../../scheduler/service/flags.ts';
-import { jsonLogger } from '../../scheduler/service/log.ts';
-import { startRouter, type RunningRouter } from '../../scheduler/service/router-app.ts';
+import type { RunningRouter } from '../../scheduler/service/router-app.ts';
+import { startLoopbackBodyRouter, startLoopbackRouter } from '../scheduler/service/loopback-router.ts';
 import { startSimServer, type SimServer } from '../../scheduler/sim/server.ts';
 import { connectExtProc, EnvoyStream, mutatedHeader } from '../scheduler/extproc/envoy-client.ts';
 import { decide, type HttpRoute } from './gateway-routing.ts';
 import { repoRoot } from './helpers.ts';
-import {
-  generatedArgoObjects,
-  isApplication,
-  renderRepositoryChart,
-  type ApplicationObject,
-  type KubeObject,
-} from './platform/platform-helpers.ts';
+import { renderedApplication, type KubeObject } from './platform/platform-helpers.ts';
 
-const applications = generatedArgoObjects(repoRoot, 'prod').filter(isApplication);
-const rendered = (name: string): KubeObject[] =>
-  renderRepositoryChart(
-    repoRoot,
-    applications.find((app) => app.metadata.name === name) as ApplicationObject,
-  );
+const rendered = (name: string): KubeObject[] => renderedApplication(repoRoot, 'prod', name);
 const gatewayObjects = rendered('prod-platform-gateway');
 const modelObjects = new Map(
   ['llama-70b', 'llama-8b', 'qwen-basic'].map((model) => [model, rendered(`prod-${model}`)] as const),
@@ -72,21 +60,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'switchyard-shared-'));
   const catalogFile = join(dir, 'models.yaml');
   writeFileSync(catalogFile, catalogText ?? '');
-  bodyRouter = await startBodyRouter(
-    parseRouterArgs(
-      [
-        'node',
-        'router',
-        ...LOOPBACK_FLAGS,
-        '--secure-serving=false',
-        '--body-based-routing',
-        '--model-catalog',
-        catalogFile,
-      ],
-      {},
-    ),
-    jsonLogger(() => undefined),
-  );
+  bodyRouter = await startLoopbackBodyRouter(catalogFile);
   client = connectExtProc(bodyRouter.ports.grpc);
   for (const [model, objects] of modelObjects) {
     const servedName = servedNameOf(objects);
@@ -99,20 +73,7 @@ beforeAll(async () => {
         servedModelNames: [servedName],
         seed: 3,
       });
-      const router = await startRouter(
-        parseRouterArgs(
-          [
-            'node',
-            'router',
-            ...LOOPBACK_FLAGS,
-            '--secure-serving=false',
-            '--static-endpoints',
-            `127.0.0.1:${sim.port}`,
-          ],
-          {},
-        ),
-        jsonLogger(() => undefined),
-      );
+      const router = await startLoopbackRouter(['--static-endpoints', `127.0.0.1:${sim.port}`]);
       // What the pool's router reads from the cluster: the InferenceModelRewrites of its pool.
       router.service.setRewriteRules(rewriteRules(objects, pool.metadata.name));
       pools.set(pool.metadata.name, { model, servedName, sim, router });

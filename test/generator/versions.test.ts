@@ -8,7 +8,7 @@ import { split, type HttpRoute } from './gateway-routing.ts';
 import {
   generatedArgoObjects,
   isApplication,
-  renderRepositoryChart,
+  renderedApplication,
   type ApplicationObject,
   type KubeObject,
 } from './platform/platform-helpers.ts';
@@ -33,7 +33,7 @@ interface InferencePool extends KubeObject {
 const application = generatedArgoObjects(repoRoot, 'prod')
   .filter(isApplication)
   .find((app) => app.metadata.name === 'prod-llama-70b') as ApplicationObject;
-const objects = renderRepositoryChart(repoRoot, application);
+const objects = renderedApplication(repoRoot, 'prod', 'prod-llama-70b');
 const ofKind = <T extends KubeObject>(kind: string): T[] => objects.filter((o) => o.kind === kind) as T[];
 const named = <T extends KubeObject>(kind: string, name: string): T =>
   objects.find((o) => o.kind === kind && o.metadata.name === name) as T;

@@ -107,3 +107,12 @@ export function renderRepositoryChart(root: string, application: ApplicationObje
 export function groupOf(apiVersion: string): string {
   return apiVersion.includes('/') ? (apiVersion.split('/')[0] ?? '') : '';
 }
+
+/** The objects of one generated Application of an environment, rendered as Argo CD would. */
+export function renderedApplication(root: string, environment: string, name: string): KubeObject[] {
+  const application = generatedArgoObjects(root, environment)
+    .filter(isApplication)
+    .find((app) => app.metadata.name === name);
+  if (application === undefined) throw new Error(`no Application ${name} in ${environment}`);
+  return renderRepositoryChart(root, application);
+}

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startBodyRouter, type RunningBodyRouter } from '../../../scheduler/bbr/body-router-app.ts';
+import type { RunningBodyRouter } from '../../../scheduler/bbr/body-router-app.ts';
 import { parseModelCatalog } from '../../../scheduler/bbr/model-catalog.ts';
-import { LOOPBACK_FLAGS, parseRouterArgs } from '../../../scheduler/service/flags.ts';
-import { jsonLogger } from '../../../scheduler/service/log.ts';
+import { parseRouterArgs } from '../../../scheduler/service/flags.ts';
+import { startLoopbackBodyRouter } from '../service/loopback-router.ts';
 import { connectExtProc, EnvoyStream, mutatedHeader, streamedChunks } from '../extproc/envoy-client.ts';
 
 const CATALOG = `
@@ -32,22 +32,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'switchyard-bbr-'));
   file = join(dir, 'models.yaml');
   writeFileSync(file, CATALOG);
-  const options = parseRouterArgs(
-    [
-      'node',
-      'router',
-      ...LOOPBACK_FLAGS,
-      '--secure-serving=false',
-      '--body-based-routing',
-      '--model-catalog',
-      file,
-    ],
-    {},
-  );
-  router = await startBodyRouter(
-    options,
-    jsonLogger((line) => logs.push(line)),
-  );
+  router = await startLoopbackBodyRouter(file, (line) => logs.push(line));
   client = connectExtProc(router.ports.grpc);
 });
 

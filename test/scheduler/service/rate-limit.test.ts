@@ -3,9 +3,8 @@
 import type { Client } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenBucket } from '../../../scheduler/lifecycle/rate-limit.ts';
-import { LOOPBACK_FLAGS, parseRouterArgs } from '../../../scheduler/service/flags.ts';
-import { jsonLogger } from '../../../scheduler/service/log.ts';
-import { startRouter, type RunningRouter } from '../../../scheduler/service/router-app.ts';
+import type { RunningRouter } from '../../../scheduler/service/router-app.ts';
+import { startLoopbackRouter } from './loopback-router.ts';
 import { startSimServer, type SimServer } from '../../../scheduler/sim/server.ts';
 import { connectExtProc, EnvoyStream } from '../extproc/envoy-client.ts';
 
@@ -48,24 +47,14 @@ describe('a router with --rate-limit', () => {
       profile: 'qwen2.5-0.5b-l4',
       seed: 1,
     });
-    router = await startRouter(
-      parseRouterArgs(
-        [
-          'node',
-          'router',
-          ...LOOPBACK_FLAGS,
-          '--secure-serving=false',
-          '--static-endpoints',
-          `127.0.0.1:${sim.port}`,
-          '--rate-limit',
-          '0.5',
-          '--rate-limit-burst',
-          '2',
-        ],
-        {},
-      ),
-      jsonLogger(() => undefined),
-    );
+    router = await startLoopbackRouter([
+      '--static-endpoints',
+      `127.0.0.1:${sim.port}`,
+      '--rate-limit',
+      '0.5',
+      '--rate-limit-burst',
+      '2',
+    ]);
     client = connectExtProc(router.ports.grpc);
   });
 
