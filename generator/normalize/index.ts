@@ -7,6 +7,7 @@ import type { ModelSpec } from '../model/generated/model.ts';
 import type { PlatformProfile } from '../model/generated/platform.ts';
 import { validators } from '../validate/schemas.ts';
 import {
+  CLOUD_PROFILES,
   cloudAcceleratorPlacement,
   DEFAULT_GPUS_PER_NODE,
   supportedAccelerators,
@@ -116,6 +117,8 @@ function environmentReservedNames(
 /** The profile-level facts models need, before the environment's model namespaces are known. */
 interface PlatformBasis {
   readonly profile: PlatformProfile;
+  /** ReadWriteMany storage for shared model caches: the profile's storage class, else the cloud's; null: none. */
+  readonly sharedStorageClass: string | null;
   readonly cloud: PlatformProfile['cloud']['provider'];
   readonly routerImage: NormalizedPlatform['routerImage'];
   readonly vllmImage: NormalizedPlatform['vllmImage'];
@@ -125,6 +128,8 @@ interface PlatformBasis {
 function platformBasis(profile: PlatformProfile): PlatformBasis {
   return {
     profile,
+    sharedStorageClass:
+      profile.cloud.storageClass ?? CLOUD_PROFILES[profile.cloud.provider].storageClasses.sharedModelCache,
     cloud: profile.cloud.provider,
     routerImage: profile.router.image,
     vllmImage: profile.vllm.image,
@@ -301,6 +306,18 @@ function normalizeModel(
         };
 
   const startupTimeout = spec.vllm?.startupTimeoutSeconds ?? modelDefaults.startupTimeoutSeconds;
+  const sharedCache = spec.vllm?.cache === 'shared';
+  if (sharedCache && source.kind !== 'hf') {
+    problem(
+      ['vllm', 'cache'],
+      `expected no shared cache for a ${source.kind}:// model: its weights are read from their volume, nothing is downloaded`,
+    );
+  } else if (sharedCache && platform.sharedStorageClass === null) {
+    problem(
+      ['vllm', 'cache'],
+      `expected cloud.storageClass in environments/${environment}/platform.yaml for a shared cache: the ${platform.cloud} cloud profile knows no ReadWriteMany storage class`,
+    );
+  }
   const rollout =
     spec.rollout === undefined
       ? undefined
@@ -399,6 +416,9 @@ function normalizeModel(
       hashSeed,
       shmSize: spec.vllm?.shmSize ?? modelDefaults.shmSize,
       cacheSize: spec.vllm?.cacheSize ?? modelDefaults.cacheSize,
+      ...(sharedCache && platform.sharedStorageClass !== null
+        ? { sharedCacheStorageClass: platform.sharedStorageClass }
+        : {}),
       startupFailureThreshold: Math.ceil(startupTimeout / startupProbePeriodSeconds),
       ...(apiKeySecret === undefined
         ? {}

@@ -138,6 +138,8 @@ export interface NormalizedModel {
     readonly hashSeed: string;
     readonly shmSize: string;
     readonly cacheSize: string;
+    /** A ReadWriteMany claim of this storage class holds the cache for all pods; undefined: an emptyDir per pod. */
+    readonly sharedCacheStorageClass?: string;
     readonly startupFailureThreshold: number;
     /** Secret holding the API key vLLM requires (VLLM_API_KEY), if any. */
     readonly apiKeySecret?: { readonly name: string; readonly key: string };

@@ -45,9 +45,15 @@ export const versionGateKinds: readonly { group: string; kind: string }[] = [
   { group: 'argoproj.io', kind: 'AnalysisRun' },
 ];
 
+/** The claim of a shared model cache; allowed where a model has one. */
+export const sharedCacheKinds: readonly { group: string; kind: string }[] = [
+  { group: '', kind: 'PersistentVolumeClaim' },
+];
+
 function modelKinds(env: NormalizedEnvironment): readonly { group: string; kind: string }[] {
   return [
     ...modelNamespacedKinds,
+    ...(env.models.some((model) => model.vllm.sharedCacheStorageClass !== undefined) ? sharedCacheKinds : []),
     ...(env.models.some((model) => model.rollout !== undefined) ? rolloutKinds : []),
     ...(env.models.some((model) => model.versionSplit?.analysis !== undefined) ? versionGateKinds : []),
   ];

@@ -82,6 +82,12 @@ const mutations: readonly Mutation[] = [
   },
   { fields: ['/vllm/shmSize'], model: { vllm: { shmSize: '4Gi' } } },
   { fields: ['/vllm/cacheSize'], model: { vllm: { cacheSize: '80Gi' } } },
+  {
+    fields: ['/vllm/cache'],
+    model: { vllm: { cache: 'shared' } },
+    // The generic cloud knows no ReadWriteMany class: dev names one.
+    platform: { cloud: { storageClass: 'nfs-rwx' } },
+  },
   { fields: ['/vllm/startupTimeoutSeconds'], model: { vllm: { startupTimeoutSeconds: 600 } } },
   { fields: ['/router/profile'], model: { router: { profile: 'load' } } },
   { fields: ['/router/replicas'], model: { router: { replicas: 3 } } },
@@ -171,7 +177,8 @@ const mutations: readonly Mutation[] = [
   {
     fields: ['/cloud/region', '/cloud/clusterName', '/cloud/storageClass'],
     platform: { cloud: { region: 'eu-west-1', clusterName: 'dev-2', storageClass: 'fast' } },
-    unchangedDevBecause: 'no rendered object reads the region, cluster name or storage class yet',
+    unchangedDevBecause:
+      'no rendered object reads the region or cluster name, and the storage class only a shared model cache reads',
   },
   // The case users hit: a node selector on dev's accelerator must not reach prod's pods.
   {

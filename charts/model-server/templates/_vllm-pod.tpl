@@ -146,8 +146,13 @@ volumes:
       medium: Memory
       sizeLimit: {{ .Values.vllm.shmSize }}
   - name: model-cache
+    {{- if .Values.vllm.sharedCache.storageClassName }}
+    persistentVolumeClaim:
+      claimName: {{ include "model-server.objectName" (list . "model-cache") }}
+    {{- else }}
     emptyDir:
       sizeLimit: {{ .Values.vllm.cacheSize }}
+    {{- end }}
   - name: home
     emptyDir: {}
   - name: tmp

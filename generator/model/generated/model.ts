@@ -141,9 +141,13 @@ export interface ModelSpec {
      */
     shmSize?: string;
     /**
-     * Size limit of the model cache volume (emptyDir) that holds downloaded weights.
+     * Size of the model cache that holds downloaded weights (HF_HOME): the size limit of each pod's emptyDir, or the size of the shared claim with `cache: shared`.
      */
     cacheSize?: string;
+    /**
+     * Where downloaded weights are kept: `pod` (default), an emptyDir per pod, downloaded again by every pod start; `shared`, one ReadWriteMany PersistentVolumeClaim of the platform's shared-storage class for all the model's pods, downloaded once and kept across restarts. hf:// models only.
+     */
+    cache?: 'pod' | 'shared';
     /**
      * How long the startup probe lets vLLM load weights before restarting it.
      */

@@ -36,6 +36,7 @@ export function derivedModelValues(env: NormalizedEnvironment, model: Normalized
       tolerations: model.accelerator.tolerations,
       shmSize: model.vllm.shmSize,
       cacheSize: model.vllm.cacheSize,
+      sharedCache: { storageClassName: model.vllm.sharedCacheStorageClass ?? '' },
       startupFailureThreshold: model.vllm.startupFailureThreshold,
       apiKeySecret:
         model.vllm.apiKeySecret === undefined

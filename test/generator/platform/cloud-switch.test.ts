@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildOutputs } from '../../../generator/pipeline.ts';
-import { CLOUD_IDS, type CloudId } from '../../../generator/platform/clouds.ts';
+import { CLOUD_IDS, CLOUD_PROFILES, type CloudId } from '../../../generator/platform/clouds.ts';
 import { exampleEnvironments, tempRepo } from '../helpers.ts';
 
 const ENVIRONMENT = 'prod';
@@ -13,7 +13,11 @@ const platformFile = join(repo.root, 'environments', ENVIRONMENT, 'platform.yaml
 const original = readFileSync(platformFile, 'utf8');
 
 function outputsWithCloud(cloud: CloudId): Map<string, string> {
-  writeFileSync(platformFile, original.replace(/provider: eks/, `provider: ${cloud}`));
+  // prod's llama-70b keeps its weights on shared storage: a cloud that knows no ReadWriteMany class needs one
+  // named, as a user moving there would have to.
+  const storage =
+    CLOUD_PROFILES[cloud].storageClasses.sharedModelCache === null ? '\n  storageClass: nfs-rwx' : '';
+  writeFileSync(platformFile, original.replace(/provider: eks/, `provider: ${cloud}${storage}`));
   const { files } = buildOutputs(repo.root, [ENVIRONMENT]);
   return new Map(files.map((file) => [file.path, file.content]));
 }
@@ -43,9 +47,10 @@ const CLOUD_OWNED: readonly { file: RegExp; fields: RegExp }[] = [
   {
     file: /^apps\/prod\/values\/models\/[^/]+\.yaml$/,
     // The node shape is the cloud's too: a replica may fit one node on one cloud and span two on another,
-    // which changes the GPUs per pod, the group size and vLLM's executor (each version's arguments too).
+    // which changes the GPUs per pod, the group size and vLLM's executor (each version's arguments too); the
+    // shared model cache's storage class is the cloud's.
     fields:
-      /^(vllm(\.(nodeSelector|tolerations|gpus|nodes|groupTopologyKey|args))?|versions\.list\.\d+\.args)(\.|$)/,
+      /^(vllm(\.(nodeSelector|tolerations|gpus|nodes|groupTopologyKey|args|sharedCache))?|versions\.list\.\d+\.args)(\.|$)/,
   },
   // The mesh installation and Gateway API CRD ownership differ on OpenShift (Sail operator).
   {
