@@ -41,6 +41,15 @@ const overridable = (key: string): boolean =>
   override(key) !== (release?.versions as Pins | undefined)?.[key]?.version;
 const overrideKeys = COMPONENT_VERSION_KEYS;
 
+/** Analysis limits different from every default, for the canary's and the version split's. */
+const sloLimits = {
+  ttftP95Seconds: 3,
+  interTokenLatencyP95Seconds: 0.2,
+  errorRatio: 0.05,
+  interval: '1m',
+  count: 3,
+};
+
 const mutations: readonly Mutation[] = [
   { fields: ['/name'], renameModelTo: 'qwen-dev' },
   { fields: ['/namespace'], model: { namespace: 'llm-dev' } },
@@ -126,13 +135,7 @@ const mutations: readonly Mutation[] = [
         steps: [{ weight: 20, pause: '5m', analysis: true }],
         canaryReplicas: 2,
         progressDeadlineSeconds: 900,
-        analysis: {
-          ttftP95Seconds: 3,
-          interTokenLatencyP95Seconds: 0.2,
-          errorRatio: 0.05,
-          interval: '1m',
-          count: 3,
-        },
+        analysis: sloLimits,
       },
     },
   },
@@ -151,13 +154,7 @@ const mutations: readonly Mutation[] = [
           { name: 'blue', weight: 70 },
           { name: 'green', weight: 30, uri: 'hf://Qwen/Qwen2.5-1.5B-Instruct', replicas: 1 },
         ],
-        analysis: {
-          ttftP95Seconds: 3,
-          interTokenLatencyP95Seconds: 0.2,
-          errorRatio: 0.05,
-          interval: '1m',
-          count: 3,
-        },
+        analysis: sloLimits,
       },
     },
   },
