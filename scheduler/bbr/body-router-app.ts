@@ -31,10 +31,9 @@ const CATALOG_RELOAD_MS = 5_000;
 
 export async function startBodyRouter(options: RouterOptions, log: Logger): Promise<RunningBodyRouter> {
   const file = options.modelCatalog ?? '';
-  const load = async (): Promise<ModelCatalog> => parseModelCatalog(await readFile(file, 'utf8'), file);
   // A bad catalog at start is fatal; a bad one later (a ConfigMap mid-update) keeps the last good one.
-  let catalog = await load();
-  let catalogText = '';
+  let catalogText = await readFile(file, 'utf8');
+  let catalog: ModelCatalog = parseModelCatalog(catalogText, file);
   const reloadCatalog = async (): Promise<void> => {
     try {
       const text = await readFile(file, 'utf8');
@@ -46,7 +45,6 @@ export async function startBodyRouter(options: RouterOptions, log: Logger): Prom
       log.warn('model catalog not reloaded, keeping the last good one', { error: (err as Error).message });
     }
   };
-  await reloadCatalog();
   const reloadTimer = setInterval(() => void reloadCatalog(), CATALOG_RELOAD_MS);
   reloadTimer.unref();
 

@@ -3,7 +3,7 @@
 // gateway matches its HTTPRoutes again with that header). The body goes on unchanged. A body without a model,
 // or naming one the environment does not serve, gets an OpenAI error from here.
 import { rejectionAnswer, type RejectionReason } from '../lifecycle/rejections.ts';
-import { streamedBody } from '../extproc/chunks.ts';
+import { bytesOf, streamedBody } from '../extproc/chunks.ts';
 import { HEADER, readHeaderMap, setHeader } from '../extproc/headers.ts';
 import { immediateResponse } from '../extproc/immediate.ts';
 import {
@@ -202,11 +202,6 @@ export class BodyRouterStream {
     this.deps.record?.(undefined, reason);
     this.sink.send(immediateResponse(rejectionAnswer(reason, message)));
   }
-}
-
-function bytesOf(message: HttpBody): Buffer {
-  const body = message.body;
-  return body == null ? Buffer.alloc(0) : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
 }
 
 function modelOf(

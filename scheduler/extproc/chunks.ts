@@ -1,5 +1,5 @@
 // Envoy implementations cap one streamed body chunk at 64 KiB; llm-d sends at most 62,000 bytes per chunk.
-import type { ProcessingResponse } from './messages.ts';
+import type { HttpBody, ProcessingResponse } from './messages.ts';
 
 export const MAX_STREAMED_CHUNK_BYTES = 62_000;
 
@@ -31,4 +31,13 @@ export function streamedBody(
       },
     },
   }));
+}
+
+/** The bytes of a body message, without a copy (grpc-js may hand over a Uint8Array view). */
+export function bytesOf(body: HttpBody): Buffer {
+  const bytes = body.body;
+  if (bytes == null || bytes.length === 0) {
+    return Buffer.alloc(0);
+  }
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

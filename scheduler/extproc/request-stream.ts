@@ -16,7 +16,7 @@ import {
   type RequestLifecycle,
 } from '../lifecycle/request-lifecycle.ts';
 import type { RejectionAnswer, RejectionReason } from '../lifecycle/rejections.ts';
-import { streamedBody } from './chunks.ts';
+import { bytesOf, streamedBody } from './chunks.ts';
 import { METADATA, firstHeader, readHeaderMap, setHeader, HEADER } from './headers.ts';
 import { immediateResponse } from './immediate.ts';
 import { BodySendMode } from './messages.ts';
@@ -55,14 +55,6 @@ function fractionOf(id: string): number {
     hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
   }
   return (hash >>> 0) / 0x1_0000_0000;
-}
-
-function bytesOf(body: HttpBody): Buffer {
-  const bytes = body.body;
-  if (bytes == null || bytes.length === 0) {
-    return Buffer.alloc(0);
-  }
-  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 export class ExtProcStream {

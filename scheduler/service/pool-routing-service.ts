@@ -14,14 +14,13 @@ import {
 } from '../core/outlier.ts';
 import type { EndpointRegistry } from '../datalayer/endpoint-registry.ts';
 import { applyRewrite, type RewriteRule } from '../datalayer/objectives.ts';
+import { TokenBucket, type RateLimit } from '../lifecycle/rate-limit.ts';
 import type {
   CancelSignal,
   ModelRewriteDecision,
   RoutedCompletion,
   RoutingService,
 } from '../routing-service.ts';
-
-import { TokenBucket, type RateLimit } from '../lifecycle/rate-limit.ts';
 
 export interface PoolRoutingServiceOptions {
   readonly scheduler: Scheduler;

@@ -111,8 +111,9 @@ pods, a version split's workloads carry the version name.
 The InferencePools of the model, as a YAML list; each has its own router container (ports offset by 10) in the
 router pods, because one picker serves one pool. One pool for a plain model; with a canary rollout, the pool
 "<fullname>-stable" selects the pods labelled track=stable and "<fullname>-canary" those labelled track=canary;
-with a version split, the pool "<fullname>-<version>" selects the pods labelled track=<version>, and its weight
-is the version's share of the route.
+with a version split, the pool "<fullname>-<version>" selects the pods labelled track=<version>. Each pool's weight
+is its backendRef weight in git: 1 alone; stable 100 and canary 0 (the Rollouts plugin moves them); a version's
+share of the split.
 */}}
 {{- define "model-server.pools" -}}
 {{- if .Values.rollout.enabled }}
@@ -127,6 +128,7 @@ is the version's share of the route.
   healthContainerPort: grpc-health
   metricsContainerPort: metrics
   portOffset: 0
+  weight: 100
 - name: {{ include "model-server.objectName" (list . "canary") }}
   track: canary
   objectPrefix: canary
@@ -138,6 +140,7 @@ is the version's share of the route.
   healthContainerPort: health-canary
   metricsContainerPort: metrics-canary
   portOffset: 10
+  weight: 0
 {{- else if .Values.versions.enabled }}
 {{- range $index, $version := .Values.versions.list }}
 - name: {{ include "model-server.objectName" (list $ $version.name) }}
@@ -165,6 +168,7 @@ is the version's share of the route.
   healthContainerPort: grpc-health
   metricsContainerPort: metrics
   portOffset: 0
+  weight: 1
 {{- end }}
 {{- end }}
 
