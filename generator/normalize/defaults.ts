@@ -21,6 +21,8 @@ export const modelDefaults = {
   maxLoras: 8,
   maxLoraRank: 16,
   requestTimeout: '0s',
+  prefillReplicas: 1,
+  minUncachedTokens: 16,
   canaryReplicas: 1,
   analysisInterval: '2m',
   analysisCount: 5,
@@ -33,4 +35,9 @@ export const modelDefaults = {
 
 /** vLLM serves on this port; the Service, probes, InferencePool and NetworkPolicies use it. */
 export const vllmPort = 8000;
+/**
+ * A decode pod's vLLM port: the routing sidecar takes vllmPort in front of it
+ * (charts/model-server/templates/_helpers.tpl, "model-server.decodeVllmPort").
+ */
+export const decodeVllmPort = 8200;
 export const startupProbePeriodSeconds = 10;

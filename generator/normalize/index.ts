@@ -17,7 +17,7 @@ import { platformComponents } from '../platform/components.ts';
 import { caIssuerName, platformSettings, resolvePlatform } from './platform.ts';
 import type { ResolvedRelease } from '../platform/releases.ts';
 import { schemaProblems } from '../validate/inputs.ts';
-import { modelDefaults, startupProbePeriodSeconds } from './defaults.ts';
+import { decodeVllmPort, modelDefaults, startupProbePeriodSeconds } from './defaults.ts';
 import { objectName } from './names.ts';
 import { reservedNames, type ReservedNames } from './reserved.ts';
 import { routerConfig, type RouterProfileName } from './router-config.ts';
@@ -31,7 +31,8 @@ import type {
 import { normalizeRollout } from './rollout.ts';
 import { normalizeVersions } from './versions.ts';
 import type { SharedEndpointModel } from '../platform/settings.ts';
-import { replicaTopology } from './topology.ts';
+import { replicaTopology, type NodeShape } from './topology.ts';
+import { PD_SIDECAR_REPOSITORY } from '../platform/releases.ts';
 import { conflictingFlag, derivedVllmFlags, modelArgument, modelMountPath, vllmArgs } from './vllm-args.ts';
 
 export type NormalizeResult =
@@ -60,7 +61,7 @@ export function normalizeEnvironments(loaded: readonly LoadedEnvironment[]): Nor
         message: `${problem.message}; expected ${problem.expected}`,
       });
     }
-    const platform = platformBasis(env.platform.data);
+    const platform = platformBasis(env.platform.data, resolution.ok ? resolution.release : undefined);
     const reserved = resolution.ok
       ? environmentReservedNames(env.name, env.platform.data, resolution.release)
       : undefined;
@@ -122,10 +123,15 @@ interface PlatformBasis {
   readonly cloud: PlatformProfile['cloud']['provider'];
   readonly routerImage: NormalizedPlatform['routerImage'];
   readonly vllmImage: NormalizedPlatform['vllmImage'];
+  readonly pdSidecarImage: NormalizedPlatform['pdSidecarImage'];
   readonly caIssuer: string;
 }
 
-function platformBasis(profile: PlatformProfile): PlatformBasis {
+function pdSidecarImage(release: ResolvedRelease | undefined): NormalizedPlatform['pdSidecarImage'] {
+  return { repository: PD_SIDECAR_REPOSITORY, tag: release?.versions.pdSidecar ?? '' };
+}
+
+function platformBasis(profile: PlatformProfile, release: ResolvedRelease | undefined): PlatformBasis {
   return {
     profile,
     sharedStorageClass:
@@ -133,6 +139,7 @@ function platformBasis(profile: PlatformProfile): PlatformBasis {
     cloud: profile.cloud.provider,
     routerImage: profile.router.image,
     vllmImage: profile.vllm.image,
+    pdSidecarImage: pdSidecarImage(release),
     caIssuer: caIssuerName(profile),
   };
 }
@@ -151,6 +158,7 @@ export function normalizePlatform(
     profile,
     routerImage: profile.router.image,
     vllmImage: profile.vllm.image,
+    pdSidecarImage: pdSidecarImage(release),
     routeSectionName: profile.gateway?.listener?.sectionName,
     installed: platformComponents(settings),
   };
@@ -219,15 +227,13 @@ function normalizeModel(
   const data = spec.parallelism?.data ?? modelDefaults.data;
   const dataLocal = spec.parallelism?.dataLocal ?? data;
   const expert = spec.parallelism?.expert ?? modelDefaults.expert;
-  const placed = replicaTopology(
-    { tensor, pipeline, data, dataLocal },
-    {
-      type: spec.accelerator.type,
-      gpusPerNode: acceleratorProfile?.gpusPerNode ?? cloudPlacement?.gpusPerNode ?? DEFAULT_GPUS_PER_NODE,
-      leaderWorkerSet:
-        platform.profile.components?.leaderWorkerSet ?? PLATFORM_SETTING_DEFAULTS.leaderWorkerSet,
-    },
-  );
+  const nodeShape: NodeShape = {
+    type: spec.accelerator.type,
+    gpusPerNode: acceleratorProfile?.gpusPerNode ?? cloudPlacement?.gpusPerNode ?? DEFAULT_GPUS_PER_NODE,
+    leaderWorkerSet:
+      platform.profile.components?.leaderWorkerSet ?? PLATFORM_SETTING_DEFAULTS.leaderWorkerSet,
+  };
+  const placed = replicaTopology({ tensor, pipeline, data, dataLocal }, nodeShape);
   if (!placed.ok) {
     problem(placed.problem.path, placed.problem.message);
   } else if (spec.accelerator.count !== undefined && spec.accelerator.count !== placed.topology.gpusPerPod) {
@@ -323,6 +329,28 @@ function normalizeModel(
       ? undefined
       : normalizeRollout(spec.rollout, { nodes: topology.nodes, startupTimeoutSeconds: startupTimeout });
   for (const found of rollout?.problems ?? []) problem(found.path, found.message);
+  const disaggregationSpec = spec.disaggregation;
+  const prefillTensor = disaggregationSpec?.prefill?.parallelism?.tensor ?? tensor;
+  const prefillPipeline = disaggregationSpec?.prefill?.parallelism?.pipeline ?? pipeline;
+  const prefillPlaced =
+    disaggregationSpec === undefined
+      ? undefined
+      : replicaTopology({ tensor: prefillTensor, pipeline: prefillPipeline, data, dataLocal }, nodeShape);
+  if (prefillPlaced !== undefined && !prefillPlaced.ok) {
+    const field = prefillPlaced.problem.path[1] ?? 'tensor';
+    const inPrefill = field === 'tensor' || field === 'pipeline';
+    problem(
+      inPrefill ? ['disaggregation', 'prefill', 'parallelism', field] : prefillPlaced.problem.path,
+      `${prefillPlaced.problem.message} (prefill pods)`,
+    );
+  }
+  const prefillTopology = prefillPlaced?.ok === true ? prefillPlaced.topology : { gpusPerPod: 1, nodes: 1 };
+  if (disaggregationSpec !== undefined && spec.rollout !== undefined) {
+    problem(
+      ['disaggregation'],
+      'expected no rollout for a disaggregated model: a pod canary would mix new and old prefill and decode pods; try a new version with versions (a split) instead',
+    );
+  }
   if (spec.rollout !== undefined && spec.versions !== undefined) {
     problem(
       ['versions'],
@@ -333,22 +361,28 @@ function normalizeModel(
   const blockSize = spec.vllm?.blockSize ?? modelDefaults.blockSize;
   const maxModelLen = spec.vllm?.maxModelLen;
   const gpuMemoryUtilization = spec.vllm?.gpuMemoryUtilization;
-  const argsFor = (from: ModelSource): readonly string[] =>
+  const disaggregated = disaggregationSpec !== undefined;
+  const argsOf = (from: ModelSource, stage: 'decode' | 'prefill' | undefined): readonly string[] =>
     vllmArgs({
       source: from,
+      ...(stage === 'decode' ? { port: decodeVllmPort } : {}),
+      kvTransfer: stage !== undefined,
       servedName,
-      tensor,
-      pipeline,
+      tensor: stage === 'prefill' ? prefillTensor : tensor,
+      pipeline: stage === 'prefill' ? prefillPipeline : pipeline,
       data,
       dataLocal,
       expert,
-      nodes: topology.nodes,
+      nodes: stage === 'prefill' ? prefillTopology.nodes : topology.nodes,
       ...(lora === undefined ? {} : { lora }),
       blockSize,
       ...(maxModelLen === undefined ? {} : { maxModelLen }),
       ...(gpuMemoryUtilization === undefined ? {} : { gpuMemoryUtilization }),
       extraArgs,
     });
+  const argsFor = (from: ModelSource): readonly string[] =>
+    argsOf(from, disaggregated ? 'decode' : undefined);
+  const prefillArgsFor = (from: ModelSource): readonly string[] => argsOf(from, 'prefill');
   const replicas = spec.replicas ?? modelDefaults.replicas;
   const versions =
     spec.versions === undefined
@@ -359,6 +393,7 @@ function normalizeModel(
           replicas,
           parseSource,
           vllmArgs: argsFor,
+          ...(disaggregated ? { prefillArgs: prefillArgsFor } : {}),
         });
   for (const found of versions?.problems ?? []) problem(found.path, found.message);
 
@@ -432,6 +467,13 @@ function normalizeModel(
       config: routerConfig(profile, blockSize, {
         lora: lora !== undefined,
         ...(retryAttempts === undefined ? {} : { endpoints: retryAttempts + 1 }),
+        ...(disaggregationSpec === undefined
+          ? {}
+          : {
+              disaggregation: {
+                minUncachedTokens: disaggregationSpec.minUncachedTokens ?? modelDefaults.minUncachedTokens,
+              },
+            }),
       }),
     },
     objectives: objectives.map((o) => ({ name: o.name, priority: o.priority })),
@@ -439,6 +481,23 @@ function normalizeModel(
     ...(lora === undefined ? {} : { lora }),
     ...(rollout === undefined ? {} : { rollout: rollout.rollout }),
     ...(versions === undefined ? {} : { versionSplit: versions.split }),
+    ...(disaggregationSpec === undefined
+      ? {}
+      : {
+          disaggregation: {
+            kvConnector: disaggregationSpec.kvConnector,
+            minUncachedTokens: disaggregationSpec.minUncachedTokens ?? modelDefaults.minUncachedTokens,
+            sidecarImage: platform.pdSidecarImage,
+            prefill: {
+              replicas: disaggregationSpec.prefill?.replicas ?? modelDefaults.prefillReplicas,
+              tensor: prefillTensor,
+              pipeline: prefillPipeline,
+              gpusPerPod: prefillTopology.gpusPerPod,
+              nodes: prefillTopology.nodes,
+              args: prefillArgsFor(source),
+            },
+          },
+        }),
     requestTimeout: spec.route?.requestTimeout ?? modelDefaults.requestTimeout,
     ...(retryAttempts === undefined ? {} : { retryAttempts }),
     ...(rateLimit === undefined ? {} : { rateLimit }),

@@ -14,6 +14,12 @@ export type RouterProfileName = keyof typeof routerProfiles;
 /** Weight of the adapter-affinity scorer in every profile of a model that serves LoRA adapters. */
 export const loraAffinityWeight = 2;
 
+/** Scheduling profiles llm-d's disagg-profile-handler runs: decode always, prefill when the decider asks. */
+const disaggregatedProfiles = [
+  { name: 'decode', filter: 'decode-filter' },
+  { name: 'prefill', filter: 'prefill-filter' },
+] as const;
+
 export function routerConfig(
   profile: RouterProfileName,
   blockSize: number,
@@ -21,14 +27,39 @@ export function routerConfig(
     readonly lora: boolean;
     /** Endpoints the picker returns: the pick, then fallbacks the gateway walks on a retry. */
     readonly endpoints?: number;
+    /** Prefill/decode disaggregation: a prefill pod is picked when this many prompt tokens are uncached. */
+    readonly disaggregation?: { readonly minUncachedTokens: number };
   } = { lora: false },
 ): EndpointPickerConfig {
   const weights = routerProfiles[profile];
+  const { disaggregation } = options;
+  const scoring = [
+    { pluginRef: 'queue-scorer', weight: weights.queue },
+    { pluginRef: 'kv-cache-utilization-scorer', weight: weights.kvCache },
+    { pluginRef: 'prefix-cache-scorer', weight: weights.prefix },
+    ...(options.lora ? [{ pluginRef: 'lora-affinity-scorer', weight: loraAffinityWeight }] : []),
+    { pluginRef: 'max-score-picker' },
+  ];
   return {
     apiVersion: 'llm-d.ai/v1alpha1',
     kind: 'EndpointPickerConfig',
     plugins: [
-      { type: 'single-profile-handler' },
+      disaggregation === undefined
+        ? { type: 'single-profile-handler' }
+        : {
+            type: 'disagg-profile-handler',
+            parameters: { deciders: { prefill: 'prefix-based-pd-decider' } },
+          },
+      ...(disaggregation === undefined
+        ? []
+        : [
+            {
+              type: 'prefix-based-pd-decider',
+              parameters: { nonCachedTokens: disaggregation.minUncachedTokens },
+            },
+            { type: 'decode-filter' },
+            { type: 'prefill-filter' },
+          ]),
       { type: 'queue-scorer' },
       { type: 'kv-cache-utilization-scorer' },
       { type: 'prefix-cache-scorer' },
@@ -41,17 +72,12 @@ export function routerConfig(
         ? { type: 'max-score-picker' }
         : { type: 'max-score-picker', parameters: { maxNumOfEndpoints: options.endpoints } },
     ],
-    schedulingProfiles: [
-      {
-        name: 'default',
-        plugins: [
-          { pluginRef: 'queue-scorer', weight: weights.queue },
-          { pluginRef: 'kv-cache-utilization-scorer', weight: weights.kvCache },
-          { pluginRef: 'prefix-cache-scorer', weight: weights.prefix },
-          ...(options.lora ? [{ pluginRef: 'lora-affinity-scorer', weight: loraAffinityWeight }] : []),
-          { pluginRef: 'max-score-picker' },
-        ],
-      },
-    ],
+    schedulingProfiles:
+      disaggregation === undefined
+        ? [{ name: 'default', plugins: scoring }]
+        : disaggregatedProfiles.map(({ name, filter }) => ({
+            name,
+            plugins: [{ pluginRef: filter }, ...scoring],
+          })),
   };
 }

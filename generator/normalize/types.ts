@@ -25,6 +25,8 @@ export interface NormalizedPlatform extends PlatformSettings {
   readonly profile: PlatformProfile;
   readonly routerImage: Image;
   readonly vllmImage: Image;
+  /** llm-d's prefill/decode routing sidecar, at the release's pinned version. */
+  readonly pdSidecarImage: Image;
   /** The listener model routes name (unset: they attach to every listener of the gateway). */
   readonly routeSectionName: string | undefined;
   /** The platform components this environment installs, in wave order. */
@@ -82,12 +84,30 @@ export interface NormalizedVersion {
   readonly uri: string;
   readonly source: ModelSource;
   readonly args: readonly string[];
+  /** A disaggregated model's prefill pods' arguments for this version's source. */
+  readonly prefillArgs?: readonly string[];
 }
 
 /** Versions side by side behind one route; weights from git, each sync gated when `analysis` is set. */
 export interface NormalizedVersionSplit {
   readonly versions: readonly NormalizedVersion[];
   readonly analysis?: SloLimits;
+}
+
+/** Separate prefill pods; the KV cache moves to the decode pods, whose routing sidecar runs remote prefills. */
+export interface NormalizedDisaggregation {
+  readonly kvConnector: 'nixl';
+  /** The router's prefix-based-pd-decider threshold (nonCachedTokens). */
+  readonly minUncachedTokens: number;
+  readonly sidecarImage: Image;
+  readonly prefill: {
+    readonly replicas: number;
+    readonly tensor: number;
+    readonly pipeline: number;
+    readonly gpusPerPod: number;
+    readonly nodes: number;
+    readonly args: readonly string[];
+  };
 }
 
 /** A canary of the vLLM pods with Argo Rollouts. */
@@ -161,6 +181,8 @@ export interface NormalizedModel {
   };
   readonly rollout?: NormalizedRollout;
   readonly versionSplit?: NormalizedVersionSplit;
+  /** Prefill/decode disaggregation: the model's replicas, parallelism and vLLM arguments are the decode pods'. */
+  readonly disaggregation?: NormalizedDisaggregation;
   readonly requestTimeout: string;
   /** Endpoints tried after the first when a request fails before responding; undefined: the router's default. */
   readonly retryAttempts?: number;

@@ -13,6 +13,8 @@ export interface VersionContext {
   readonly parseSource: (uri: string) => ModelSource;
   /** vLLM's arguments for a source; everything else about the pods is the model's. */
   readonly vllmArgs: (source: ModelSource) => readonly string[];
+  /** A disaggregated model's prefill arguments for a source. */
+  readonly prefillArgs?: (source: ModelSource) => readonly string[];
 }
 
 export function normalizeVersions(
@@ -64,6 +66,7 @@ export function normalizeVersions(
       uri,
       source,
       args: context.vllmArgs(source),
+      ...(context.prefillArgs === undefined ? {} : { prefillArgs: context.prefillArgs(source) }),
     };
   });
   return {

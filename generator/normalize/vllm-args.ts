@@ -28,7 +28,11 @@ export const derivedVllmFlags: Readonly<Record<string, string>> = {
   '--lora-modules': 'lora.adapters',
   '--max-loras': 'lora.maxLoras',
   '--max-lora-rank': 'lora.maxRank',
+  '--kv-transfer-config': 'disaggregation.kvConnector',
 };
+
+/** vLLM's KV-transfer settings of both stages of a disaggregated model (NIXL, either direction). */
+export const nixlKvTransferConfig = JSON.stringify({ kv_connector: 'NixlConnector', kv_role: 'kv_both' });
 
 const shortAliases: Readonly<Record<string, string>> = {
   '-tp': '--tensor-parallel-size',
@@ -52,6 +56,10 @@ export function modelArgument(source: ModelSource): string {
 
 export interface VllmArgsInput {
   readonly source: ModelSource;
+  /** Where vLLM listens (default vllmPort; a decode pod's vLLM is behind its routing sidecar). */
+  readonly port?: number;
+  /** Move the KV cache between prefill and decode pods over NIXL. */
+  readonly kvTransfer?: boolean;
   readonly servedName: string;
   readonly tensor: number;
   readonly pipeline: number;
@@ -75,7 +83,7 @@ export function vllmArgs(input: VllmArgsInput): string[] {
   const args = [
     modelArgument(input.source),
     '--port',
-    String(vllmPort),
+    String(input.port ?? vllmPort),
     '--served-model-name',
     input.servedName,
   ];
@@ -119,6 +127,9 @@ export function vllmArgs(input: VllmArgsInput): string[] {
   }
   if (input.gpuMemoryUtilization !== undefined) {
     args.push('--gpu-memory-utilization', String(input.gpuMemoryUtilization));
+  }
+  if (input.kvTransfer === true) {
+    args.push('--kv-transfer-config', nixlKvTransferConfig);
   }
   args.push('--disable-uvicorn-access-log');
   return [...args, ...input.extraArgs];

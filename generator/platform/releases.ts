@@ -13,7 +13,11 @@ export const COMPONENT_VERSION_KEYS = [
   'rolloutsGatewayPlugin',
   'prometheusOperatorCrds',
   'router',
+  'pdSidecar',
 ] as const;
+
+/** Image of llm-d's prefill/decode routing sidecar; the release pins its tag (pdSidecar). */
+export const PD_SIDECAR_REPOSITORY = 'ghcr.io/llm-d/llm-d-router-disagg-sidecar';
 
 export type ComponentVersionKey = (typeof COMPONENT_VERSION_KEYS)[number];
 
@@ -106,6 +110,12 @@ export const PLATFORM_RELEASES: readonly PlatformRelease[] = [
         because:
           'the router reads InferencePool inference.networking.k8s.io/v1 and the scoring profile format 0.1',
       },
+      pdSidecar: {
+        version: 'v0.10.0',
+        compatible: { minimum: 'v0.10.0', below: 'v0.11.0' },
+        because:
+          'decode pods pass --model-server-port (new in v0.10.0) and allow prefill hosts from InferencePool inference.networking.k8s.io/v1',
+      },
     },
   },
   {
@@ -171,6 +181,12 @@ export const PLATFORM_RELEASES: readonly PlatformRelease[] = [
         compatible: { minimum: '0.1.0', below: '0.2.0' },
         because:
           'the router reads InferencePool inference.networking.k8s.io/v1 and the scoring profile format 0.1',
+      },
+      pdSidecar: {
+        version: 'v0.10.0',
+        compatible: { minimum: 'v0.10.0', below: 'v0.11.0' },
+        because:
+          'decode pods pass --model-server-port (new in v0.10.0) and allow prefill hosts from InferencePool inference.networking.k8s.io/v1',
       },
     },
   },

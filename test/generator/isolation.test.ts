@@ -113,6 +113,22 @@ const mutations: readonly Mutation[] = [
       },
     },
   },
+  {
+    fields: [
+      '/disaggregation/kvConnector',
+      '/disaggregation/prefill/replicas',
+      '/disaggregation/prefill/parallelism/tensor',
+      '/disaggregation/prefill/parallelism/pipeline',
+      '/disaggregation/minUncachedTokens',
+    ],
+    model: {
+      disaggregation: {
+        kvConnector: 'nixl',
+        prefill: { replicas: 2, parallelism: { tensor: 1, pipeline: 1 } },
+        minUncachedTokens: 64,
+      },
+    },
+  },
   { fields: ['/route/requestTimeout'], model: { route: { requestTimeout: '300s' } } },
   { fields: ['/route/retries/attempts'], model: { route: { retries: { attempts: 1 } } } },
   {
@@ -177,6 +193,7 @@ const mutations: readonly Mutation[] = [
     unchangedDevBecause:
       'no rendered object reads the region or cluster name, and the storage class only a shared model cache reads',
   },
+
   // The case users hit: a node selector on dev's accelerator must not reach prod's pods.
   {
     fields: ['/accelerators/*'],

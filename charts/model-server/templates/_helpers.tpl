@@ -91,12 +91,73 @@ API group of the InferenceObjectives and InferenceModelRewrites this chart emits
 {{- define "model-server.rayPort" -}}6379{{- end }}
 
 {{/*
+Prefill/decode disaggregation: a decode pod's vLLM listens on decodeVllmPort behind llm-d's routing sidecar, which
+takes the HTTP port; both stages serve the NIXL handshake on nixlSideChannelPort. The pods' role label is what the
+router's prefill-filter and decode-filter read.
+*/}}
+{{- define "model-server.decodeVllmPort" -}}8200{{- end }}
+{{- define "model-server.nixlSideChannelPort" -}}5600{{- end }}
+{{- define "model-server.roleLabel" -}}llm-d.ai/role{{- end }}
+{{- define "model-server.servingLabel" -}}switchyard.dev/serving{{- end }}
+{{- define "model-server.pdSidecarName" -}}{{ include "model-server.objectName" (list . "pd-sidecar") }}{{- end }}
+{{- define "model-server.pdSidecarTokenVolume" -}}pd-sidecar-token{{- end }}
+
+{{/*
+llm-d's routing sidecar of a decode pod, as a native sidecar: (list $ track). It sends the prefill of a request to
+the pod the router named in x-prefiller-host-port, then decodes locally; it forwards every other path (/metrics,
+/health) to vLLM. It accepts only prefill hosts that are pods of its own InferencePool (SSRF protection), which it
+watches with the token mounted into this container alone.
+*/}}
+{{- define "model-server.pdSidecarContainer" -}}
+{{- $ := index . 0 -}}
+{{- $track := index . 1 -}}
+- name: routing-sidecar
+  image: {{ include "model-server.image" $.Values.disaggregation.sidecar.image | quote }}
+  imagePullPolicy: IfNotPresent
+  restartPolicy: Always
+  args:
+    - --port={{ include "model-server.vllmPort" $ }}
+    - --model-server-port={{ include "model-server.decodeVllmPort" $ }}
+    - --kv-connector={{ $.Values.disaggregation.sidecar.kvConnector }}
+    # The gateway reaches vLLM pods over plain HTTP inside the mesh, like the prefill pods.
+    - --secure-proxy=false
+    - --enable-ssrf-protection=true
+    - --inference-pool={{ $.Release.Namespace }}/{{ include "model-server.objectName" (list $ $track) }}
+    - --pool-group=inference.networking.k8s.io
+  ports:
+    - name: http
+      containerPort: {{ include "model-server.vllmPort" $ }}
+      protocol: TCP
+  readinessProbe:
+    httpGet:
+      path: /health
+      port: http
+    periodSeconds: 5
+    timeoutSeconds: 3
+  resources:
+    {{- toYaml $.Values.disaggregation.sidecar.resources | nindent 4 }}
+  securityContext:
+    allowPrivilegeEscalation: false
+    capabilities:
+      drop:
+        - ALL
+    readOnlyRootFilesystem: true
+  volumeMounts:
+    - name: {{ include "model-server.pdSidecarTokenVolume" $ }}
+      mountPath: /var/run/secrets/kubernetes.io/serviceaccount
+      readOnly: true
+{{- end }}
+
+{{/*
 Labels of the vLLM pods that serve HTTP (what the InferencePool, the Service and the PodMonitor select): every
-vLLM pod of a single-node model, only the leaders of a LeaderWorkerSet group (worker index 0).
+vLLM pod of a single-node model, only the leaders of a LeaderWorkerSet group (worker index 0); for a disaggregated
+model, whose stages may differ in shape, the serving label its serving pods carry.
 */}}
 {{- define "model-server.servingSelectorLabels" -}}
 {{ include "model-server.selectorLabels" (list . "vllm") }}
-{{- if gt (int .Values.vllm.nodes) 1 }}
+{{- if .Values.disaggregation.enabled }}
+{{ include "model-server.servingLabel" . }}: "true"
+{{- else if gt (int .Values.vllm.nodes) 1 }}
 leaderworkerset.sigs.k8s.io/worker-index: "0"
 {{- end }}
 {{- end }}

@@ -1,11 +1,20 @@
 {{/*
-The vLLM pod spec: (list $ "server") for a single-node replica, (list $ "leader") or (list $ "worker") for the
-pods of a LeaderWorkerSet group. One definition, so every role has the same volumes, security and placement.
+The vLLM pod spec: (list $ role stage track). role is "server" for a single-node replica, "leader" or "worker" for
+the pods of a LeaderWorkerSet group; stage is "" or, for a disaggregated model, "decode" or "prefill"; track is the
+version's name ("" without a version split). One definition, so every pod has the same volumes, security and
+placement. A decode pod's serving pod runs llm-d's routing sidecar on the HTTP port, in front of vLLM.
 */}}
 {{- define "model-server.vllmPodSpec" -}}
 {{- $role := index . 1 -}}
+{{- $stage := index . 2 -}}
+{{- $track := index . 3 -}}
+{{- $sidecar := and (eq $stage "decode") (ne $role "worker") -}}
 {{- with index . 0 -}}
+{{- $port := ternary (include "model-server.decodeVllmPort" .) (include "model-server.vllmPort" .) $sidecar -}}
 automountServiceAccountToken: false
+{{- if $sidecar }}
+serviceAccountName: {{ include "model-server.pdSidecarName" . }}
+{{- end }}
 terminationGracePeriodSeconds: {{ .Values.vllm.terminationGracePeriodSeconds }}
 securityContext:
   runAsNonRoot: true
@@ -21,6 +30,10 @@ nodeSelector:
 {{- with .Values.vllm.tolerations }}
 tolerations:
   {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- if $sidecar }}
+initContainers:
+  {{- include "model-server.pdSidecarContainer" (list . $track) | nindent 2 }}
 {{- end }}
 containers:
   - name: vllm
@@ -58,6 +71,15 @@ containers:
         value: /home/vllm/.cache
       - name: TRITON_CACHE_DIR
         value: /home/vllm/.triton
+      {{- if $stage }}
+      # The KV cache moves between prefill and decode pods over NIXL; the engine serves its handshake here.
+      - name: VLLM_NIXL_SIDE_CHANNEL_HOST
+        valueFrom:
+          fieldRef:
+            fieldPath: status.podIP
+      - name: VLLM_NIXL_SIDE_CHANNEL_PORT
+        value: {{ include "model-server.nixlSideChannelPort" . | quote }}
+      {{- end }}
       {{- with .Values.vllm.apiKeySecret }}
       {{- if .name }}
       - name: VLLM_API_KEY
@@ -77,9 +99,14 @@ containers:
       {{- end }}
       {{- end }}
     ports:
-      - name: http
-        containerPort: {{ include "model-server.vllmPort" . }}
+      - name: {{ ternary "vllm" "http" $sidecar }}
+        containerPort: {{ $port }}
         protocol: TCP
+      {{- if $stage }}
+      - name: nixl
+        containerPort: {{ include "model-server.nixlSideChannelPort" . }}
+        protocol: TCP
+      {{- end }}
       {{- if ne $role "server" }}
       - name: ray
         containerPort: {{ include "model-server.rayPort" . }}
@@ -97,21 +124,21 @@ containers:
     startupProbe:
       httpGet:
         path: /health
-        port: http
+        port: {{ ternary "vllm" "http" $sidecar }}
       periodSeconds: 10
       timeoutSeconds: 5
       failureThreshold: {{ .Values.vllm.startupFailureThreshold }}
     livenessProbe:
       httpGet:
         path: /health
-        port: http
+        port: {{ ternary "vllm" "http" $sidecar }}
       periodSeconds: 10
       timeoutSeconds: 5
       failureThreshold: 3
     readinessProbe:
       httpGet:
         path: /health
-        port: http
+        port: {{ ternary "vllm" "http" $sidecar }}
       periodSeconds: 5
       timeoutSeconds: 3
       failureThreshold: 3
@@ -157,6 +184,24 @@ volumes:
     emptyDir: {}
   - name: tmp
     emptyDir: {}
+  {{- if $sidecar }}
+  - name: {{ include "model-server.pdSidecarTokenVolume" . }}
+    projected:
+      sources:
+        - serviceAccountToken:
+            path: token
+            expirationSeconds: 3607
+        - configMap:
+            name: kube-root-ca.crt
+            items:
+              - key: ca.crt
+                path: ca.crt
+        - downwardAPI:
+            items:
+              - path: namespace
+                fieldRef:
+                  fieldPath: metadata.namespace
+  {{- end }}
   {{- if eq .Values.model.source.kind "pvc" }}
   - name: model-source
     persistentVolumeClaim:

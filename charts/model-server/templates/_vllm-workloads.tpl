@@ -1,21 +1,21 @@
 {{/*
-The vLLM workload of one version: (list $ctx track), where $ctx is the chart context with the version's values
-and track is the version's name ("" without a version split). A Deployment for single-node replicas, a
-LeaderWorkerSet when a replica spans nodes.
+The vLLM workload of one version and stage: (list $ctx track stage), where $ctx is the chart context with the
+version's values, track is the version's name ("" without a version split) and stage is "" for a model that is
+not disaggregated, else "decode" or "prefill". A Deployment for single-node replicas, a LeaderWorkerSet when a
+replica spans nodes.
 */}}
 {{- define "model-server.vllmWorkload" -}}
 {{- $ := index . 0 -}}
-{{- $track := index . 1 -}}
 {{- if gt (int $.Values.vllm.nodes) 1 }}
-{{- include "model-server.vllmLeaderWorkerSet" (list $ $track) }}
+{{- include "model-server.vllmLeaderWorkerSet" . }}
 {{- else }}
-{{- include "model-server.vllmDeployment" (list $ $track) }}
+{{- include "model-server.vllmDeployment" . }}
 {{- end }}
 {{- end }}
 
-{{/* Name and pod labels of one version's workload: (list $ track). */}}
+{{/* Name and pod labels of one version's workload of one stage: (list $ track stage). */}}
 {{- define "model-server.vllmWorkloadName" -}}
-{{- include "model-server.objectName" (list (index . 0) (compact (list "vllm" (index . 1)) | join "-")) -}}
+{{- include "model-server.objectName" (list (index . 0) (compact (list "vllm" (index . 1) (index . 2)) | join "-")) -}}
 {{- end }}
 
 {{- define "model-server.vllmWorkloadLabels" -}}
@@ -23,6 +23,19 @@ LeaderWorkerSet when a replica spans nodes.
 {{ include "model-server.selectorLabels" (list $ "vllm") }}
 {{- with index . 1 }}
 {{ include "model-server.trackLabel" $ }}: {{ . }}
+{{- end }}
+{{- with index . 2 }}
+{{ include "model-server.roleLabel" $ }}: {{ . }}
+{{- end }}
+{{- end }}
+
+{{/*
+Labels of the pods that serve HTTP, beyond the workload's: a disaggregated model's pools select its prefill and its
+decode pods, which may be Deployments or LeaderWorkerSets, so its serving pods carry a label of their own.
+*/}}
+{{- define "model-server.servingPodLabels" -}}
+{{- if .Values.disaggregation.enabled }}
+{{ include "model-server.servingLabel" . }}: "true"
 {{- end }}
 {{- end }}
 
@@ -48,8 +61,9 @@ spec:
     metadata:
       labels:
         {{- include "model-server.vllmWorkloadLabels" . | nindent 8 }}
+        {{- include "model-server.servingPodLabels" $ | indent 8 }}
     spec:
-      {{- include "model-server.vllmPodSpec" (list $ "server") | nindent 6 }}
+      {{- include "model-server.vllmPodSpec" (list $ "server" (index . 2) (index . 1)) | nindent 6 }}
 {{- end }}
 
 {{/*
@@ -86,12 +100,13 @@ spec:
       metadata:
         labels:
           {{- include "model-server.vllmWorkloadLabels" . | nindent 10 }}
+          {{- include "model-server.servingPodLabels" $ | indent 10 }}
       spec:
-        {{- include "model-server.vllmPodSpec" (list $ "leader") | nindent 8 }}
+        {{- include "model-server.vllmPodSpec" (list $ "leader" (index . 2) (index . 1)) | nindent 8 }}
     workerTemplate:
       metadata:
         labels:
           {{- include "model-server.vllmWorkloadLabels" . | nindent 10 }}
       spec:
-        {{- include "model-server.vllmPodSpec" (list $ "worker") | nindent 8 }}
+        {{- include "model-server.vllmPodSpec" (list $ "worker" (index . 2) (index . 1)) | nindent 8 }}
 {{- end }}

@@ -226,6 +226,41 @@ export interface ModelSpec {
     maxRank?: 8 | 16 | 32 | 64 | 128 | 256 | 320 | 512;
   };
   /**
+   * Prefill/decode disaggregation (llm-d's P/D): prompts are prefilled on separate prefill pods and the KV cache moves to the decode pods, so long prompts do not stall the decoding of others. The model's replicas and parallelism describe the decode pods; each decode pod runs llm-d's routing sidecar, and the router picks a decode and, when enough of the prompt is uncached there, a prefill pod (x-prefiller-host-port). Excludes `rollout` (use `versions` to try a new version of a disaggregated model).
+   */
+  disaggregation?: {
+    /**
+     * How the KV cache moves from prefill to decode pods: nixl (vLLM's NixlConnector; the sidecar's nixlv2 protocol).
+     */
+    kvConnector: 'nixl';
+    /**
+     * The prefill pods.
+     */
+    prefill?: {
+      /**
+       * Prefill replicas.
+       */
+      replicas?: number;
+      /**
+       * Tensor and pipeline parallelism of a prefill replica (default: the model's). A replica larger than one node spans nodes as a LeaderWorkerSet group, like the decode replicas.
+       */
+      parallelism?: {
+        /**
+         * Tensor-parallel size of a prefill replica.
+         */
+        tensor?: number;
+        /**
+         * Pipeline-parallel size of a prefill replica.
+         */
+        pipeline?: number;
+      };
+    };
+    /**
+     * A request is prefilled on a prefill pod when at least this many of its prompt tokens are not cached on the decode pod the router picked; shorter uncached parts are prefilled by the decode pod itself (the router's prefix-based-pd-decider nonCachedTokens; llm-d's guide uses 16).
+     */
+    minUncachedTokens?: number;
+  };
+  /**
    * Canary of the model's vLLM pods with Argo Rollouts and the Gateway API plugin: the pods of the new version get a growing share of the traffic, step by step, each step optionally gated by the analysis. Single-node models only (a LeaderWorkerSet model changes version by a version split).
    */
   rollout?: {

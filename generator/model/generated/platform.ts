@@ -57,6 +57,10 @@ export interface PlatformProfile {
      * Router image tag (X.Y.Z).
      */
     router?: string;
+    /**
+     * llm-d's prefill/decode routing sidecar image tag (vX.Y.Z), on the decode pods of disaggregated models.
+     */
+    pdSidecar?: string;
   };
   /**
    * Optional platform components.

@@ -64,6 +64,7 @@ export function derivedModelValues(env: NormalizedEnvironment, model: Normalized
     },
     rollout: rolloutValues(model),
     versions: versionValues(model),
+    disaggregation: disaggregationValues(model),
     analysis: analysisValues(model),
     objectives: model.objectives,
     aliases: model.aliases,
@@ -105,9 +106,34 @@ function versionValues(model: NormalizedModel): Values {
       uri: version.uri,
       source: sourceValues(version.source),
       args: version.args,
+      ...(version.prefillArgs === undefined || model.disaggregation === undefined
+        ? {}
+        : { prefill: { args: version.prefillArgs, replicas: model.disaggregation.prefill.replicas } }),
     })),
   };
 }
+
+function disaggregationValues(model: NormalizedModel): Values {
+  const disaggregation = model.disaggregation;
+  if (disaggregation === undefined) return { enabled: false };
+  const { prefill } = disaggregation;
+  return {
+    enabled: true,
+    prefill: {
+      replicas: prefill.replicas,
+      args: prefill.args,
+      gpus: prefill.gpusPerPod,
+      nodes: prefill.nodes,
+    },
+    sidecar: {
+      image: disaggregation.sidecarImage,
+      kvConnector: sidecarKvConnector[disaggregation.kvConnector],
+    },
+  };
+}
+
+/** The routing sidecar's name for each KV connector of the spec. */
+const sidecarKvConnector = { nixl: 'nixlv2' } as const;
 
 /** The limits of the canary's or the version split's analysis (a model has at most one of them). */
 function analysisValues(model: NormalizedModel): Values {
