@@ -31,6 +31,7 @@ import type {
 import { normalizeRollout } from './rollout.ts';
 import { normalizeVersions } from './versions.ts';
 import type { SharedEndpointModel } from '../platform/settings.ts';
+import { imageVolumeProblem } from './image-volumes.ts';
 import { replicaTopology, type NodeShape } from './topology.ts';
 import { PD_SIDECAR_REPOSITORY } from '../platform/releases.ts';
 import { conflictingFlag, derivedVllmFlags, modelArgument, modelMountPath, vllmArgs } from './vllm-args.ts';
@@ -396,6 +397,19 @@ function normalizeModel(
           ...(disaggregated ? { prefillArgs: prefillArgsFor } : {}),
         });
   for (const found of versions?.problems ?? []) problem(found.path, found.message);
+  const ociProblem = imageVolumeProblem({
+    kubernetesVersion: platform.profile.cloud.kubernetesVersion,
+    imageVolumes: platform.profile.cloud.imageVolumes,
+    platformFile: `environments/${environment}/platform.yaml`,
+  });
+  if (ociProblem !== undefined) {
+    if (source.kind === 'oci') problem(['model', 'uri'], ociProblem);
+    versions?.split.versions.forEach((version, index) => {
+      if (version.source.kind === 'oci' && source.kind !== 'oci') {
+        problem(['versions', 'split', String(index), 'uri'], ociProblem);
+      }
+    });
+  }
 
   if (problems.length > 0 || acceleratorProfile === undefined) {
     return { ok: false, problems };

@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments, stringify } from 'yaml';
 import { buildOutputs } from '../../generator/pipeline.ts';
 import { validateObject } from '../../generator/verify/objects.ts';
 import { parseSchedulerConfig } from '../../scheduler/core/config.ts';
@@ -177,6 +177,13 @@ describe('pvc:// and oci:// models', () => {
   afterAll(repo.cleanup);
   const spec = (name: string, uri: string): string =>
     `name: ${name}\nnamespace: weights\nmodel:\n  uri: ${uri}\naccelerator:\n  type: nvidia-gpu\n`;
+  // Image volumes, which oci:// models mount, are on by default from Kubernetes 1.35.
+  const platformFile = join(repo.root, 'environments/dev/platform.yaml');
+  const platform = parse(readFileSync(platformFile, 'utf8')) as { cloud: Record<string, unknown> };
+  writeFileSync(
+    platformFile,
+    stringify({ ...platform, cloud: { ...platform.cloud, kubernetesVersion: '1.35' } }),
+  );
 
   it.each([
     [

@@ -193,7 +193,11 @@ const mutations: readonly Mutation[] = [
     unchangedDevBecause:
       'no rendered object reads the region or cluster name, and the storage class only a shared model cache reads',
   },
-
+  {
+    fields: ['/cloud/kubernetesVersion', '/cloud/imageVolumes'],
+    platform: { cloud: { kubernetesVersion: '1.33', imageVolumes: true } },
+    unchangedDevBecause: 'only oci:// models are checked against the Kubernetes version, and dev has none',
+  },
   // The case users hit: a node selector on dev's accelerator must not reach prod's pods.
   {
     fields: ['/accelerators/*'],

@@ -6,6 +6,7 @@ import { normalizeEnvironments, parseSource } from '../../generator/normalize/in
 import { maxNameLength, objectName } from '../../generator/normalize/names.ts';
 import type { NormalizedEnvironment } from '../../generator/normalize/types.ts';
 import { conflictingFlag } from '../../generator/normalize/vllm-args.ts';
+import { imageVolumeProblem } from '../../generator/normalize/image-volumes.ts';
 import { baselineEnvironments, repoRoot, tempRepo } from './helpers.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -153,5 +154,26 @@ describe('objectName', () => {
   it('gives different long names different results', () => {
     const long = 'a'.repeat(53);
     expect(objectName(long, 'premium-objective')).not.toBe(objectName(long, 'premium-objectivf'));
+  });
+});
+
+describe('imageVolumeProblem', () => {
+  const on = (kubernetesVersion: string | undefined, imageVolumes?: boolean): string | undefined =>
+    imageVolumeProblem({ kubernetesVersion, imageVolumes, platformFile: 'environments/x/platform.yaml' });
+
+  it('accepts image volumes where Kubernetes has them on, by default or by feature gate', () => {
+    expect(on('1.35')).toBeUndefined();
+    expect(on('1.40', false)).toBeUndefined();
+    expect(on('1.31', true)).toBeUndefined();
+    expect(on('1.34', true)).toBeUndefined();
+  });
+
+  it('refuses them before 1.31, before 1.35 without the gate, and when the version is unknown', () => {
+    expect(on('1.30', true)).toMatch(/which Kubernetes has from 1\.31/);
+    expect(on('1.34')).toMatch(/^expected cloud\.imageVolumes: true .* on Kubernetes 1\.34/);
+    expect(on('1.33', false)).toMatch(/off by default before 1\.35/);
+    expect(on(undefined, true)).toMatch(
+      /^expected cloud\.kubernetesVersion in environments\/x\/platform\.yaml/,
+    );
   });
 });

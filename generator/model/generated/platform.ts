@@ -99,6 +99,14 @@ export interface PlatformProfile {
      * Default StorageClass for persistent volumes.
      */
     storageClass?: string;
+    /**
+     * The cluster's Kubernetes minor version (e.g. 1.34; OpenShift 4.20 is 1.33). Checked against what models need: oci:// models mount image volumes.
+     */
+    kubernetesVersion?: string;
+    /**
+     * The ImageVolume feature gate is on in the cluster (image volumes are on by default from Kubernetes 1.35; 1.31 to 1.34 need the gate).
+     */
+    imageVolumes?: boolean;
   };
   /**
    * Accelerator types models may ask for, keyed by type name (e.g. nvidia-l4): how pods land on such nodes.
