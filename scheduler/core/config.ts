@@ -168,6 +168,10 @@ export function parseSchedulerConfig(text: string, source: string): SchedulerCon
     buildPlan(config);
   } catch (error) {
     if (error instanceof PluginConfigError) {
+      if (error.path !== undefined) {
+        at(error.path, error.message);
+        throw new SchedulerConfigError(problems);
+      }
       throw new SchedulerConfigError([
         `${source}:${locate(doc, lines, ['schedulingProfiles'])}: ${error.message}`,
       ]);

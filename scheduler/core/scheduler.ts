@@ -1,7 +1,9 @@
 // The scheduler: admission → filters → weighted scorers → picker, plus local in-flight accounting, the
 // approximate prefix index and the optional flow-control queue. Pure: time and randomness come from deps.
+// With a disagg-profile-handler the decode profile picks first, and when the decider approves the prefill
+// profile picks among the same admitted endpoints.
 import { FlowQueue } from './flow-queue.ts';
-import { buildPlan } from './plan.ts';
+import { buildPlan, type ProfilePlan } from './plan.ts';
 import type { PickContext, PrefixMatch, SaturationDetectorPlugin } from './plugins/plugin.ts';
 import { PreciseIndex } from './precise-index.ts';
 import { hashPromptBlocks, kvBlockHashes, prefixHashSeed } from './prefix-hash.ts';
@@ -32,6 +34,18 @@ const SCALE_UP = 1.01;
 /** llm-d purges endpoints that left the pool from its prefix index every two minutes. */
 const FORGET_AFTER_MS = 120_000;
 const SWEEP_EVERY_MS = 30_000;
+
+/** What one scheduling profile decided: the picker's order over its candidates, and the scorers' context. */
+interface ProfileRun {
+  readonly profile: ProfilePlan;
+  readonly context: PickContext;
+  /** Weighted score per candidate of `context`. */
+  readonly totals: Float64Array;
+  readonly order: readonly number[];
+  readonly primaryAt: number;
+  readonly primary: Endpoint;
+  readonly primaryState: EndpointState;
+}
 
 export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): Scheduler {
   const plan = buildPlan(config);
@@ -144,19 +158,19 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
     );
   }
 
-  function pick(request: RoutingRequest, endpoints: readonly Endpoint[]): PickResult {
-    const now = deps.now();
-    sweep(endpoints, now);
-    let candidates: readonly Endpoint[] = endpoints;
-    if (request.subset !== undefined) {
-      const allowed = new Set(request.subset);
-      candidates = endpoints.filter((e) => allowed.has(e.key));
-    }
-    if (candidates.length === 0) return { kind: 'rejected', status: 503, reason: 'rejected-no-endpoints' };
-    if (request.priority < 0 && saturationOf(plan.detector, candidates, now) >= 1) {
-      return { kind: 'rejected', status: 429, reason: 'rejected-saturated' };
-    }
-    for (const filter of plan.filters) {
+  /**
+   * Runs one scheduling profile over the admitted candidates: filters, context filters, weighted scorers,
+   * picker. Undefined when it leaves no endpoint.
+   */
+  function runProfile(
+    profile: ProfilePlan,
+    request: RoutingRequest,
+    admitted: readonly Endpoint[],
+    now: number,
+    promptHashes: () => Float64Array,
+  ): ProfileRun | undefined {
+    let candidates = admitted;
+    for (const filter of profile.filters) {
       if (filter.kind === 'filter') candidates = filter.filter(request, candidates, now);
       else {
         const kept = candidates.filter(
@@ -164,7 +178,7 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
         );
         if (kept.length > 0) candidates = kept; // fail open when every endpoint is saturated
       }
-      if (candidates.length === 0) return { kind: 'rejected', status: 503, reason: 'rejected-no-endpoints' };
+      if (candidates.length === 0) return undefined;
     }
 
     let candidateStates = candidates.map((e) => {
@@ -180,7 +194,7 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
       states: candidateStates,
       prefix() {
         if (prefixMatch === undefined && producer !== undefined) {
-          const hashes = hashesFor(request);
+          const hashes = promptHashes();
           const matchedBlocks = new Int32Array(candidates.length);
           const ids = candidateStates.map((s) => s.id);
           if (precise !== undefined) precise.match(hashes, ids, matchedBlocks);
@@ -190,10 +204,10 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
         return prefixMatch;
       },
     };
-    for (const filter of plan.contextFilters) {
+    for (const filter of profile.contextFilters) {
       const kept = filter.keep(context, deps.random);
       if (kept.length === candidates.length) continue;
-      if (kept.length === 0) return { kind: 'rejected', status: 503, reason: 'rejected-no-endpoints' };
+      if (kept.length === 0) return undefined;
       const match = context.prefix();
       candidates = kept.map((i) => candidates[i] as Endpoint);
       candidateStates = kept.map((i) => candidateStates[i] as EndpointState);
@@ -207,59 +221,142 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
 
     const totals = new Float64Array(candidates.length);
     const scratch = new Float64Array(candidates.length);
-    for (const { scorer, weight } of plan.scorers) {
+    for (const { scorer, weight } of profile.scorers) {
       scorer.score(context, scratch);
       for (let i = 0; i < totals.length; i++) {
         const s = scratch[i] ?? 0;
         totals[i] = (totals[i] ?? 0) + weight * (s > 1 ? 1 : s > 0 ? s : 0);
       }
     }
-    const order = plan.picker.pick(totals, deps.random);
+    const order = profile.picker.pick(totals, deps.random);
     const primaryAt = order[0] ?? -1;
     const primary = candidates[primaryAt];
     const primaryState = candidateStates[primaryAt];
-    if (primary === undefined || primaryState === undefined) {
-      return { kind: 'rejected', status: 503, reason: 'rejected-no-endpoints' };
-    }
+    if (primary === undefined || primaryState === undefined) return undefined;
+    return { profile, context, totals, order, primaryAt, primary, primaryState };
+  }
 
-    const match = producer === undefined ? undefined : context.prefix();
-    const hashes = match?.hashes ?? NO_HASHES;
-    const predictedBlocks = match?.matchedBlocks[primaryAt] ?? 0;
-    const promptTokens = request.promptTokens.length;
-    const cachedTokens = Math.min(promptTokens, predictedBlocks * (match?.blockSize ?? 0));
-    releaseIfPresent(request.id);
+  /** Leading prompt blocks the prefix index places on the profile's primary endpoint. */
+  function predictedBlocksOf(run: ProfileRun): number {
+    const match = producer === undefined ? undefined : run.context.prefix();
+    return match?.matchedBlocks[run.primaryAt] ?? 0;
+  }
+
+  /**
+   * Records the request as in flight on the profile's primary endpoint (`uncachedTokens` of its prompt to
+   * compute there), inserts or holds its blocks there in the index, and tells the profile's scorers.
+   */
+  function track(
+    request: RoutingRequest,
+    run: ProfileRun,
+    now: number,
+    uncachedTokens: number,
+    outputTokens: number,
+    prefill?: InFlightRecord,
+  ): InFlightRecord {
+    const hashes = producer === undefined ? NO_HASHES : (run.context.prefix()?.hashes ?? NO_HASHES);
     const record: InFlightRecord = {
       requestId: request.id,
-      endpointKey: primary.key,
+      endpointKey: run.primary.key,
       pickedAtMs: now,
-      promptTokens,
-      uncachedTokens: promptTokens - cachedTokens,
-      outputTokens: request.maxOutputTokens ?? DEFAULT_OUTPUT_TOKENS,
+      promptTokens: request.promptTokens.length,
+      uncachedTokens,
+      outputTokens,
       hashes,
-      predictedBlocks,
+      predictedBlocks: predictedBlocksOf(run),
       active: true,
+      prefill,
     };
-    addRecord(primaryState, record);
+    addRecord(run.primaryState, record);
+    if (holdsInFlight) index?.hold(run.primaryState.id, hashes);
+    else index?.insert(run.primaryState.id, hashes);
+    for (const { scorer } of run.profile.scorers) scorer.picked?.(run.context, run.primaryAt);
+    return record;
+  }
+
+  /** Prompt tokens the profile's primary endpoint would compute itself, by the prefix index. */
+  function uncachedTokensAt(run: ProfileRun, request: RoutingRequest): number {
+    const promptTokens = request.promptTokens.length;
+    return promptTokens - Math.min(promptTokens, predictedBlocksOf(run) * (producer?.blockSizeTokens ?? 0));
+  }
+
+  function pick(request: RoutingRequest, endpoints: readonly Endpoint[]): PickResult {
+    const now = deps.now();
+    sweep(endpoints, now);
+    let admitted: readonly Endpoint[] = endpoints;
+    if (request.subset !== undefined) {
+      const allowed = new Set(request.subset);
+      admitted = endpoints.filter((e) => allowed.has(e.key));
+    }
+    if (admitted.length === 0) return { kind: 'rejected', status: 503, reason: 'rejected-no-endpoints' };
+    if (request.priority < 0 && saturationOf(plan.detector, admitted, now) >= 1) {
+      return { kind: 'rejected', status: 429, reason: 'rejected-saturated' };
+    }
+    let hashes: Float64Array | undefined;
+    const promptHashes = (): Float64Array => (hashes ??= hashesFor(request));
+    const decode = runProfile(plan, request, admitted, now, promptHashes);
+    if (decode === undefined) return { kind: 'rejected', status: 503, reason: 'rejected-no-endpoints' };
+
+    const disagg = plan.disagg;
+    let prefill: ProfileRun | undefined;
+    const decodeUncached = uncachedTokensAt(decode, request);
+    if (
+      disagg?.prefill !== undefined &&
+      disagg.decider?.disaggregate(
+        request.promptTokens.length,
+        request.promptTokens.length - decodeUncached,
+      ) === true
+    ) {
+      prefill = runProfile(disagg.prefill, request, admitted, now, promptHashes);
+      // A pod in both roles picked twice prefills for itself: no KV transfer needed.
+      if (prefill?.primary.key === decode.primary.key) prefill = undefined;
+    }
+
+    releaseIfPresent(request.id);
+    const outputTokens = request.maxOutputTokens ?? DEFAULT_OUTPUT_TOKENS;
+    const prefillRecord =
+      prefill === undefined ? undefined : track(request, prefill, now, uncachedTokensAt(prefill, request), 1);
+    // With a remote prefill the decode endpoint receives the prompt's KV cache instead of computing it.
+    const record = track(
+      request,
+      decode,
+      now,
+      prefillRecord === undefined ? decodeUncached : 0,
+      outputTokens,
+      prefillRecord,
+    );
     inFlight.set(request.id, record);
-    if (holdsInFlight) index?.hold(primaryState.id, hashes);
-    else index?.insert(primaryState.id, hashes);
-    for (const { scorer } of plan.scorers) scorer.picked?.(context, primaryAt);
 
     const scores = new Map<string, number>();
-    candidates.forEach((e, i) => scores.set(e.key, totals[i] ?? 0));
-    const chosen = order.map((i) => candidates[i]).filter((e) => e !== undefined);
-    return { kind: 'picked', endpoints: chosen, scores };
+    const { context, totals, order } = decode;
+    context.candidates.forEach((e, i) => scores.set(e.key, totals[i] ?? 0));
+    const chosen = order.map((i) => context.candidates[i]).filter((e) => e !== undefined);
+    if (disagg === undefined) return { kind: 'picked', endpoints: chosen, scores };
+    return prefill === undefined
+      ? { kind: 'picked', endpoints: chosen, scores, disaggregation: 'decode-only' }
+      : {
+          kind: 'picked',
+          endpoints: chosen,
+          scores,
+          prefill: prefill.primary,
+          disaggregation: 'prefill-decode',
+        };
+  }
+
+  function release(record: InFlightRecord): void {
+    const state = states.get(record.endpointKey);
+    if (state !== undefined) {
+      releaseRecord(state, record);
+      if (holdsInFlight) index?.release(state.id, record.hashes);
+    }
   }
 
   function releaseIfPresent(requestId: string): InFlightRecord | undefined {
     const record = inFlight.get(requestId);
     if (record === undefined) return undefined;
     inFlight.delete(requestId);
-    const state = states.get(record.endpointKey);
-    if (state !== undefined) {
-      releaseRecord(state, record);
-      if (holdsInFlight) index?.release(state.id, record.hashes);
-    }
+    release(record);
+    if (record.prefill !== undefined) release(record.prefill);
     return record;
   }
 
@@ -269,6 +366,12 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
       const now = deps.now();
       for (const { scorer } of plan.scorers)
         scorer.completed?.(requestId, record.endpointKey, now, completion.ok);
+      // Decode first: it was picked last, and a scorer instance both profiles share keeps its latest charge.
+      const prefillKey = record.prefill?.endpointKey;
+      if (prefillKey !== undefined) {
+        for (const { scorer } of plan.disagg?.prefill?.scorers ?? [])
+          scorer.completed?.(requestId, prefillKey, now, completion.ok);
+      }
     }
     if (record === undefined || index === undefined || producer === undefined || record.hashes.length === 0)
       return;
@@ -282,9 +385,20 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
     }
     if (!completion.ok && completion.cachedTokens === undefined) {
       index.remove(picked.id, record.hashes, record.predictedBlocks);
+      const prefill = record.prefill;
+      const prefillState = prefill === undefined ? undefined : states.get(prefill.endpointKey);
+      if (prefill !== undefined && prefillState !== undefined) {
+        index.remove(prefillState.id, prefill.hashes, prefill.predictedBlocks);
+      }
       return;
     }
-    if (!producer.learnFromCompletions || completion.cachedTokens === undefined) return;
+    // After a remote prefill the engine's cached tokens say what it received, not what its own cache held.
+    if (
+      !producer.learnFromCompletions ||
+      completion.cachedTokens === undefined ||
+      record.prefill !== undefined
+    )
+      return;
     const actualBlocks = Math.floor(completion.cachedTokens / producer.blockSizeTokens);
     const scale = capacityScale[picked.id] ?? 1;
     if (actualBlocks < record.predictedBlocks) {

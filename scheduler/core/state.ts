@@ -15,6 +15,8 @@ export interface InFlightRecord {
   /** Leading blocks the index expected the endpoint to hold at pick time. */
   readonly predictedBlocks: number;
   active: boolean;
+  /** On a decode endpoint's record: the same request's record on its prefill endpoint, released with it. */
+  readonly prefill?: InFlightRecord | undefined;
 }
 
 export interface EndpointState {

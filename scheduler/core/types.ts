@@ -64,9 +64,16 @@ export type DropReason =
 export type PickResult =
   | {
       readonly kind: 'picked';
-      /** Primary endpoint first, then fallbacks in order. */
+      /** Primary endpoint first, then fallbacks in order (with a disagg-profile-handler: decode endpoints). */
       readonly endpoints: readonly Endpoint[];
-      /** Final weighted score per endpoint key, for debugging and the optional scores metadata. */
+      /**
+       * With a disagg-profile-handler, the endpoint that prefills the prompt; the primary endpoint pulls the
+       * KV cache from it (x-prefiller-host-port). Absent: the primary endpoint prefills itself.
+       */
+      readonly prefill?: Endpoint;
+      /** Set only when the config has a disagg-profile-handler. */
+      readonly disaggregation?: 'decode-only' | 'prefill-decode';
+      /** Final weighted score per endpoint key (of the primary's profile), for debugging and metadata. */
       readonly scores: ReadonlyMap<string, number>;
     }
   | { readonly kind: 'rejected'; readonly status: 429 | 503; readonly reason: DropReason };
@@ -176,10 +183,12 @@ export type KvCacheEvent =
 export interface Scheduler {
   /**
    * Admission (saturation shedding of priority < 0 with 429, 503 without candidates), filters, weighted
-   * scorers and the picker; records the request as in flight on the primary endpoint.
+   * scorers and the picker; records the request as in flight on the primary endpoint. With a
+   * disagg-profile-handler the decode profile picks the primary, and when its decider approves, the prefill
+   * profile picks `prefill` among the same admitted endpoints (in flight there too).
    */
   pick(request: RoutingRequest, endpoints: readonly Endpoint[]): PickResult;
-  /** Releases a picked request and learns from what the engine reported. Unknown ids are ignored. */
+  /** Releases a picked request (and its prefill) and learns from what the engine reported. Unknown ids are ignored. */
   complete(requestId: string, completion: Completion): void;
   /** Pool saturation in [0, ∞) over these endpoints as the saturation detector sees it; ≥ 1 is saturated. */
   saturation(endpoints: readonly Endpoint[]): number;

@@ -48,6 +48,8 @@ export const HEADER = {
   sessionId: 'x-session-id',
   destinationEndpoint: 'x-gateway-destination-endpoint',
   droppedReason: 'x-llm-d-request-dropped-reason',
+  /** Set only by the router (see lifecycle/request-headers.ts). */
+  prefillerHostPort: 'x-prefiller-host-port',
   path: [':path', 'x-original-path', 'x-forwarded-path'],
 } as const;
 

@@ -16,6 +16,7 @@ import {
   type RequestLifecycle,
 } from '../lifecycle/request-lifecycle.ts';
 import type { RejectionAnswer, RejectionReason } from '../lifecycle/rejections.ts';
+import { requestHeaderEdits, type RequestHeaderEdits } from '../lifecycle/request-headers.ts';
 import { bytesOf, streamedBody } from './chunks.ts';
 import { METADATA, firstHeader, readHeaderMap, setHeader, HEADER } from './headers.ts';
 import { immediateResponse } from './immediate.ts';
@@ -227,7 +228,7 @@ export class ExtProcStream {
     }
     this.phase = 'routed';
     this.primaryEndpoint = endpoint.key;
-    this.send(this.headerResponse([endpoint], undefined));
+    this.send(this.headerResponse([endpoint], undefined, requestHeaderEdits(undefined)));
   }
 
   private routeWithBody(bodyEnded: boolean): void {
@@ -300,7 +301,7 @@ export class ExtProcStream {
     this.phase = 'routed';
     this.primaryEndpoint = decision.endpoints[0]?.key ?? '';
     const forwarded = lifecycle.forwardedBody();
-    this.send(this.headerResponse(decision.endpoints, forwarded.length));
+    this.send(this.headerResponse(decision.endpoints, forwarded.length, decision.headers));
     for (const response of streamedBody('requestBody', forwarded, bodyEnded)) {
       this.send(response);
     }
@@ -314,14 +315,20 @@ export class ExtProcStream {
   private headerResponse(
     endpoints: readonly Endpoint[],
     contentLength: number | undefined,
+    edits: RequestHeaderEdits,
   ): ProcessingResponse {
     const destination = endpoints.map((endpoint) => endpoint.key).join(',');
     const setHeaders = [setHeader(HEADER.destinationEndpoint, destination)];
     if (contentLength !== undefined) {
       setHeaders.push(setHeader('content-length', String(contentLength)));
     }
+    for (const [name, value] of edits.set) {
+      setHeaders.push(setHeader(name, value));
+    }
+    const headerMutation =
+      edits.remove.length === 0 ? { setHeaders } : { setHeaders, removeHeaders: edits.remove };
     return {
-      requestHeaders: { response: { clearRouteCache: true, headerMutation: { setHeaders } } },
+      requestHeaders: { response: { clearRouteCache: true, headerMutation } },
       dynamicMetadata: namespacedStrings(METADATA.lbNamespace, {
         [METADATA.destinationEndpointKey]: destination,
       }),

@@ -18,6 +18,7 @@ import { ModelNameRestorer, UsageReader, type Usage } from '../extproc/response-
 import type { CancelSignal, RoutingService } from '../routing-service.ts';
 import type { RequestErrorCode, RequestLabels, RouterMetrics } from '../telemetry/metrics.ts';
 import { rejectionAnswer, type RejectionAnswer, type RejectionReason } from './rejections.ts';
+import { requestHeaderEdits, type RequestHeaderEdits } from './request-headers.ts';
 
 export interface LifecycleDeps {
   readonly service: RoutingService;
@@ -53,7 +54,12 @@ export type Prepared =
   | { readonly kind: 'rejected'; readonly answer: RejectionAnswer };
 
 export type Decision =
-  | { readonly kind: 'routed'; readonly endpoints: readonly Endpoint[] }
+  | {
+      readonly kind: 'routed';
+      readonly endpoints: readonly Endpoint[];
+      /** Request headers to set and remove upstream (the prefill endpoint, or none). */
+      readonly headers: RequestHeaderEdits;
+    }
   | { readonly kind: 'rejected'; readonly answer: RejectionAnswer };
 
 /** How a routed request ended, as the face saw it. */
@@ -235,7 +241,10 @@ export class RequestLifecycle {
     const primary = result.kind === 'picked' ? result.endpoints[0] : undefined;
     if (result.kind === 'picked' && primary !== undefined) {
       this.#routedId = this.id;
-      return { kind: 'routed', endpoints: result.endpoints };
+      if (result.disaggregation !== undefined) {
+        this.#deps.metrics?.disaggDecision(this.labels, result.disaggregation);
+      }
+      return { kind: 'routed', endpoints: result.endpoints, headers: requestHeaderEdits(result.prefill) };
     }
     if (result.kind === 'picked') this.#deps.service.complete(this.id, { ok: false });
     const reason: RejectionReason = result.kind === 'rejected' ? result.reason : 'rejected-no-endpoints';

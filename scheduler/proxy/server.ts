@@ -17,6 +17,7 @@ import {
   type RequestLifecycle,
 } from '../lifecycle/request-lifecycle.ts';
 import { rejectionAnswer, type RejectionAnswer } from '../lifecycle/rejections.ts';
+import type { RequestHeaderEdits } from '../lifecycle/request-headers.ts';
 import type { RoutingService } from '../routing-service.ts';
 import type { RouterMetrics } from '../telemetry/metrics.ts';
 import { Cancellation } from './cancellation.ts';
@@ -99,13 +100,17 @@ function upstreamHeaders(
   req: IncomingMessage,
   requestId: string,
   bodyLength: number,
+  edits: RequestHeaderEdits,
 ): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || edits.remove.includes(name)) {
       continue;
     }
     out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  for (const [name, value] of edits.set) {
+    out[name] = value;
   }
   out['x-request-id'] = requestId;
   out['content-length'] = String(bodyLength);
@@ -266,7 +271,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
             origin: `http://${upstreamUrlHost(endpoint)}:${endpoint.port}`,
             path: req.url ?? '/',
             method: 'POST',
-            headers: upstreamHeaders(req, lifecycle.id, body.length),
+            headers: upstreamHeaders(req, lifecycle.id, body.length, decision.headers),
             body,
           },
           cancel,

@@ -170,6 +170,7 @@ export class RouterMetrics {
   private readonly schedulerAttempts: Counter<'status'>;
   private readonly requestProcessing: Histogram;
   private readonly responseProcessing: Histogram;
+  private readonly disaggDecisions: Counter<'model_name' | 'decision_type'>;
 
   constructor(options: RouterMetricsOptions) {
     this.labelSets = new LabelSetCap(options.maxLabelSets ?? DEFAULT_MAX_LABEL_SETS);
@@ -280,6 +281,12 @@ export class RouterMetrics {
       buckets: OVERHEAD_BUCKETS,
       registers,
     });
+    this.disaggDecisions = new Counter({
+      name: 'llm_d_epp_disagg_decision_total',
+      help: 'Routing decisions of the disagg-profile-handler, by target model and decision type (decode-only, prefill-decode).',
+      labelNames: ['model_name', 'decision_type'],
+      registers,
+    });
     this.retries = new Counter({
       name: 'switchyard_router_upstream_retries_total',
       help: 'Proxied requests sent to another endpoint after a failed attempt, by what failed (connect-failure, reset, server-error).',
@@ -335,6 +342,11 @@ export class RouterMetrics {
   schedulingDone(seconds: number, picked: boolean): void {
     this.schedulerDuration.observe(seconds);
     this.schedulerAttempts.inc({ status: picked ? 'success' : 'failure' });
+  }
+
+  /** A disagg-profile-handler routed a request to a decode endpoint alone, or with a prefill endpoint. */
+  disaggDecision(labels: RequestLabels, decision: 'decode-only' | 'prefill-decode'): void {
+    this.disaggDecisions.inc({ model_name: this.labels(labels).target_model_name, decision_type: decision });
   }
 
   requestRouted(labels: RequestLabels, processingSeconds: number): void {

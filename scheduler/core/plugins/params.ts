@@ -3,6 +3,29 @@
 
 export class PluginConfigError extends Error {
   override readonly name = 'PluginConfigError';
+  /** Where in the EndpointPickerConfig the problem is (["plugins", 2, "parameters"]), when known. */
+  readonly path: readonly (string | number)[] | undefined;
+  constructor(message: string, path?: readonly (string | number)[]) {
+    super(message);
+    this.path = path;
+  }
+}
+
+/** Strict plugins reject fields they do not know: a misspelt threshold must not silently mean its default. */
+export function onlyFields(
+  pluginName: string,
+  where: string,
+  value: Readonly<Record<string, unknown>>,
+  allowed: readonly string[],
+): void {
+  for (const field of Object.keys(value)) {
+    if (!allowed.includes(field)) {
+      const expected = allowed.length === 0 ? 'none' : allowed.join(', ');
+      throw new PluginConfigError(
+        `plugin "${pluginName}": unknown parameter ${where}${field} (expected ${expected})`,
+      );
+    }
+  }
 }
 
 export interface ParamReader {

@@ -103,10 +103,34 @@ export interface SaturationDetectorPlugin {
   readonly filterLimit: number;
 }
 
+/** A disagg-profile-handler's prefill decider: is this request worth a prefill on another pod? */
+export interface PdDeciderPlugin {
+  readonly kind: 'pd-decider';
+  readonly type: string;
+  readonly name: string;
+  /** Whether the decider reads the prefix index (the scheduler then hashes prompts and keeps it). */
+  readonly usesPrefix: boolean;
+  /** `cachedTokens`: prompt tokens the prefix index places on the decode endpoint already. */
+  disaggregate(promptTokens: number, cachedTokens: number): boolean;
+}
+
+/** disagg-profile-handler: which profiles decode and prefill, and which plugin decides on a prefill. */
+export interface ProfileHandlerPlugin {
+  readonly kind: 'profile-handler';
+  readonly type: string;
+  readonly name: string;
+  readonly decodeProfile: string;
+  readonly prefillProfile: string;
+  /** Plugin name of the prefill decider; undefined: never disaggregate. */
+  readonly prefillDecider: string | undefined;
+}
+
 export type Plugin =
   | FilterPlugin
   | ContextFilterPlugin
   | ScorerPlugin
   | PickerPlugin
   | PrefixProducerPlugin
-  | SaturationDetectorPlugin;
+  | SaturationDetectorPlugin
+  | PdDeciderPlugin
+  | ProfileHandlerPlugin;

@@ -1,5 +1,6 @@
 // Plugin types the scheduler knows, by their EndpointPickerConfig `type` name.
 import type { PluginSpec } from '../types.ts';
+import { alwaysDisaggPdDecider, disaggProfileHandler, prefixBasedPdDecider } from './disagg.ts';
 import { labelSelectorFilter, roleFilter } from './filters.ts';
 import { PluginConfigError } from './params.ts';
 import { maxScorePicker, randomPicker, roundRobinPicker, weightedRandomPicker } from './pickers.ts';
@@ -42,18 +43,23 @@ const factories: Readonly<Record<string, (spec: PluginSpec) => Plugin>> = {
   'approx-prefix-cache-producer': approxPrefixProducer,
   'precise-prefix-cache-producer': precisePrefixProducer,
   'utilization-detector': utilizationDetector,
+  'disagg-profile-handler': disaggProfileHandler,
+  'prefix-based-pd-decider': prefixBasedPdDecider,
+  'always-disagg-pd-decider': alwaysDisaggPdDecider,
 };
 
 /**
  * Plugin types that configs may name but that need nothing from the core: the data layer's business, or what
  * the core always does (`inflight-load-producer`: the scheduler keeps in-flight requests and their uncached
- * prompt tokens per endpoint whatever the config says).
+ * prompt tokens per endpoint whatever the config says; `disagg-headers-handler`: both faces set or strip
+ * x-prefiller-host-port on every request).
  */
 export const DATA_LAYER_PLUGIN_TYPES: readonly string[] = [
   'metrics-data-source',
   'core-metrics-extractor',
   'single-profile-handler',
   'inflight-load-producer',
+  'disagg-headers-handler',
 ];
 
 export const PLUGIN_TYPES: readonly string[] = [...Object.keys(factories), ...DATA_LAYER_PLUGIN_TYPES];

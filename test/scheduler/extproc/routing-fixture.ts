@@ -7,12 +7,15 @@ import type {
   EndpointMetrics,
   PolicyName,
   Scheduler,
+  SchedulerConfig,
 } from '../../../scheduler/core/index.ts';
 import type { ModelRewriteDecision, RoutingService } from '../../../scheduler/routing-service.ts';
 
 export interface FixtureOptions {
-  /** Endpoint keys ("ip:port"). */
+  /** Endpoint keys ("ip:port", "[ipv6]:port"). */
   readonly endpoints: readonly string[];
+  /** Pod labels by endpoint key. */
+  readonly labels?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   readonly servedModels?: readonly string[];
   /** Client model → target model. */
   readonly rewrites?: Readonly<Record<string, string>>;
@@ -21,6 +24,8 @@ export interface FixtureOptions {
   /** Engine load every endpoint reports (fresh at every read). */
   readonly load?: Partial<Pick<EndpointMetrics, 'waitingRequests' | 'runningRequests' | 'kvCacheUsage'>>;
   readonly policy?: PolicyName;
+  /** A scheduler configuration instead of a preset. */
+  readonly config?: SchedulerConfig;
 }
 
 export interface RoutingFixture extends RoutingService {
@@ -32,7 +37,7 @@ export interface RoutingFixture extends RoutingService {
 }
 
 export function routingFixture(options: FixtureOptions): RoutingFixture {
-  const scheduler = createScheduler(policyPresets[options.policy ?? 'least-request'], {
+  const scheduler = createScheduler(options.config ?? policyPresets[options.policy ?? 'least-request'], {
     now: () => Date.now(),
     random: Math.random,
   });
@@ -40,12 +45,12 @@ export function routingFixture(options: FixtureOptions): RoutingFixture {
   let ready = true;
   const endpoints = (): Endpoint[] =>
     options.endpoints.map((key) => {
-      const [address = '', port = '0'] = key.split(':');
+      const [, address = '', port = '0'] = /^\[?([^\]]*)\]?:(\d+)$/.exec(key) ?? [];
       return {
         key,
         address,
         port: Number(port),
-        labels: {},
+        labels: options.labels?.[key] ?? {},
         metrics: {
           waitingRequests: options.load?.waitingRequests ?? 0,
           runningRequests: options.load?.runningRequests ?? 0,
