@@ -31,6 +31,7 @@ import type {
 import { normalizeRollout } from './rollout.ts';
 import { normalizeVersions } from './versions.ts';
 import type { SharedEndpointModel } from '../platform/settings.ts';
+import { normalizeAutoscaling } from './autoscaling.ts';
 import { imageVolumeProblem } from './image-volumes.ts';
 import { replicaTopology, type NodeShape } from './topology.ts';
 import { PD_SIDECAR_REPOSITORY } from '../platform/releases.ts';
@@ -384,7 +385,22 @@ function normalizeModel(
   const argsFor = (from: ModelSource): readonly string[] =>
     argsOf(from, disaggregated ? 'decode' : undefined);
   const prefillArgsFor = (from: ModelSource): readonly string[] => argsOf(from, 'prefill');
-  const replicas = spec.replicas ?? modelDefaults.replicas;
+  const scaling =
+    spec.autoscaling === undefined
+      ? undefined
+      : normalizeAutoscaling(spec.autoscaling, {
+          platformFile: `environments/${environment}/platform.yaml`,
+          keda: platform.profile.components?.keda ?? PLATFORM_SETTING_DEFAULTS.keda,
+          prometheusAdapter:
+            platform.profile.components?.prometheusAdapter ?? PLATFORM_SETTING_DEFAULTS.prometheusAdapter,
+          monitoring: platform.profile.monitoring?.enabled ?? PLATFORM_SETTING_DEFAULTS.monitoringEnabled,
+          replicas: spec.replicas,
+          versionsWithReplicas: (spec.versions?.split ?? []).flatMap((version, index) =>
+            version.replicas === undefined ? [] : [index],
+          ),
+        });
+  for (const found of scaling?.problems ?? []) problem(found.path, found.message);
+  const replicas = scaling?.autoscaling.minReplicas ?? spec.replicas ?? modelDefaults.replicas;
   const versions =
     spec.versions === undefined
       ? undefined
@@ -495,6 +511,7 @@ function normalizeModel(
     ...(lora === undefined ? {} : { lora }),
     ...(rollout === undefined ? {} : { rollout: rollout.rollout }),
     ...(versions === undefined ? {} : { versionSplit: versions.split }),
+    ...(scaling === undefined ? {} : { autoscaling: scaling.autoscaling }),
     ...(disaggregationSpec === undefined
       ? {}
       : {

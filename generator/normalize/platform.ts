@@ -8,6 +8,7 @@ import {
 import { describeRange, isInRange, parseVersion } from '../platform/versions.ts';
 import {
   DEFAULT_ALERTS,
+  defaultPrometheusUrl,
   PLATFORM_SETTING_DEFAULTS as D,
   type PlatformSettings,
   type SharedEndpointModel,
@@ -120,6 +121,8 @@ export function platformSettings(
     monitoring: {
       enabled: monitoring.enabled ?? D.monitoringEnabled,
       namespace: monitoring.namespace ?? D.monitoringNamespace,
+      prometheusUrl:
+        monitoring.prometheusUrl ?? defaultPrometheusUrl(monitoring.namespace ?? D.monitoringNamespace),
       interval: monitoring.interval ?? D.monitoringInterval,
       installCrds: monitoring.installCrds ?? D.installCrds,
       ruleLabels: definedEntries(selectorLabels),
@@ -130,6 +133,8 @@ export function platformSettings(
       leaderWorkerSet: profile.components?.leaderWorkerSet ?? D.leaderWorkerSet,
       argoRollouts: profile.components?.argoRollouts ?? D.argoRollouts,
       kserve: profile.components?.kserve ?? D.kserve,
+      keda: profile.components?.keda ?? D.keda,
+      prometheusAdapter: profile.components?.prometheusAdapter ?? D.prometheusAdapter,
     },
     modelNamespaces: [...new Set(modelNamespaces)].sort(),
     sharedEndpoint: {

@@ -110,6 +110,17 @@ export interface NormalizedDisaggregation {
   };
 }
 
+/** Replicas set by an autoscaler on vLLM's queue (and, optionally, KV-cache use). */
+export interface NormalizedAutoscaling {
+  /** keda: a ScaledObject per workload; hpa: a HorizontalPodAutoscaler on prometheus-adapter's custom metrics. */
+  readonly engine: 'keda' | 'hpa';
+  readonly minReplicas: number;
+  readonly maxReplicas: number;
+  readonly waitingRequestsPerReplica: number;
+  readonly kvCacheUsage?: number;
+  readonly scaleDownDelaySeconds: number;
+}
+
 /** A canary of the vLLM pods with Argo Rollouts. */
 export interface NormalizedRollout {
   readonly steps: readonly { readonly weight: number; readonly analysis: boolean; readonly pause?: string }[];
@@ -181,6 +192,8 @@ export interface NormalizedModel {
   };
   readonly rollout?: NormalizedRollout;
   readonly versionSplit?: NormalizedVersionSplit;
+  /** The autoscaler of the model's (decode) workloads; replicas is then its floor. */
+  readonly autoscaling?: NormalizedAutoscaling;
   /** Prefill/decode disaggregation: the model's replicas, parallelism and vLLM arguments are the decode pods'. */
   readonly disaggregation?: NormalizedDisaggregation;
   readonly requestTimeout: string;

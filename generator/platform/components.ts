@@ -93,6 +93,32 @@ const CRD_CONVERSION_CA_BUNDLE: IgnoredDifference = {
   jqPathExpressions: ['.spec.conversion.webhook.clientConfig.caBundle'],
 };
 
+const API_SERVICE_CA_BUNDLE: IgnoredDifference = {
+  group: 'apiregistration.k8s.io',
+  kind: 'APIService',
+  jqPathExpressions: ['.spec.caBundle'],
+};
+
+/**
+ * vLLM's gauges as per-pod custom metrics (custom.metrics.k8s.io): the autoscalers of autoscaled models read
+ * them by these names (charts/model-server/templates/vllm-autoscalers.yaml). Prometheus names hold colons, which
+ * metric names of the API may not.
+ */
+export const VLLM_CUSTOM_METRICS = {
+  waitingRequests: 'vllm_num_requests_waiting',
+  kvCacheUsage: 'vllm_kv_cache_usage_perc',
+} as const;
+
+const VLLM_CUSTOM_METRIC_RULES = Object.entries({
+  'vllm:num_requests_waiting': VLLM_CUSTOM_METRICS.waitingRequests,
+  'vllm:kv_cache_usage_perc': VLLM_CUSTOM_METRICS.kvCacheUsage,
+}).map(([series, name]) => ({
+  seriesQuery: `${series}{namespace!="",pod!=""}`,
+  resources: { overrides: { namespace: { resource: 'namespace' }, pod: { resource: 'pod' } } },
+  name: { matches: `^${series}$`, as: name },
+  metricsQuery: 'max(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)',
+}));
+
 const RBAC_AND_WEBHOOKS: readonly KindRef[] = [
   CLUSTER_KINDS.clusterRole,
   CLUSTER_KINDS.clusterRoleBinding,
@@ -441,6 +467,57 @@ export function platformComponents(settings: PlatformSettings): PlatformComponen
       usesKinds: monitoring ? [SERVICE_MONITOR] : [],
       clusterKinds: [CLUSTER_KINDS.crd, CLUSTER_KINDS.clusterRole, CLUSTER_KINDS.clusterRoleBinding],
       ignoreDifferences: [],
+    });
+  }
+
+  if (settings.components.keda) {
+    components.push({
+      name: 'keda',
+      description: 'KEDA, scaling autoscaled models on vLLM’s queue in Prometheus',
+      wave: SYNC_WAVES.controllers,
+      namespace: 'keda',
+      source: {
+        type: 'helm',
+        repoURL: 'https://kedacore.github.io/charts',
+        chart: 'keda',
+        version: versions.keda,
+        values: {
+          prometheus: { operator: { enabled: monitoring, serviceMonitor: { enabled: monitoring } } },
+        },
+      },
+      installsCrds: CRD_BUNDLES.keda,
+      usesKinds: monitoring ? [SERVICE_MONITOR] : [],
+      clusterKinds: [CLUSTER_KINDS.crd, ...RBAC_AND_WEBHOOKS, CLUSTER_KINDS.apiService],
+      ignoreDifferences: [...WEBHOOK_CA_BUNDLES, API_SERVICE_CA_BUNDLE],
+    });
+  }
+
+  if (settings.components.prometheusAdapter) {
+    const prometheus = new URL(settings.monitoring.prometheusUrl);
+    components.push({
+      name: 'prometheus-adapter',
+      description:
+        'prometheus-adapter, serving vLLM’s queue and KV-cache use as custom metrics to autoscalers',
+      wave: SYNC_WAVES.controllers,
+      namespace: settings.monitoring.namespace,
+      source: {
+        type: 'helm',
+        repoURL: 'https://prometheus-community.github.io/helm-charts',
+        chart: 'prometheus-adapter',
+        version: versions.prometheusAdapter,
+        values: {
+          prometheus: {
+            url: `${prometheus.protocol}//${prometheus.hostname}`,
+            port: Number(prometheus.port || (prometheus.protocol === 'https:' ? 443 : 80)),
+            path: prometheus.pathname === '/' ? '' : prometheus.pathname,
+          },
+          rules: { default: false, custom: VLLM_CUSTOM_METRIC_RULES },
+        },
+      },
+      installsCrds: [],
+      usesKinds: [],
+      clusterKinds: [CLUSTER_KINDS.clusterRole, CLUSTER_KINDS.clusterRoleBinding, CLUSTER_KINDS.apiService],
+      ignoreDifferences: [API_SERVICE_CA_BUNDLE],
     });
   }
 

@@ -67,6 +67,15 @@ export const CRD_BUNDLES = {
     'Experiment',
     'Rollout',
   ]),
+  keda: [
+    ...kinds('keda.sh', [
+      'ClusterTriggerAuthentication',
+      'ScaledJob',
+      'ScaledObject',
+      'TriggerAuthentication',
+    ]),
+    ...kinds('eventing.keda.sh', ['CloudEventSource', 'ClusterCloudEventSource']),
+  ],
   prometheusOperator: kinds('monitoring.coreos.com', [
     'Alertmanager',
     'AlertmanagerConfig',
@@ -98,4 +107,5 @@ export const CLUSTER_KINDS = {
   sailIstio: { group: 'sailoperator.io', kind: 'Istio' },
   sailIstioCni: { group: 'sailoperator.io', kind: 'IstioCNI' },
   clusterAnalysisTemplate: { group: 'argoproj.io', kind: 'ClusterAnalysisTemplate' },
+  apiService: { group: 'apiregistration.k8s.io', kind: 'APIService' },
 } as const satisfies Record<string, KindRef>;

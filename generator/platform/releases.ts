@@ -14,6 +14,8 @@ export const COMPONENT_VERSION_KEYS = [
   'prometheusOperatorCrds',
   'router',
   'pdSidecar',
+  'keda',
+  'prometheusAdapter',
 ] as const;
 
 /** Image of llm-d's prefill/decode routing sidecar; the release pins its tag (pdSidecar). */
@@ -110,6 +112,17 @@ export const PLATFORM_RELEASES: readonly PlatformRelease[] = [
         because:
           'the router reads InferencePool inference.networking.k8s.io/v1 and the scoring profile format 0.1',
       },
+      keda: {
+        version: '2.19.0',
+        compatible: { minimum: '2.19.0', below: '3.0.0' },
+        because:
+          'ScaledObjects use keda.sh/v1alpha1 with the prometheus trigger and horizontalPodAutoscalerConfig.behavior',
+      },
+      prometheusAdapter: {
+        version: '5.3.0',
+        compatible: { minimum: '5.0.0', below: '6.0.0' },
+        because: 'the adapter is configured through the rules.custom values of chart 5',
+      },
       pdSidecar: {
         version: 'v0.10.0',
         compatible: { minimum: 'v0.10.0', below: 'v0.11.0' },
@@ -181,6 +194,17 @@ export const PLATFORM_RELEASES: readonly PlatformRelease[] = [
         compatible: { minimum: '0.1.0', below: '0.2.0' },
         because:
           'the router reads InferencePool inference.networking.k8s.io/v1 and the scoring profile format 0.1',
+      },
+      keda: {
+        version: '2.21.1',
+        compatible: { minimum: '2.19.0', below: '3.0.0' },
+        because:
+          'ScaledObjects use keda.sh/v1alpha1 with the prometheus trigger and horizontalPodAutoscalerConfig.behavior',
+      },
+      prometheusAdapter: {
+        version: '5.4.0',
+        compatible: { minimum: '5.0.0', below: '6.0.0' },
+        because: 'the adapter is configured through the rules.custom values of chart 5',
       },
       pdSidecar: {
         version: 'v0.10.0',

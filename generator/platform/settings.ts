@@ -45,6 +45,8 @@ export interface PlatformSettings {
     readonly namespace: string;
     readonly interval: string;
     readonly installCrds: boolean;
+    /** The Prometheus that analyses and autoscalers query. */
+    readonly prometheusUrl: string;
     readonly ruleLabels: Readonly<Record<string, string>>;
     readonly dashboardLabels: Readonly<Record<string, string>>;
     readonly alerts: AlertThresholds;
@@ -53,6 +55,8 @@ export interface PlatformSettings {
     readonly leaderWorkerSet: boolean;
     readonly argoRollouts: boolean;
     readonly kserve: boolean;
+    readonly keda: boolean;
+    readonly prometheusAdapter: boolean;
   };
   /** Namespaces the models project may deploy to (for the router's and models' NetworkPolicies, scraping). */
   readonly modelNamespaces: readonly string[];
@@ -99,6 +103,13 @@ export const PLATFORM_SETTING_DEFAULTS = {
   leaderWorkerSet: true,
   argoRollouts: true,
   kserve: false,
+  keda: false,
+  prometheusAdapter: false,
   argocdNamespace: 'argocd',
   destinationServer: 'https://kubernetes.default.svc',
 } as const;
+
+/** The Prometheus Operator's service for the Prometheus in a namespace. */
+export function defaultPrometheusUrl(namespace: string): string {
+  return `http://prometheus-operated.${namespace}.svc:9090`;
+}

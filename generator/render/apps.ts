@@ -2,7 +2,7 @@
 // Application per model. The Applications are the truth of what gets deployed: `npm run validate`
 // renders each chart exactly with the path, value files, release name and namespace written here.
 import type { IApplication, IAppProject } from '@kubernetes-models/argo-cd/argoproj.io/v1alpha1';
-import type { NormalizedEnvironment, NormalizedModel } from '../normalize/types.ts';
+import type { NormalizedAutoscaling, NormalizedEnvironment, NormalizedModel } from '../normalize/types.ts';
 import { modelServerChartDir } from '../model/charts.ts';
 import { modelApplicationName, modelsProjectName, rootApplicationName } from '../platform/argocd-names.ts';
 import type { OutputFile } from './types.ts';
@@ -50,12 +50,23 @@ export const sharedCacheKinds: readonly { group: string; kind: string }[] = [
   { group: '', kind: 'PersistentVolumeClaim' },
 ];
 
+/** The autoscalers of autoscaled models, by engine; allowed where one exists. */
+export const autoscalerKinds: Readonly<
+  Record<NormalizedAutoscaling['engine'], readonly { group: string; kind: string }[]>
+> = {
+  hpa: [{ group: 'autoscaling', kind: 'HorizontalPodAutoscaler' }],
+  keda: [{ group: 'keda.sh', kind: 'ScaledObject' }],
+};
+
 function modelKinds(env: NormalizedEnvironment): readonly { group: string; kind: string }[] {
   return [
     ...modelNamespacedKinds,
     ...(env.models.some((model) => model.vllm.sharedCacheStorageClass !== undefined) ? sharedCacheKinds : []),
     ...(env.models.some((model) => model.rollout !== undefined) ? rolloutKinds : []),
     ...(env.models.some((model) => model.versionSplit?.analysis !== undefined) ? versionGateKinds : []),
+    ...(['hpa', 'keda'] as const).flatMap((engine): readonly { group: string; kind: string }[] =>
+      env.models.some((model) => model.autoscaling?.engine === engine) ? autoscalerKinds[engine] : [],
+    ),
   ];
 }
 

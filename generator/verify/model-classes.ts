@@ -56,6 +56,9 @@ function packagesFor(group: string): string[] {
   if (group === 'monitoring.coreos.com') {
     return ['@kubernetes-models/prometheus-operator'];
   }
+  if (group === 'keda.sh' || group === 'eventing.keda.sh') {
+    return ['@kubernetes-models/keda'];
+  }
   return ['kubernetes-models'];
 }
 

@@ -20,6 +20,8 @@ interface Mutation {
   readonly fields: readonly string[];
   readonly model?: Patch;
   readonly platform?: Patch;
+  /** Top-level fields of dev's model file to drop before the patch (a field the patched one excludes). */
+  readonly removeModelFields?: readonly string[];
   /** Serve the model under another name (the spec's name must equal its file name). */
   readonly renameModelTo?: string;
   /** Why dev's own output may stay the same (the field is read by nothing that dev renders). */
@@ -129,6 +131,33 @@ const mutations: readonly Mutation[] = [
       },
     },
   },
+  {
+    fields: [
+      '/autoscaling/minReplicas',
+      '/autoscaling/maxReplicas',
+      '/autoscaling/waitingRequestsPerReplica',
+      '/autoscaling/kvCacheUsage',
+      '/autoscaling/scaleDownDelaySeconds',
+      '/components/keda',
+    ],
+    model: {
+      autoscaling: {
+        minReplicas: 1,
+        maxReplicas: 3,
+        waitingRequestsPerReplica: 2,
+        kvCacheUsage: 0.9,
+        scaleDownDelaySeconds: 300,
+      },
+    },
+    // The spec's own replicas would fight the autoscaler; the dev platform gains KEDA to serve it.
+    removeModelFields: ['replicas'],
+    platform: { components: { keda: true } },
+  },
+  { fields: ['/components/prometheusAdapter'], platform: { components: { prometheusAdapter: true } } },
+  {
+    fields: ['/monitoring/prometheusUrl'],
+    platform: { monitoring: { prometheusUrl: 'http://prometheus.observability.svc:9090' } },
+  },
   { fields: ['/route/requestTimeout'], model: { route: { requestTimeout: '300s' } } },
   { fields: ['/route/retries/attempts'], model: { route: { retries: { attempts: 1 } } } },
   {
@@ -179,7 +208,7 @@ const mutations: readonly Mutation[] = [
   ...overrideKeys.map((key): Mutation => ({
     fields: [`/releaseOverrides/${key}`],
     platform: { releaseOverrides: { [key]: override(key) } },
-    ...(overridable(key) && !['sailOperator', 'kserve'].includes(key)
+    ...(overridable(key) && !['sailOperator', 'kserve', 'keda', 'prometheusAdapter'].includes(key)
       ? {}
       : { unchangedDevBecause: 'the override equals the pin, or dev does not install the component' }),
   })),
@@ -352,7 +381,11 @@ describe('environment isolation', () => {
           : join(repo.root, `environments/dev/models/${mutation.renameModelTo}.yaml`);
       try {
         if (mutation.model !== undefined) {
-          writeFileSync(modelFile, stringify(deepMerge(parse(originalModel), mutation.model)));
+          const removed = new Set(mutation.removeModelFields ?? []);
+          const spec = Object.fromEntries(
+            Object.entries(parse(originalModel) as Patch).filter(([field]) => !removed.has(field)),
+          );
+          writeFileSync(modelFile, stringify(deepMerge(spec, mutation.model)));
         }
         if (mutation.platform !== undefined) {
           writeFileSync(platformFile, stringify(deepMerge(devPlatform, mutation.platform)));

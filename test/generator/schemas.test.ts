@@ -98,6 +98,11 @@ describe('model defaults', () => {
       failureMode: property('router.failureMode'),
       hfTokenKey: property('model.hfTokenSecret.key'),
       requestTimeout: property('route.requestTimeout'),
+      prefillReplicas: property('disaggregation.prefill.replicas'),
+      minUncachedTokens: property('disaggregation.minUncachedTokens'),
+      autoscalingMinReplicas: property('autoscaling.minReplicas'),
+      waitingRequestsPerReplica: property('autoscaling.waitingRequestsPerReplica'),
+      scaleDownDelaySeconds: property('autoscaling.scaleDownDelaySeconds'),
     }).toEqual({
       replicas: modelDefaults.replicas,
       tensor: modelDefaults.tensor,
@@ -114,6 +119,11 @@ describe('model defaults', () => {
       failureMode: modelDefaults.failureMode,
       hfTokenKey: modelDefaults.hfTokenKey,
       requestTimeout: modelDefaults.requestTimeout,
+      prefillReplicas: modelDefaults.prefillReplicas,
+      minUncachedTokens: modelDefaults.minUncachedTokens,
+      autoscalingMinReplicas: modelDefaults.autoscalingMinReplicas,
+      waitingRequestsPerReplica: modelDefaults.waitingRequestsPerReplica,
+      scaleDownDelaySeconds: modelDefaults.scaleDownDelaySeconds,
     });
   });
 });

@@ -8,7 +8,7 @@ no data (no traffic, NaN) meets neither condition and is Inconclusive: no data n
 {{- $args := . -}}
 {{- $ := index . 0 -}}
 {{- $a := $.Values.analysis -}}
-{{- $address := $a.prometheusAddress | default (printf "http://prometheus-operated.%s.svc:9090" $.Values.monitoring.namespace) -}}
+{{- $address := include "model-server.prometheusUrl" $ -}}
 {{- $router := printf "namespace=\"%s\",pool=\"%s\"" (index . 1) (index . 2) -}}
 {{- $vllm := printf "namespace=\"%s\",model_name=\"%s\",track=\"%s\"" (index . 1) $.Values.model.servedName (index . 3) -}}
 {{- $metrics := list

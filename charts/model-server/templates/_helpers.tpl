@@ -90,6 +90,31 @@ API group of the InferenceObjectives and InferenceModelRewrites this chart emits
 
 {{- define "model-server.rayPort" -}}6379{{- end }}
 
+{{/* The Prometheus that analyses and autoscalers query. */}}
+{{- define "model-server.prometheusUrl" -}}
+{{- .Values.monitoring.prometheusUrl | default (printf "http://prometheus-operated.%s.svc:9090" .Values.monitoring.namespace) -}}
+{{- end }}
+
+{{/*
+How fast autoscalers move: up as soon as the queue asks (a new GPU pod takes minutes to serve anyway), down one
+replica at a time once the lower count has held for autoscaling.scaleDownDelaySeconds.
+*/}}
+{{- define "model-server.autoscalingBehavior" -}}
+scaleUp:
+  stabilizationWindowSeconds: 0
+scaleDown:
+  stabilizationWindowSeconds: {{ .Values.autoscaling.scaleDownDelaySeconds }}
+  policies:
+    - type: Pods
+      value: 1
+      periodSeconds: 120
+{{- end }}
+
+{{/* Whether the autoscaler owns a workload's replica count: (list $ stage). Prefill replicas stay fixed. */}}
+{{- define "model-server.autoscaled" -}}
+{{- if and (index . 0).Values.autoscaling.enabled (ne (index . 1) "prefill") }}true{{ end -}}
+{{- end }}
+
 {{/*
 Prefill/decode disaggregation: a decode pod's vLLM listens on decodeVllmPort behind llm-d's routing sidecar, which
 takes the HTTP port; both stages serve the NIXL handshake on nixlSideChannelPort. The pods' role label is what the

@@ -48,7 +48,9 @@ metadata:
   labels:
     {{- include "model-server.labels" (list $ "vllm") | nindent 4 }}
 spec:
+  {{- if not (include "model-server.autoscaled" (list $ (index . 2))) }}
   replicas: {{ $.Values.vllm.replicas }}
+  {{- end }}
   selector:
     matchLabels:
       {{- include "model-server.vllmWorkloadLabels" . | nindent 6 }}
@@ -86,7 +88,9 @@ metadata:
     leaderworkerset.sigs.k8s.io/exclusive-topology: {{ . }}
   {{- end }}
 spec:
+  {{- if not (include "model-server.autoscaled" (list $ (index . 2))) }}
   replicas: {{ $.Values.vllm.replicas }}
+  {{- end }}
   startupPolicy: LeaderCreated
   rolloutStrategy:
     type: RollingUpdate

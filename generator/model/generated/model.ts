@@ -226,6 +226,31 @@ export interface ModelSpec {
     maxRank?: 8 | 16 | 32 | 64 | 128 | 256 | 320 | 512;
   };
   /**
+   * Scale the model's vLLM replicas (whole LeaderWorkerSet groups; the decode replicas of a disaggregated model; each version of a version split) on vLLM's queue, read from Prometheus: a KEDA ScaledObject when the platform installs KEDA (components.keda), else a HorizontalPodAutoscaler on the custom metrics prometheus-adapter serves (components.prometheusAdapter). Excludes `replicas`, which the autoscaler owns.
+   */
+  autoscaling?: {
+    /**
+     * Fewest replicas (a model never scales to zero: its first request would wait minutes for weights to load).
+     */
+    minReplicas?: number;
+    /**
+     * Most replicas.
+     */
+    maxReplicas: number;
+    /**
+     * Requests waiting in vLLM's queue (vllm:num_requests_waiting) per replica the autoscaler aims for.
+     */
+    waitingRequestsPerReplica?: number;
+    /**
+     * Also scale up when the replicas' average KV-cache use (vllm:kv_cache_usage_perc, 0 to 1) passes this.
+     */
+    kvCacheUsage?: number;
+    /**
+     * How long the wanted replica count must stay lower before replicas are removed (a new GPU pod takes minutes to serve).
+     */
+    scaleDownDelaySeconds?: number;
+  };
+  /**
    * Prefill/decode disaggregation (llm-d's P/D): prompts are prefilled on separate prefill pods and the KV cache moves to the decode pods, so long prompts do not stall the decoding of others. The model's replicas and parallelism describe the decode pods; each decode pod runs llm-d's routing sidecar, and the router picks a decode and, when enough of the prompt is uncached there, a prefill pod (x-prefiller-host-port). Excludes `rollout` (use `versions` to try a new version of a disaggregated model).
    */
   disaggregation?: {

@@ -58,6 +58,14 @@ export interface PlatformProfile {
      */
     router?: string;
     /**
+     * KEDA Helm chart version (X.Y.Z).
+     */
+    keda?: string;
+    /**
+     * prometheus-adapter Helm chart version (X.Y.Z).
+     */
+    prometheusAdapter?: string;
+    /**
      * llm-d's prefill/decode routing sidecar image tag (vX.Y.Z), on the decode pods of disaggregated models.
      */
     pdSidecar?: string;
@@ -78,6 +86,14 @@ export interface PlatformProfile {
      * Install the KServe LLMInferenceService controller and CRDs (kserve mode).
      */
     kserve?: boolean;
+    /**
+     * Install KEDA: autoscaled models get a ScaledObject on vLLM's queue in Prometheus.
+     */
+    keda?: boolean;
+    /**
+     * Install prometheus-adapter, serving vLLM's queue and KV-cache use as custom metrics for the HorizontalPodAutoscalers of autoscaled models (when KEDA is not installed).
+     */
+    prometheusAdapter?: boolean;
   };
   /**
    * Where the cluster runs.
@@ -232,6 +248,10 @@ export interface PlatformProfile {
      * Scrape interval.
      */
     interval?: string;
+    /**
+     * URL of the cluster's Prometheus, which analyses and autoscalers query (default: the Prometheus Operator's service in monitoring.namespace, http://prometheus-operated.<namespace>.svc:9090).
+     */
+    prometheusUrl?: string;
     /**
      * Install the Prometheus Operator CRDs (leave false when a monitoring stack already provides them).
      */

@@ -1,6 +1,7 @@
 // A model's values for the model-server chart in one environment: what the generator derives from the
 // spec and the platform, written as the difference from the chart's documented defaults.
 import type { ModelSource, NormalizedEnvironment, NormalizedModel } from '../../normalize/types.ts';
+import { defaultPrometheusUrl } from '../../platform/settings.ts';
 import { mergeValues, valuesOverlay } from './overlay.ts';
 
 type Values = Readonly<Record<string, unknown>>;
@@ -65,12 +66,18 @@ export function derivedModelValues(env: NormalizedEnvironment, model: Normalized
     rollout: rolloutValues(model),
     versions: versionValues(model),
     disaggregation: disaggregationValues(model),
+    autoscaling: autoscalingValues(model),
     analysis: analysisValues(model),
     objectives: model.objectives,
     aliases: model.aliases,
     monitoring: {
       enabled: platform.monitoring.enabled,
       namespace: platform.monitoring.namespace,
+      // Empty: the chart's own default, the same URL (defaultPrometheusUrl of the namespace).
+      prometheusUrl:
+        platform.monitoring.prometheusUrl === defaultPrometheusUrl(platform.monitoring.namespace)
+          ? ''
+          : platform.monitoring.prometheusUrl,
       interval: platform.monitoring.interval,
     },
     test: {
@@ -110,6 +117,20 @@ function versionValues(model: NormalizedModel): Values {
         ? {}
         : { prefill: { args: version.prefillArgs, replicas: model.disaggregation.prefill.replicas } }),
     })),
+  };
+}
+
+function autoscalingValues(model: NormalizedModel): Values {
+  const scaling = model.autoscaling;
+  if (scaling === undefined) return { enabled: false };
+  return {
+    enabled: true,
+    engine: scaling.engine,
+    minReplicas: scaling.minReplicas,
+    maxReplicas: scaling.maxReplicas,
+    waitingRequestsPerReplica: scaling.waitingRequestsPerReplica,
+    kvCacheUsage: scaling.kvCacheUsage ?? 0,
+    scaleDownDelaySeconds: scaling.scaleDownDelaySeconds,
   };
 }
 
