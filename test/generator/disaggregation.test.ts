@@ -12,6 +12,7 @@ import { createScheduler } from '../../scheduler/core/scheduler.ts';
 import type { Endpoint } from '../../scheduler/core/types.ts';
 import { baselineEnvironments, captureConsole, tempRepo } from './helpers.ts';
 import { renderedApplication, type KubeObject } from './platform/platform-helpers.ts';
+import { validateObject } from '../../generator/verify/objects.ts';
 
 interface Container {
   name: string;
@@ -60,6 +61,11 @@ const models = {
   'pd-wide': {
     parallelism: { tensor: 8 },
     disaggregation: { kvConnector: 'nixl', prefill: { parallelism: { tensor: 4 } } },
+  },
+  // Prefill replicas span two nodes; a decode replica fits on one.
+  'pd-wide-prefill': {
+    parallelism: { tensor: 2 },
+    disaggregation: { kvConnector: 'nixl', prefill: { parallelism: { tensor: 8 } } },
   },
   'pd-split': {
     disaggregation: { kvConnector: 'nixl' },
@@ -270,6 +276,15 @@ describe('a disaggregated model on one node per replica', () => {
   });
 });
 
+describe('every rendered object of a disaggregated model', () => {
+  it.each(Object.keys(models))('%s validates against its kind’s schema', (name) => {
+    const problems = rendered(name).flatMap((object) =>
+      validateObject(object).map((problem) => `${object.kind} ${object.metadata.name}: ${problem}`),
+    );
+    expect(problems).toEqual([]);
+  });
+});
+
 describe('a disaggregated model whose decode replicas span nodes', () => {
   const objects = rendered('pd-wide');
   const decode = named(objects, 'LeaderWorkerSet', 'pd-wide-vllm-decode') as Workload;
@@ -299,6 +314,20 @@ describe('a disaggregated model whose decode replicas span nodes', () => {
     expect(selects(selector, { ...leader.metadata.labels, [index]: '0' })).toBe(true);
     expect(selects(selector, { ...worker?.metadata.labels, [index]: '1' })).toBe(false);
     expect(selects(selector, pods(prefill).serving.metadata.labels)).toBe(true);
+  });
+});
+
+describe('a disaggregated model whose prefill replicas span nodes', () => {
+  const objects = rendered('pd-wide-prefill');
+
+  it('places each prefill group alone in a node group, and keeps decode pods on Deployments', () => {
+    const prefill = named(objects, 'LeaderWorkerSet', 'pd-wide-prefill-vllm-prefill') as Workload;
+    expect(prefill.spec.leaderWorkerTemplate?.size).toBe(2);
+    expect((prefill.metadata as { annotations?: Record<string, string> }).annotations).toEqual({
+      'leaderworkerset.sigs.k8s.io/exclusive-topology': 'example.com/node-group',
+    });
+    const decode = named(objects, 'Deployment', 'pd-wide-prefill-vllm-decode') as Workload;
+    expect(pods(decode).serving.spec.initContainers?.map((c) => c.name)).toEqual(['routing-sidecar']);
   });
 });
 

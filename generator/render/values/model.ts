@@ -31,7 +31,11 @@ export function derivedModelValues(env: NormalizedEnvironment, model: Normalized
       gpuResource: model.accelerator.resourceName,
       gpus: model.gpusPerPod,
       nodes: model.nodes,
-      groupTopologyKey: model.nodes > 1 ? model.accelerator.groupTopologyKey : '',
+      // Exclusive placement wherever a replica spans nodes: the decode (or only) stage's, or the prefill stage's.
+      groupTopologyKey:
+        Math.max(model.nodes, model.disaggregation?.prefill.nodes ?? 1) > 1
+          ? model.accelerator.groupTopologyKey
+          : '',
       resources: model.resources,
       nodeSelector: model.accelerator.nodeSelector,
       tolerations: model.accelerator.tolerations,
