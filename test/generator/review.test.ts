@@ -115,7 +115,7 @@ describe('review', { timeout: 60_000 }, () => {
 
   it('shows a template change as the same field change in every model', async () => {
     edit('charts/model-server/templates/_vllm-workloads.tpl', (text) =>
-      text.replace(/^ {2}replicas: .*$/m, (line) => `${line}\n  minReadySeconds: 5`),
+      text.replace(/^ {2}strategy:$/m, (line) => `  minReadySeconds: 5\n${line}`),
     );
     bumpModelChart();
     generate();
@@ -134,9 +134,9 @@ describe('review', { timeout: 60_000 }, () => {
   it('shows a change of one environment rendered output whose values file has no diff', async () => {
     edit('charts/model-server/templates/_vllm-workloads.tpl', (text) =>
       text.replace(
-        /^ {2}replicas: .*$/m,
+        /^ {2}strategy:$/m,
         (line) =>
-          `${line}\n  {{- if gt (int $.Values.vllm.replicas) 1 }}\n  minReadySeconds: 5\n  {{- end }}`,
+          `  {{- if gt (int $.Values.vllm.replicas) 1 }}\n  minReadySeconds: 5\n  {{- end }}\n${line}`,
       ),
     );
     bumpModelChart();
