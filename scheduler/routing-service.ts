@@ -44,8 +44,13 @@ export interface RoutingService {
   admit(request: RoutingRequest, signal?: CancelSignal): PickResult | Promise<PickResult>;
   /** Releases a request picked by route(); safe to call more than once per id. */
   complete(requestId: string, completion: RoutedCompletion): void;
-  /** Priority of the InferenceObjective with this name in the pool's namespace; 0 when unknown or absent. */
-  objectivePriority(objectiveName: string | undefined): number;
+  /**
+   * Priority of a request naming this InferenceObjective (0 when unknown or absent); with identity-based
+   * priority (--identity-header), capped by what the caller's verified identity class maps to.
+   */
+  objectivePriority(objectiveName: string | undefined, identityClass?: string): number;
+  /** The header the gateway sets from the caller's verified identity; undefined: no identity-based priority. */
+  readonly identityHeader?: string | undefined;
   /** Applies InferenceModelRewrite rules to the requested model name. `pick` in [0,1) chooses among weighted targets. */
   rewriteModel(model: string, pick: number): ModelRewriteDecision;
   /** Model names this pool serves (base models, served aliases and adapters); empty means "accept any". */

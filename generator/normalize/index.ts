@@ -84,6 +84,7 @@ export function normalizeEnvironments(loaded: readonly LoadedEnvironment[]): Nor
     problems.push(...objectiveNameClashes(env.models, models));
     problems.push(...servedNameClashes(env.models, models));
     problems.push(...poolNameClashes(env.models, models));
+    problems.push(...identityObjectiveProblems(env, env.platform.data, models));
     if (!resolution.ok) {
       continue;
     }
@@ -625,6 +626,33 @@ function clashes(
         message: message(model, claim, owner),
       });
     }
+  }
+  return problems;
+}
+
+/**
+ * Identity-based priority maps claim values to objectives by name, in every model's router: a name some model
+ * lacks would leave its callers at priority 0 there, so every model must have every mapped objective.
+ */
+function identityObjectiveProblems(
+  env: LoadedEnvironment,
+  profile: PlatformProfile,
+  models: readonly NormalizedModel[],
+): InputProblem[] {
+  const identity = profile.gateway?.identity;
+  if (identity === undefined) return [];
+  const problems: InputProblem[] = [];
+  for (const [claim, objective] of Object.entries(identity.objectives)) {
+    const missing = models.filter((model) => !model.objectives.some((o) => o.name === objective));
+    if (missing.length === 0) continue;
+    const path = ['gateway', 'identity', 'objectives', claim];
+    problems.push({
+      ...locateIn(env.platform, path),
+      pointer: toPointer(path),
+      message: `expected an objective every model of the environment has: ${missing
+        .map((model) => `model ${model.name} has no objective "${String(objective)}" (${model.file})`)
+        .join('; ')}`,
+    });
   }
   return problems;
 }

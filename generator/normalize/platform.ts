@@ -107,6 +107,19 @@ export function platformSettings(
       sectionName: gateway.listener?.sectionName ?? (tlsEnabled ? 'https' : 'http'),
       tls: { enabled: tlsEnabled, issuer: gateway.tls?.issuer ?? caIssuer },
       routerTrustSecret: D.routerTrustSecret,
+      identity:
+        gateway.identity === undefined
+          ? null
+          : {
+              issuer: gateway.identity.issuer,
+              jwksUri: gateway.identity.jwksUri,
+              audiences: gateway.identity.audiences ?? [],
+              claim: gateway.identity.claim,
+              objectives: Object.entries(gateway.identity.objectives)
+                .filter((entry): entry is [string, string] => entry[1] !== undefined)
+                .sort(([a], [b]) => a.localeCompare(b)),
+              required: gateway.identity.required ?? false,
+            },
     },
     pki: {
       namespace: D.pkiNamespace,

@@ -531,6 +531,15 @@ export function platformComponents(settings: PlatformSettings): PlatformComponen
     usesKinds: [
       { group: 'gateway.networking.k8s.io', kind: 'Gateway' },
       ...(settings.gateway.tls.enabled ? [CERTIFICATE] : []),
+      // Priority from the caller's identity: token validation and, when required, refusal without one.
+      ...(settings.gateway.identity === null
+        ? []
+        : [
+            { group: 'security.istio.io', kind: 'RequestAuthentication' },
+            ...(settings.gateway.identity.required
+              ? [{ group: 'security.istio.io', kind: 'AuthorizationPolicy' }]
+              : []),
+          ]),
       // The shared endpoint: the body-based router's filter on the Gateway and the /v1/models route.
       ...(settings.sharedEndpoint.models.length > 0
         ? [

@@ -32,6 +32,8 @@ export interface PlatformSettings {
     readonly tls: { readonly enabled: boolean; readonly issuer: string };
     /** Secret in the gateway namespace whose ca.crt the gateway verifies each router's certificate against. */
     readonly routerTrustSecret: string;
+    /** Priority from the caller's verified token; null: from the objective header alone. */
+    readonly identity: GatewayIdentity | null;
   };
   readonly pki: {
     readonly namespace: string;
@@ -68,6 +70,24 @@ export interface PlatformSettings {
     readonly clientObjectives: readonly string[];
   };
 }
+
+/** The gateway's token validation and the objective each value of one claim maps to. */
+export interface GatewayIdentity {
+  readonly issuer: string;
+  readonly jwksUri: string;
+  readonly audiences: readonly string[];
+  readonly claim: string;
+  /** Claim value → InferenceObjective name, sorted by claim value. */
+  readonly objectives: readonly (readonly [string, string])[];
+  /** Refuse requests without a valid token. */
+  readonly required: boolean;
+}
+
+/**
+ * The header the gateway writes the verified claim into. Clients cannot set it: it starts with x-gateway-, which
+ * the gateway's first filter (the shared endpoint's body-based router) strips from every request.
+ */
+export const IDENTITY_HEADER = 'x-gateway-identity-class';
 
 /** A model on the shared endpoint: its served name (the routing header's value), aliases and adapters. */
 export interface SharedEndpointModel {

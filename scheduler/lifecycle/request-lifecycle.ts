@@ -100,7 +100,10 @@ export function prepareRequest(deps: LifecycleDeps, input: RequestInput): Prepar
     modelName: parsed.model,
     targetModelName: targetModel,
     fairnessId: input.header(HEADER.fairness) ?? DEFAULT_FLOW,
-    priority: service.objectivePriority(input.header(HEADER.objective)),
+    priority: service.objectivePriority(
+      input.header(HEADER.objective),
+      service.identityHeader === undefined ? undefined : input.header(service.identityHeader),
+    ),
   };
   const lifecycle = new RequestLifecycle(deps, input, parsed, targetModel, labels);
   if (targetModel === '') {

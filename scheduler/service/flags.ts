@@ -4,6 +4,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { POLICY_NAMES, type PolicyName } from '../core/index.ts';
 import { parseStaticEndpoints } from '../datalayer/static-endpoints.ts';
+import { parseIdentityObjectives, type IdentityObjectives } from '../lifecycle/identity-priority.ts';
 
 export interface RouterOptions {
   readonly listenAddress: string;
@@ -56,6 +57,8 @@ export interface RouterOptions {
   readonly bodyBasedRouting: boolean;
   /** With bodyBasedRouting: the environment's model catalog (YAML), re-read when it changes. */
   readonly modelCatalog: string | undefined;
+  /** Identity-based priority: the gateway's verified-identity header and what each of its values may use. */
+  readonly identity: IdentityObjectives | undefined;
 }
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -300,6 +303,14 @@ export function buildProgram(): Command {
       ),
     )
     .option(
+      '--identity-header <name>',
+      "header the gateway sets from the caller's verified token (a claim); its value picks the highest objective the request may use (needs --identity-objectives)",
+    )
+    .option(
+      '--identity-objectives <map>',
+      'claim value → InferenceObjective, comma-separated, e.g. "gold=premium,free=batch"; a request asks for that objective or a lower one, an unknown or absent identity for priority 0 at most',
+    )
+    .option(
       '--metrics-max-label-sets <n>',
       'distinct (model, target model, fairness id, priority) label sets per request metric; more fold into "other"',
       positiveInteger('--metrics-max-label-sets'),
@@ -353,6 +364,8 @@ interface RawOptions {
   watchStallTimeout: number;
   metricsClientCa?: string;
   metricsClientNames?: string;
+  identityHeader?: string;
+  identityObjectives?: string;
 }
 
 /** The non-empty, trimmed items of a comma-separated flag value. */
@@ -402,6 +415,14 @@ export function resolveOptions(raw: RawOptions, env: NodeJS.ProcessEnv): RouterO
   if (raw.metricsClientNames !== undefined && raw.metricsClientCa === undefined) {
     throw new Error('--metrics-client-names needs --metrics-client-ca');
   }
+  if ((raw.identityHeader === undefined) !== (raw.identityObjectives === undefined)) {
+    throw new Error('--identity-header and --identity-objectives go together');
+  }
+  if (raw.identityHeader !== undefined && !/^[a-z0-9][-a-z0-9]*$/i.test(raw.identityHeader)) {
+    throw new Error(
+      `--identity-header: expected a header name such as x-gateway-identity-class, got "${raw.identityHeader}"`,
+    );
+  }
   if (raw.refreshMetricsInterval < 10) {
     throw new Error('--refresh-metrics-interval: must be at least 10ms');
   }
@@ -444,6 +465,13 @@ export function resolveOptions(raw: RawOptions, env: NodeJS.ProcessEnv): RouterO
     maxAttempts: raw.maxAttempts,
     bodyBasedRouting,
     modelCatalog: raw.modelCatalog,
+    identity:
+      raw.identityHeader === undefined || raw.identityObjectives === undefined
+        ? undefined
+        : {
+            header: raw.identityHeader.toLowerCase(),
+            objectives: parseIdentityObjectives(raw.identityObjectives, '--identity-objectives'),
+          },
   };
 }
 

@@ -14,6 +14,7 @@ import {
 } from '../core/outlier.ts';
 import type { EndpointRegistry } from '../datalayer/endpoint-registry.ts';
 import { applyRewrite, type RewriteRule } from '../datalayer/objectives.ts';
+import { requestPriority, type IdentityObjectives } from '../lifecycle/identity-priority.ts';
 import { TokenBucket, type RateLimit } from '../lifecycle/rate-limit.ts';
 import type {
   CancelSignal,
@@ -41,6 +42,8 @@ export interface PoolRoutingServiceOptions {
   readonly onHealthEvent?: (event: HealthEvent) => void;
   /** The model's request-rate limit on this router (--rate-limit, --rate-limit-burst). */
   readonly rateLimit?: RateLimit;
+  /** Identity-based priority (--identity-header, --identity-objectives). */
+  readonly identity?: IdentityObjectives;
 }
 
 /** A request waiting in the flow-control queue for its admission promise to settle. */
@@ -64,6 +67,7 @@ export class PoolRoutingService implements RoutingService {
   readonly #configuredModels: readonly string[];
   #servedModels: readonly string[];
   #priorities: ReadonlyMap<string, number> = new Map();
+  readonly #identity: IdentityObjectives | undefined;
   #rules: readonly RewriteRule[] = [];
   /** Routed requests not yet completed: id → endpoint picked. */
   readonly #inFlight = new Map<string, string>();
@@ -92,6 +96,7 @@ export class PoolRoutingService implements RoutingService {
     this.#now = opts.now ?? Date.now;
     this.#onHealthEvent = opts.onHealthEvent;
     this.#rateLimit = opts.rateLimit === undefined ? undefined : new TokenBucket(opts.rateLimit);
+    this.#identity = opts.identity;
   }
 
   takeRateToken(): number | undefined {
@@ -268,8 +273,14 @@ export class PoolRoutingService implements RoutingService {
     }
   }
 
-  objectivePriority(objectiveName: string | undefined): number {
-    return objectiveName === undefined ? 0 : (this.#priorities.get(objectiveName) ?? 0);
+  objectivePriority(objectiveName: string | undefined, identityClass?: string): number {
+    return requestPriority(objectiveName, identityClass, this.#identity, (name) =>
+      this.#priorities.get(name),
+    );
+  }
+
+  get identityHeader(): string | undefined {
+    return this.#identity?.header;
   }
 
   rewriteModel(model: string, pick: number): ModelRewriteDecision {

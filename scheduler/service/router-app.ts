@@ -69,6 +69,7 @@ export async function startRouter(options: RouterOptions, log: Logger): Promise<
       maxEjectionMs: options.outlierMaxEjectionMs,
     },
     ...(options.rateLimit !== undefined ? { rateLimit: options.rateLimit } : {}),
+    ...(options.identity !== undefined ? { identity: options.identity } : {}),
     onHealthEvent: (event) => {
       if (event.kind === 'ejected') {
         log.warn('endpoint ejected', { endpoint: event.key, forMs: event.forMs, after: event.outcome });

@@ -153,6 +153,28 @@ const mutations: readonly Mutation[] = [
     removeModelFields: ['replicas'],
     platform: { components: { keda: true } },
   },
+  {
+    fields: [
+      '/gateway/identity/issuer',
+      '/gateway/identity/jwksUri',
+      '/gateway/identity/audiences',
+      '/gateway/identity/claim',
+      '/gateway/identity/objectives/*',
+      '/gateway/identity/required',
+    ],
+    platform: {
+      gateway: {
+        identity: {
+          issuer: 'https://auth.dev.example.com',
+          jwksUri: 'https://auth.dev.example.com/jwks.json',
+          audiences: ['dev'],
+          claim: 'tier',
+          objectives: { gold: 'premium' },
+          required: true,
+        },
+      },
+    },
+  },
   { fields: ['/components/prometheusAdapter'], platform: { components: { prometheusAdapter: true } } },
   {
     fields: ['/monitoring/prometheusUrl'],

@@ -2,6 +2,11 @@
 /* Source: schemas/platform.schema.json */
 
 /**
+ * Lowercase DNS label.
+ */
+export type DnsLabel = string;
+
+/**
  * Platform profile of one environment (environments/<env>/platform.yaml, deep-merged over environments/base/platform.yaml).
  */
 export interface PlatformProfile {
@@ -200,6 +205,39 @@ export interface PlatformProfile {
        * Lowercase DNS label.
        */
       sectionName?: string;
+    };
+    /**
+     * Priority from the caller's identity: the gateway validates a JSON Web Token, copies one claim into a header the client cannot set, and each model's router gives the request the InferenceObjective that claim value maps to (or a lower one the request asks for); a request without a mapped identity may use at most priority 0.
+     */
+    identity?: {
+      /**
+       * The tokens' issuer (the iss claim).
+       */
+      issuer: string;
+      /**
+       * HTTPS URL of the issuer's JSON Web Key Set.
+       */
+      jwksUri: string;
+      /**
+       * Accepted aud values (default: any).
+       *
+       * @maxItems 16
+       */
+      audiences?: string[];
+      /**
+       * The claim that names the caller's class, e.g. tier.
+       */
+      claim: string;
+      /**
+       * Claim value → InferenceObjective name; every model of the environment must have each objective.
+       */
+      objectives: {
+        [k: string]: DnsLabel | undefined;
+      };
+      /**
+       * Refuse requests without a valid token (except ACME HTTP-01 challenges).
+       */
+      required?: boolean;
     };
   };
   /**

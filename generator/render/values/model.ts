@@ -1,7 +1,7 @@
 // A model's values for the model-server chart in one environment: what the generator derives from the
 // spec and the platform, written as the difference from the chart's documented defaults.
 import type { ModelSource, NormalizedEnvironment, NormalizedModel } from '../../normalize/types.ts';
-import { defaultPrometheusUrl } from '../../platform/settings.ts';
+import { defaultPrometheusUrl, IDENTITY_HEADER } from '../../platform/settings.ts';
 import { mergeValues, valuesOverlay } from './overlay.ts';
 
 type Values = Readonly<Record<string, unknown>>;
@@ -56,6 +56,15 @@ export function derivedModelValues(env: NormalizedEnvironment, model: Normalized
       maxAttempts: (model.retryAttempts ?? defaultRetryAttempts) + 1,
       rateLimit: model.rateLimit ?? { requestsPerSecond: 0, burst: 0 },
       tls: { issuer: platform.pki.caIssuer, gatewayTrustSecret: platform.gateway.routerTrustSecret },
+      identity:
+        platform.gateway.identity === null
+          ? { header: '', objectives: '' }
+          : {
+              header: IDENTITY_HEADER,
+              objectives: platform.gateway.identity.objectives
+                .map(([claim, objective]) => `${claim}=${objective}`)
+                .join(','),
+            },
     },
     route: {
       gateway: {

@@ -3,7 +3,7 @@
 // chart's defaults.
 import { loadBalancerAnnotations } from '../../platform/clouds.ts';
 import { ISTIO_CNI_NAMESPACE } from '../../platform/components.ts';
-import type { PlatformSettings } from '../../platform/settings.ts';
+import { IDENTITY_HEADER, type PlatformSettings } from '../../platform/settings.ts';
 
 export function pkiValues(settings: PlatformSettings): Record<string, unknown> {
   const acme = settings.pki.acme;
@@ -54,6 +54,15 @@ export function gatewayValues(settings: PlatformSettings): Record<string, unknow
         : { from: 'Same', namespaces: [] },
     acmeListener: { enabled: settings.pki.acme !== null && gateway.tls.issuer === settings.pki.acme.issuer },
     routerTrust: { issuer: settings.pki.caIssuer, secretName: gateway.routerTrustSecret },
+    identity: {
+      enabled: gateway.identity !== null,
+      issuer: gateway.identity?.issuer ?? '',
+      jwksUri: gateway.identity?.jwksUri ?? '',
+      audiences: [...(gateway.identity?.audiences ?? [])],
+      claim: gateway.identity?.claim ?? '',
+      header: IDENTITY_HEADER,
+      required: gateway.identity?.required ?? false,
+    },
     sharedEndpoint: {
       enabled: settings.sharedEndpoint.models.length > 0,
       image: { ...settings.sharedEndpoint.routerImage },
