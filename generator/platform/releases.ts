@@ -40,6 +40,22 @@ export interface PlatformRelease {
   readonly llmInferenceServiceApiVersion: 'serving.kserve.io/v1alpha1' | 'serving.kserve.io/v1alpha2';
 }
 
+/** Ranges and reasons every release shares for the components it pins alike. */
+const KEDA_RANGE = {
+  compatible: { minimum: '2.19.0', below: '3.0.0' },
+  because:
+    'ScaledObjects use keda.sh/v1alpha1 with the prometheus trigger and horizontalPodAutoscalerConfig.behavior',
+} as const;
+const PROMETHEUS_ADAPTER_RANGE = {
+  compatible: { minimum: '5.0.0', below: '6.0.0' },
+  because: 'the adapter is configured through the rules.custom values of chart 5',
+} as const;
+const PD_SIDECAR_RANGE = {
+  compatible: { minimum: 'v0.10.0', below: 'v0.11.0' },
+  because:
+    'decode pods pass --model-server-port (new in v0.10.0) and allow prefill hosts from InferencePool inference.networking.k8s.io/v1',
+} as const;
+
 const GATEWAY_API_FOR_ISTIO_1_27 = 'Istio 1.27 implements Gateway API up to v1.3 and InferencePool v1';
 const GATEWAY_API_FOR_ISTIO_1_28 = 'Istio 1.28 implements Gateway API v1.4 and InferencePool v1';
 
@@ -114,20 +130,15 @@ export const PLATFORM_RELEASES: readonly PlatformRelease[] = [
       },
       keda: {
         version: '2.19.0',
-        compatible: { minimum: '2.19.0', below: '3.0.0' },
-        because:
-          'ScaledObjects use keda.sh/v1alpha1 with the prometheus trigger and horizontalPodAutoscalerConfig.behavior',
+        ...KEDA_RANGE,
       },
       prometheusAdapter: {
         version: '5.3.0',
-        compatible: { minimum: '5.0.0', below: '6.0.0' },
-        because: 'the adapter is configured through the rules.custom values of chart 5',
+        ...PROMETHEUS_ADAPTER_RANGE,
       },
       pdSidecar: {
         version: 'v0.10.0',
-        compatible: { minimum: 'v0.10.0', below: 'v0.11.0' },
-        because:
-          'decode pods pass --model-server-port (new in v0.10.0) and allow prefill hosts from InferencePool inference.networking.k8s.io/v1',
+        ...PD_SIDECAR_RANGE,
       },
     },
   },
@@ -197,20 +208,15 @@ export const PLATFORM_RELEASES: readonly PlatformRelease[] = [
       },
       keda: {
         version: '2.21.1',
-        compatible: { minimum: '2.19.0', below: '3.0.0' },
-        because:
-          'ScaledObjects use keda.sh/v1alpha1 with the prometheus trigger and horizontalPodAutoscalerConfig.behavior',
+        ...KEDA_RANGE,
       },
       prometheusAdapter: {
         version: '5.4.0',
-        compatible: { minimum: '5.0.0', below: '6.0.0' },
-        because: 'the adapter is configured through the rules.custom values of chart 5',
+        ...PROMETHEUS_ADAPTER_RANGE,
       },
       pdSidecar: {
         version: 'v0.10.0',
-        compatible: { minimum: 'v0.10.0', below: 'v0.11.0' },
-        because:
-          'decode pods pass --model-server-port (new in v0.10.0) and allow prefill hosts from InferencePool inference.networking.k8s.io/v1',
+        ...PD_SIDECAR_RANGE,
       },
     },
   },

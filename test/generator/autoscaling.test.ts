@@ -5,16 +5,12 @@
 // asks for.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { runGenerate } from '../../generator/commands/generate.ts';
 import { VLLM_CUSTOM_METRICS } from '../../generator/platform/components.ts';
 import { defaultPrometheusUrl } from '../../generator/platform/settings.ts';
 import { validateObject } from '../../generator/verify/objects.ts';
 import { startPrometheus, type PrometheusServer } from './analysis/prometheus.ts';
-import { baselineEnvironments, captureConsole, tempRepo } from './helpers.ts';
+import { generatedDevRepo } from './helpers.ts';
 import {
   generatedArgoObjects,
   isApplication,
@@ -72,30 +68,14 @@ const models = {
 } as const;
 
 function repoWith(components: Record<string, boolean>): { root: string; cleanup: () => void } {
-  const repo = tempRepo(baselineEnvironments);
-  writeFileSync(
-    join(repo.root, 'environments/dev/platform.yaml'),
-    stringify({
+  return generatedDevRepo(
+    {
       cloud: { provider: 'generic' },
       components,
       accelerators: { 'nvidia-gpu': { resourceName: 'nvidia.com/gpu', gpusPerNode: 4 } },
-    }),
+    },
+    models,
   );
-  for (const [name, spec] of Object.entries(models)) {
-    writeFileSync(
-      join(repo.root, `environments/dev/models/${name}.yaml`),
-      stringify({
-        name,
-        namespace: 'llm',
-        model: { uri: `hf://example/${name}` },
-        accelerator: { type: 'nvidia-gpu' },
-        ...spec,
-      }),
-    );
-  }
-  const console = captureConsole();
-  if (runGenerate({ root: repo.root }, console) !== 0) throw new Error(console.lines.err.join('\n'));
-  return repo;
 }
 
 const keda = repoWith({ keda: true });

@@ -2,15 +2,15 @@
 // their GPUs, vLLM's ports and KV-transfer settings, the decode pods' routing sidecar, the pools' selectors, the
 // sidecar's identity and network reach, and the router profile, which the router itself parses and runs against
 // the rendered pods' labels.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parse, stringify } from 'yaml';
-import { runGenerate } from '../../generator/commands/generate.ts';
+import { parse } from 'yaml';
 import { parseSchedulerConfig } from '../../scheduler/core/config.ts';
 import { createScheduler } from '../../scheduler/core/scheduler.ts';
 import type { Endpoint } from '../../scheduler/core/types.ts';
-import { baselineEnvironments, captureConsole, tempRepo } from './helpers.ts';
+import { metrics } from '../scheduler/core/helpers.ts';
+import { generatedDevRepo } from './helpers.ts';
 import { renderedApplication, type KubeObject } from './platform/platform-helpers.ts';
 import { validateObject } from '../../generator/verify/objects.ts';
 
@@ -78,11 +78,8 @@ const models = {
   },
 } as const;
 
-const repo = tempRepo(baselineEnvironments);
-afterAll(repo.cleanup);
-writeFileSync(
-  join(repo.root, 'environments/dev/platform.yaml'),
-  stringify({
+const repo = generatedDevRepo(
+  {
     cloud: { provider: 'generic' },
     accelerators: {
       'nvidia-gpu': {
@@ -91,23 +88,12 @@ writeFileSync(
         groupTopologyKey: 'example.com/node-group',
       },
     },
-  }),
+  },
+  Object.fromEntries(
+    Object.entries(models).map(([name, spec]) => [name, { vllm: { maxModelLen: 4096 }, ...spec }]),
+  ),
 );
-for (const [name, spec] of Object.entries(models)) {
-  writeFileSync(
-    join(repo.root, `environments/dev/models/${name}.yaml`),
-    stringify({
-      name,
-      namespace: 'llm',
-      model: { uri: `hf://example/${name}` },
-      accelerator: { type: 'nvidia-gpu' },
-      vllm: { maxModelLen: 4096 },
-      ...spec,
-    }),
-  );
-}
-const generated = captureConsole();
-if (runGenerate({ root: repo.root }, generated) !== 0) throw new Error(generated.lines.err.join('\n'));
+afterAll(repo.cleanup);
 
 const rendered = (name: string): KubeObject[] => renderedApplication(repo.root, 'dev', `dev-${name}`);
 const workloads = (objects: readonly KubeObject[]): Workload[] =>
@@ -396,15 +382,7 @@ describe('the router profile of a disaggregated model', () => {
       address,
       port: 8000,
       labels,
-      metrics: {
-        waitingRequests: 0,
-        runningRequests: 0,
-        kvCacheUsage: 0,
-        activeLoras: [],
-        waitingLoras: [],
-        maxLoras: 0,
-        scrapedAtMs: 0,
-      },
+      metrics: metrics(),
     });
     const endpoints = [
       endpoint('10.0.0.1', labelsOf('pd-basic-vllm-decode')),

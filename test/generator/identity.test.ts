@@ -2,45 +2,31 @@
 // validates tokens and copies the claim into a header the shared endpoint's first filter strips from clients,
 // and every model's router reads that header with the profile's claim → objective map (its own flag parser
 // reads the rendered arguments).
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { runGenerate } from '../../generator/commands/generate.ts';
 import { IDENTITY_HEADER } from '../../generator/platform/settings.ts';
 import { validateObject } from '../../generator/verify/objects.ts';
 import { isPlatformOnlyHeader } from '../../scheduler/bbr/body-router-stream.ts';
 import { parseRouterArgs } from '../../scheduler/service/flags.ts';
-import { baselineEnvironments, captureConsole, tempRepo } from './helpers.ts';
+import { generatedDevRepo } from './helpers.ts';
 import { renderedApplication, type KubeObject } from './platform/platform-helpers.ts';
 
-const repo = tempRepo(baselineEnvironments);
-afterAll(repo.cleanup);
-writeFileSync(
-  join(repo.root, 'environments/dev/platform.yaml'),
-  stringify({
-    cloud: { provider: 'generic' },
-    accelerators: { 'nvidia-gpu': { resourceName: 'nvidia.com/gpu' } },
-    gateway: {
-      identity: {
-        issuer: 'https://auth.example.com',
-        jwksUri: 'https://auth.example.com/.well-known/jwks.json',
-        audiences: ['inference'],
-        claim: 'tier',
-        objectives: { gold: 'premium', free: 'batch' },
-        required: true,
-      },
+const repo = generatedDevRepo({
+  cloud: { provider: 'generic' },
+  accelerators: { 'nvidia-gpu': { resourceName: 'nvidia.com/gpu' } },
+  gateway: {
+    identity: {
+      issuer: 'https://auth.example.com',
+      jwksUri: 'https://auth.example.com/.well-known/jwks.json',
+      audiences: ['inference'],
+      claim: 'tier',
+      objectives: { gold: 'premium', free: 'batch' },
+      required: true,
     },
-  }),
-);
-const console = captureConsole();
-const code = runGenerate({ root: repo.root }, console);
+  },
+});
+afterAll(repo.cleanup);
 
 describe('identity-based priority', () => {
-  it('generates', () => {
-    expect(code, console.lines.err.join('\n')).toBe(0);
-  });
-
   const gateway = (): KubeObject[] => renderedApplication(repo.root, 'dev', 'dev-platform-gateway');
 
   it('validates tokens at the gateway and copies the claim into a header clients cannot set', () => {
