@@ -7,9 +7,8 @@ import {
   PluginConfigError,
   POLICY_NAMES,
   policyPresets,
-  SchedulerConfigError,
 } from '../../../scheduler/core/index.ts';
-import { fakeDeps } from './helpers.ts';
+import { configProblems, fakeDeps } from './helpers.ts';
 
 const llmdDefault = `apiVersion: llm-d.ai/v1alpha1
 kind: EndpointPickerConfig
@@ -33,15 +32,7 @@ schedulingProfiles:
     weight: 3
 `;
 
-function problemsOf(text: string): string[] {
-  try {
-    parseSchedulerConfig(text, 'router.yaml');
-  } catch (error) {
-    if (error instanceof SchedulerConfigError) return [...error.problems];
-    throw error;
-  }
-  throw new Error('expected the config to be rejected');
-}
+const problemsOf = (text: string): string[] => configProblems(text, 'router.yaml');
 
 describe('parseSchedulerConfig', () => {
   it("reads llm-d's default EndpointPickerConfig and fills names and weights", () => {

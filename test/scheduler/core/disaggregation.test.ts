@@ -8,10 +8,9 @@ import {
   PluginConfigError,
   POLICY_NAMES,
   policyPresets,
-  SchedulerConfigError,
 } from '../../../scheduler/core/index.ts';
 import type { Endpoint, PickResult, Scheduler, SchedulerConfig } from '../../../scheduler/core/index.ts';
-import { endpoint, fakeDeps, request, tokens } from './helpers.ts';
+import { configProblems, endpoint, fakeDeps, request, tokens } from './helpers.ts';
 
 const ROLE = 'llm-d.ai/role';
 const decode1 = endpoint(1, {}, { [ROLE]: 'decode' });
@@ -276,15 +275,7 @@ schedulingProfiles:
   });
 });
 
-function problemsOf(text: string): string[] {
-  try {
-    parseSchedulerConfig(text, 'pd.yaml');
-  } catch (error) {
-    if (error instanceof SchedulerConfigError) return [...error.problems];
-    throw error;
-  }
-  throw new Error('expected the config to be rejected');
-}
+const problemsOf = (text: string): string[] => configProblems(text, 'pd.yaml');
 
 describe('disaggregation config errors', () => {
   it('keeps refusing two profiles without a disagg-profile-handler', () => {

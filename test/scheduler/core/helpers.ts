@@ -1,4 +1,5 @@
 // Builders shared by the core tests.
+import { parseSchedulerConfig, SchedulerConfigError } from '../../../scheduler/core/config.ts';
 import type { Endpoint, EndpointMetrics, RoutingRequest } from '../../../scheduler/core/types.ts';
 
 export function metrics(overrides: Partial<EndpointMetrics> = {}): EndpointMetrics {
@@ -61,4 +62,15 @@ export function fakeDeps(seed = 1): { now(): number; random(): number; advance(m
       t += ms;
     },
   };
+}
+
+/** The problems parseSchedulerConfig reports for a config that must be rejected. */
+export function configProblems(text: string, source: string): string[] {
+  try {
+    parseSchedulerConfig(text, source);
+  } catch (error) {
+    if (error instanceof SchedulerConfigError) return [...error.problems];
+    throw error;
+  }
+  throw new Error('expected the config to be rejected');
 }

@@ -1,13 +1,11 @@
 // Prefill/decode disaggregation on the ext_proc face, over a real gRPC stream on loopback: the header response
 // names the prefill pod in x-prefiller-host-port, and otherwise removes whatever the client put there.
-import type { Client } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProcessingResponse } from '../../../scheduler/extproc/messages.ts';
-import { startExtProcServer, type ExtProcServer } from '../../../scheduler/extproc/server.ts';
-import { RouterMetrics } from '../../../scheduler/telemetry/metrics.ts';
 import { PD_NON_CACHED_TOKENS, pdConfig, tokenPrompt } from '../pd-config.ts';
-import { EnvoyStream, connectExtProc, mutatedHeader, until } from './envoy-client.ts';
-import { routingFixture, type FixtureOptions, type RoutingFixture } from './routing-fixture.ts';
+import { EnvoyStream, mutatedHeader, until } from './envoy-client.ts';
+import { startFixtureServer, stopFixtureServers } from './fixture-server.ts';
+import type { FixtureOptions } from './routing-fixture.ts';
 
 const HEADER = 'x-prefiller-host-port';
 const DECODE_A = '10.0.0.1:8000';
@@ -28,30 +26,9 @@ function pdOptions(prefill: string = PREFILL): FixtureOptions {
   };
 }
 
-interface Running {
-  readonly server: ExtProcServer;
-  readonly client: Client;
-  readonly service: RoutingFixture;
-  readonly metrics: RouterMetrics;
-}
+const start = (options: FixtureOptions) => startFixtureServer(options, { poolName: 'pd-pool' });
 
-const running: Running[] = [];
-
-async function start(options: FixtureOptions): Promise<Running> {
-  const service = routingFixture(options);
-  const metrics = new RouterMetrics({ poolName: 'pd-pool', endpoints: service.endpoints });
-  const server = await startExtProcServer({ host: '127.0.0.1', port: 0, service, metrics });
-  const entry = { server, client: connectExtProc(server.port), service, metrics };
-  running.push(entry);
-  return entry;
-}
-
-afterEach(async () => {
-  for (const entry of running.splice(0)) {
-    entry.client.close();
-    await entry.server.close(100);
-  }
-});
+afterEach(stopFixtureServers);
 
 /** Sends one completions request with a prompt of `tokens` token ids; resolves with the header response. */
 async function route(

@@ -2,7 +2,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ChannelCredentials, Client } from '@grpc/grpc-js';
 import type { ServiceError } from '@grpc/grpc-js';
 import { startExtProcServer } from '../../../scheduler/extproc/server.ts';
-import type { ExtProcServer } from '../../../scheduler/extproc/server.ts';
 import type { ProcessingResponse } from '../../../scheduler/extproc/messages.ts';
 import { RouterMetrics } from '../../../scheduler/telemetry/metrics.ts';
 import {
@@ -13,8 +12,8 @@ import {
   subsetHint,
   until,
 } from './envoy-client.ts';
+import { startFixtureServer, stopFixtureServers, type FixtureServer } from './fixture-server.ts';
 import { routingFixture } from './routing-fixture.ts';
-import type { RoutingFixture } from './routing-fixture.ts';
 
 const ENDPOINTS = ['10.0.0.1:8000', '10.0.0.2:8000', '10.0.0.3:8000'];
 const POST_HEADERS = {
@@ -23,36 +22,10 @@ const POST_HEADERS = {
   'content-type': 'application/json',
 };
 
-interface Running {
-  readonly server: ExtProcServer;
-  readonly client: Client;
-  readonly service: RoutingFixture;
-  readonly metrics: RouterMetrics;
-}
+const start = (options: Parameters<typeof startFixtureServer>[0], maxBodyBytes?: number) =>
+  startFixtureServer(options, maxBodyBytes === undefined ? {} : { maxBodyBytes });
 
-const running: Running[] = [];
-
-async function start(options: Parameters<typeof routingFixture>[0], maxBodyBytes?: number): Promise<Running> {
-  const service = routingFixture(options);
-  const metrics = new RouterMetrics({ poolName: 'test-pool', endpoints: service.endpoints });
-  const server = await startExtProcServer({
-    host: '127.0.0.1',
-    port: 0,
-    service,
-    metrics,
-    ...(maxBodyBytes !== undefined ? { maxBodyBytes } : {}),
-  });
-  const entry = { server, client: connectExtProc(server.port), service, metrics };
-  running.push(entry);
-  return entry;
-}
-
-afterEach(async () => {
-  for (const entry of running.splice(0)) {
-    entry.client.close();
-    await entry.server.close(100);
-  }
-});
+afterEach(stopFixtureServers);
 
 function chatBody(model: string, extra: Record<string, unknown> = {}): Buffer {
   return Buffer.from(
@@ -416,7 +389,7 @@ describe('ext_proc server, response path and clean-up', () => {
 });
 
 describe('ext_proc server, shutdown', () => {
-  let entry: Running;
+  let entry: FixtureServer;
   beforeAll(async () => {
     const service = routingFixture({ endpoints: ENDPOINTS });
     const server = await startExtProcServer({ host: '127.0.0.1', port: 0, service });
