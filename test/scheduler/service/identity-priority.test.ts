@@ -11,9 +11,8 @@ import {
 } from '../../../scheduler/lifecycle/identity-priority.ts';
 import { parseRouterArgs } from '../../../scheduler/service/flags.ts';
 import type { RunningRouter } from '../../../scheduler/service/router-app.ts';
-import { startSimServer, type SimServer } from '../../../scheduler/sim/server.ts';
 import { connectExtProc, EnvoyStream } from '../extproc/envoy-client.ts';
-import { startLoopbackRouter } from './loopback-router.ts';
+import { startRouterOverSim } from './loopback-router.ts';
 
 const PRIORITIES = new Map([
   ['premium', 100],
@@ -91,26 +90,17 @@ describe('the flags', () => {
 
 describe('a router with identity-based priority', () => {
   const MODEL = 'Qwen/Qwen2.5-0.5B-Instruct';
-  let sim: SimServer;
   let router: RunningRouter;
+  let close: () => Promise<void>;
   let client: Client;
 
   beforeAll(async () => {
-    sim = await startSimServer({
-      host: '127.0.0.1',
-      port: 0,
-      model: MODEL,
-      profile: 'qwen2.5-0.5b-l4',
-      seed: 1,
-    });
-    router = await startLoopbackRouter([
-      '--static-endpoints',
-      `127.0.0.1:${sim.port}`,
+    ({ router, close } = await startRouterOverSim(MODEL, [
       '--identity-header',
       identity.header,
       '--identity-objectives',
       'gold=premium,free=batch',
-    ]);
+    ]));
     // What discovery reads from the pool's InferenceObjectives.
     router.service.setObjectivePriorities(PRIORITIES);
     client = connectExtProc(router.ports.grpc);
@@ -118,8 +108,7 @@ describe('a router with identity-based priority', () => {
 
   afterAll(async () => {
     client.close();
-    await router.shutdown(100);
-    await sim.close();
+    await close();
   });
 
   /** Requests the router recorded, by the priority label it gave them. */

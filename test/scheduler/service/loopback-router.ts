@@ -4,6 +4,7 @@ import { startBodyRouter, type RunningBodyRouter } from '../../../scheduler/bbr/
 import { LOOPBACK_FLAGS, parseRouterArgs } from '../../../scheduler/service/flags.ts';
 import { jsonLogger } from '../../../scheduler/service/log.ts';
 import { startRouter, type RunningRouter } from '../../../scheduler/service/router-app.ts';
+import { startSimServer, type SimServer } from '../../../scheduler/sim/server.ts';
 
 const argv = (flags: readonly string[]): string[] => [
   'node',
@@ -28,4 +29,27 @@ export function startLoopbackBodyRouter(
     parseRouterArgs(argv(['--body-based-routing', '--model-catalog', catalogFile]), {}),
     jsonLogger(log),
   );
+}
+
+/** One simulated vLLM (Qwen2.5-0.5B on an L4, seed 1) and a loopback router in front of it with these flags. */
+export async function startRouterOverSim(
+  model: string,
+  flags: readonly string[],
+): Promise<{ sim: SimServer; router: RunningRouter; close: () => Promise<void> }> {
+  const sim = await startSimServer({
+    host: '127.0.0.1',
+    port: 0,
+    model,
+    profile: 'qwen2.5-0.5b-l4',
+    seed: 1,
+  });
+  const router = await startLoopbackRouter(['--static-endpoints', `127.0.0.1:${sim.port}`, ...flags]);
+  return {
+    sim,
+    router,
+    close: async () => {
+      await router.shutdown(100);
+      await sim.close();
+    },
+  };
 }

@@ -4,8 +4,7 @@ import type { Client } from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TokenBucket } from '../../../scheduler/lifecycle/rate-limit.ts';
 import type { RunningRouter } from '../../../scheduler/service/router-app.ts';
-import { startLoopbackRouter } from './loopback-router.ts';
-import { startSimServer, type SimServer } from '../../../scheduler/sim/server.ts';
+import { startRouterOverSim } from './loopback-router.ts';
 import { connectExtProc, EnvoyStream } from '../extproc/envoy-client.ts';
 
 describe('the token bucket', () => {
@@ -34,34 +33,19 @@ describe('the token bucket', () => {
 });
 
 describe('a router with --rate-limit', () => {
-  let sim: SimServer;
   let router: RunningRouter;
+  let close: () => Promise<void>;
   let client: Client;
   const MODEL = 'Qwen/Qwen2.5-0.5B-Instruct';
 
   beforeAll(async () => {
-    sim = await startSimServer({
-      host: '127.0.0.1',
-      port: 0,
-      model: MODEL,
-      profile: 'qwen2.5-0.5b-l4',
-      seed: 1,
-    });
-    router = await startLoopbackRouter([
-      '--static-endpoints',
-      `127.0.0.1:${sim.port}`,
-      '--rate-limit',
-      '0.5',
-      '--rate-limit-burst',
-      '2',
-    ]);
+    ({ router, close } = await startRouterOverSim(MODEL, ['--rate-limit', '0.5', '--rate-limit-burst', '2']));
     client = connectExtProc(router.ports.grpc);
   });
 
   afterAll(async () => {
     client.close();
-    await router.shutdown(100);
-    await sim.close();
+    await close();
   });
 
   const post = (body: unknown): Promise<Response> =>
