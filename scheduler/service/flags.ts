@@ -156,175 +156,211 @@ function withDefault(
 }
 
 export function buildProgram(): Command {
-  return new Command('router')
-    .description(
-      'Switchyard router: endpoint picker for an InferencePool (Envoy ext_proc on --grpc-port), gRPC health, ' +
-        'Prometheus metrics, and an optional OpenAI-compatible HTTP proxy (--http-port). With --body-based-routing, ' +
-        "the body-based router of an environment's shared OpenAI endpoint instead.",
-    )
-    .option(
-      '--pool-name <name>',
-      'InferencePool to watch (with its Pods, InferenceObjectives, InferenceModelRewrites)',
-    )
-    .option('--pool-namespace <namespace>', 'namespace of the pool (default: $NAMESPACE, else "default")')
-    .option('--pool-group <group>', 'API group of the InferencePool', 'inference.networking.k8s.io')
-    .option('--static-endpoints <list>', 'route to these "host:port,host:port" endpoints instead of a pool')
-    .option(
-      '--body-based-routing',
-      "body-based-routing mode for an environment's shared endpoint: set x-gateway-model-name from the body's model (ext_proc) and serve GET /v1/models (--http-port); needs --model-catalog, no pool",
-    )
-    .option(
-      '--model-catalog <file>',
-      'with --body-based-routing: YAML "models: [{name, aliases, adapters}]" of the environment, re-read every 5s',
-    )
-    .option(
-      '--config-file <path>',
-      'EndpointPickerConfig YAML (plugins, scheduling profiles, optional flowControl queue)',
-    )
-    .option('--config-text <yaml>', 'EndpointPickerConfig given inline')
-    .addOption(
-      new Option(
-        '--policy <name>',
-        'built-in configuration when neither --config-file nor --config-text is given',
+  return (
+    new Command('router')
+      .description(
+        'Switchyard router: endpoint picker for an InferencePool (Envoy ext_proc on --grpc-port), gRPC health, ' +
+          'Prometheus metrics, and an optional OpenAI-compatible HTTP proxy (--http-port). With --body-based-routing, ' +
+          "the body-based router of an environment's shared OpenAI endpoint instead.",
       )
-        .choices(POLICY_NAMES)
-        .default('switchyard'),
-    )
-    .option('--listen-address <address>', 'address every server binds to', '0.0.0.0')
-    .option('--grpc-port <port>', 'Envoy ext_proc gRPC port', port('--grpc-port'), 9002)
-    .option('--grpc-health-port <port>', 'gRPC health port', port('--grpc-health-port'), 9003)
-    .option('--metrics-port <port>', 'Prometheus metrics port', port('--metrics-port'), 9090)
-    .option(
-      '--metrics-client-ca <file>',
-      'require a client certificate signed by this CA (PEM) on the metrics port, which then serves TLS with the --cert-path pair',
-    )
-    .option(
-      '--metrics-client-names <list>',
-      'with --metrics-client-ca: common names allowed to read /metrics, comma-separated (default: any)',
-    )
-    .option('--http-port <port>', 'serve the OpenAI-compatible HTTP proxy on this port', port('--http-port'))
-    .addOption(
-      withDefault(
-        '--refresh-metrics-interval <duration>',
-        'how often each endpoint /metrics is scraped',
-        '50ms',
-        parseDuration,
-      ),
-    )
-    .addOption(
-      withDefault(
-        '--metrics-staleness-threshold <duration>',
-        'age after which scraped metrics count as stale',
-        '2s',
-        parseDuration,
-      ),
-    )
-    .option('--secure-serving [bool]', 'serve ext_proc over TLS', bool('--secure-serving'), true)
-    .option(
-      '--cert-path <dir>',
-      'directory with tls.crt and tls.key (reloaded on change); self-signed when absent',
-    )
-    .addOption(
-      withDefault(
-        '--drain-timeout <duration>',
-        'on SIGTERM, how long requests in flight may take to finish',
-        '30s',
-        parseDuration,
-      ),
-    )
-    .addOption(
-      withDefault(
-        '--max-request-body-bytes <size>',
-        'largest request body the HTTP proxy accepts (413 above)',
-        '8Mi',
-        parseByteSize,
-      ),
-    )
-    .option('--grpc-max-recv-msg-size <size>', 'largest gRPC message on the ext_proc port', (v: string) =>
-      parseByteSize(v, '--grpc-max-recv-msg-size'),
-    )
-    .option('--served-models <list>', 'comma-separated model names to accept (default: accept any)')
-    .option(
-      '--objective-api-group <group>',
-      'API group of InferenceObjective and InferenceModelRewrite',
-      'llm-d.ai',
-    )
-    .option(
-      '--kubeconfig <path>',
-      'kubeconfig file (default: in-cluster config, then $KUBECONFIG, ~/.kube/config)',
-    )
-    .option(
-      '--rate-limit <requests-per-second>',
-      "the model's request-rate limit on this router (429 rate_limit_exceeded with Retry-After above it; default: none)",
-      positiveNumber('--rate-limit'),
-    )
-    .option(
-      '--rate-limit-burst <n>',
-      'with --rate-limit: requests admitted at once after a quiet period (default: the rate, rounded up)',
-      positiveInteger('--rate-limit-burst'),
-    )
-    .option(
-      '--max-attempts <n>',
-      'HTTP proxy: endpoints tried for one request when one refuses, resets or answers 5xx before responding',
-      positiveInteger('--max-attempts'),
-      3,
-    )
-    .option(
-      '--outlier-consecutive-failures <n>',
-      'failed requests in a row (refused connection, reset, 5xx) that eject an endpoint',
-      positiveInteger('--outlier-consecutive-failures'),
-      3,
-    )
-    .addOption(
-      withDefault(
-        '--outlier-base-ejection <duration>',
-        'first ejection time; doubles with each ejection in a row',
-        '2s',
-        parseDuration,
-      ),
-    )
-    .addOption(
-      withDefault('--outlier-max-ejection <duration>', 'longest ejection time', '30s', parseDuration),
-    )
-    .addOption(
-      withDefault(
-        '--scrape-timeout <duration>',
-        'deadline of one whole /metrics scrape (connect, headers and body)',
-        '1s',
-        parseDuration,
-      ),
-    )
-    .addOption(
-      withDefault(
-        '--scrape-max-body-bytes <size>',
-        'largest /metrics body read; a larger one fails the scrape',
-        '8Mi',
-        parseByteSize,
-      ),
-    )
-    .option(
-      '--identity-header <name>',
-      "header the gateway sets from the caller's verified token (a claim); its value picks the highest objective the request may use (needs --identity-objectives)",
-    )
-    .option(
-      '--identity-objectives <map>',
-      'claim value → InferenceObjective, comma-separated, e.g. "gold=premium,free=batch"; a request asks for that objective or a lower one, an unknown or absent identity for priority 0 at most',
-    )
-    .option(
-      '--metrics-max-label-sets <n>',
-      'distinct (model, target model, fairness id, priority) label sets per request metric; more fold into "other"',
-      positiveInteger('--metrics-max-label-sets'),
-      50,
-    )
-    .addOption(
-      withDefault(
-        '--watch-stall-timeout <duration>',
-        'a Kubernetes watch that delivers nothing (not even a bookmark) for this long is restarted',
-        '15s',
-        parseDuration,
-      ),
-    )
-    .showHelpAfterError('(run with --help for usage)');
+      .option(
+        '--pool-name <name>',
+        'InferencePool to watch (with its Pods, InferenceObjectives, InferenceModelRewrites)',
+      )
+      .option('--pool-namespace <namespace>', 'namespace of the pool (default: $NAMESPACE, else "default")')
+      .option('--pool-group <group>', 'API group of the InferencePool', 'inference.networking.k8s.io')
+      .option('--static-endpoints <list>', 'route to these "host:port,host:port" endpoints instead of a pool')
+      .option(
+        '--body-based-routing',
+        "body-based-routing mode for an environment's shared endpoint: set x-gateway-model-name from the body's model (ext_proc) and serve GET /v1/models (--http-port); needs --model-catalog, no pool",
+      )
+      .option(
+        '--model-catalog <file>',
+        'with --body-based-routing: YAML "models: [{name, aliases, adapters}]" of the environment, re-read every 5s',
+      )
+      .option(
+        '--config-file <path>',
+        'EndpointPickerConfig YAML (plugins, scheduling profiles, optional flowControl queue)',
+      )
+      .option('--config-text <yaml>', 'EndpointPickerConfig given inline')
+      .addOption(
+        new Option(
+          '--policy <name>',
+          'built-in configuration when neither --config-file nor --config-text is given',
+        )
+          .choices(POLICY_NAMES)
+          .default('switchyard'),
+      )
+      .option('--listen-address <address>', 'address every server binds to', '0.0.0.0')
+      .option('--grpc-port <port>', 'Envoy ext_proc gRPC port', port('--grpc-port'), 9002)
+      .option('--grpc-health-port <port>', 'gRPC health port', port('--grpc-health-port'), 9003)
+      .option('--metrics-port <port>', 'Prometheus metrics port', port('--metrics-port'), 9090)
+      .option(
+        '--metrics-client-ca <file>',
+        'require a client certificate signed by this CA (PEM) on the metrics port, which then serves TLS with the --cert-path pair',
+      )
+      .option(
+        '--metrics-client-names <list>',
+        'with --metrics-client-ca: common names allowed to read /metrics, comma-separated (default: any)',
+      )
+      .option(
+        '--http-port <port>',
+        'serve the OpenAI-compatible HTTP proxy on this port',
+        port('--http-port'),
+      )
+      .addOption(
+        withDefault(
+          '--refresh-metrics-interval <duration>',
+          'how often each endpoint /metrics is scraped',
+          '50ms',
+          parseDuration,
+        ),
+      )
+      .addOption(
+        withDefault(
+          '--metrics-staleness-threshold <duration>',
+          'age after which scraped metrics count as stale',
+          '2s',
+          parseDuration,
+        ),
+      )
+      .option('--secure-serving [bool]', 'serve ext_proc over TLS', bool('--secure-serving'), true)
+      .option(
+        '--cert-path <dir>',
+        'directory with tls.crt and tls.key (reloaded on change); self-signed when absent',
+      )
+      .addOption(
+        withDefault(
+          '--drain-timeout <duration>',
+          'on SIGTERM, how long requests in flight may take to finish',
+          '30s',
+          parseDuration,
+        ),
+      )
+      .addOption(
+        withDefault(
+          '--max-request-body-bytes <size>',
+          'largest request body the HTTP proxy accepts (413 above)',
+          '8Mi',
+          parseByteSize,
+        ),
+      )
+      .option('--grpc-max-recv-msg-size <size>', 'largest gRPC message on the ext_proc port', (v: string) =>
+        parseByteSize(v, '--grpc-max-recv-msg-size'),
+      )
+      .option('--served-models <list>', 'comma-separated model names to accept (default: accept any)')
+      .option(
+        '--objective-api-group <group>',
+        'API group of InferenceObjective and InferenceModelRewrite',
+        'llm-d.ai',
+      )
+      .option(
+        '--kubeconfig <path>',
+        'kubeconfig file (default: in-cluster config, then $KUBECONFIG, ~/.kube/config)',
+      )
+      .option(
+        '--rate-limit <requests-per-second>',
+        "the model's request-rate limit on this router (429 rate_limit_exceeded with Retry-After above it; default: none)",
+        positiveNumber('--rate-limit'),
+      )
+      .option(
+        '--rate-limit-burst <n>',
+        'with --rate-limit: requests admitted at once after a quiet period (default: the rate, rounded up)',
+        positiveInteger('--rate-limit-burst'),
+      )
+      .option(
+        '--max-attempts <n>',
+        'HTTP proxy: endpoints tried for one request when one refuses, resets or answers 5xx before responding',
+        positiveInteger('--max-attempts'),
+        3,
+      )
+      .option(
+        '--outlier-consecutive-failures <n>',
+        'failed requests in a row (refused connection, reset, 5xx) that eject an endpoint',
+        positiveInteger('--outlier-consecutive-failures'),
+        3,
+      )
+      .addOption(
+        withDefault(
+          '--outlier-base-ejection <duration>',
+          'first ejection time; doubles with each ejection in a row',
+          '2s',
+          parseDuration,
+        ),
+      )
+      .addOption(
+        withDefault('--outlier-max-ejection <duration>', 'longest ejection time', '30s', parseDuration),
+      )
+      .addOption(
+        withDefault(
+          '--scrape-timeout <duration>',
+          'deadline of one whole /metrics scrape (connect, headers and body)',
+          '1s',
+          parseDuration,
+        ),
+      )
+      .addOption(
+        withDefault(
+          '--scrape-max-body-bytes <size>',
+          'largest /metrics body read; a larger one fails the scrape',
+          '8Mi',
+          parseByteSize,
+        ),
+      )
+      .option(
+        '--identity-header <name>',
+        "header the gateway sets from the caller's verified token (a claim); its value picks the highest objective the request may use (needs --identity-objectives)",
+      )
+      .option(
+        '--identity-objectives <map>',
+        'claim value → InferenceObjective, comma-separated, e.g. "gold=premium,free=batch"; a request asks for that objective or a lower one, an unknown or absent identity for priority 0 at most',
+      )
+      .option(
+        '--metrics-max-label-sets <n>',
+        'distinct (model, target model, fairness id, priority) label sets per request metric; more fold into "other"',
+        positiveInteger('--metrics-max-label-sets'),
+        50,
+      )
+      // Flags llm-d's own chart and KServe's scheduler preset pass to their endpoint picker, accepted where this
+      // router already behaves that way, so the image can replace theirs; anything else is refused, not ignored.
+      .option(
+        '--zap-encoder <encoding>',
+        'log encoding; the router always logs JSON (llm-d compatibility: json only)',
+      )
+      .option(
+        '--ha-enable-leader-election',
+        'accepted for llm-d compatibility: replicas run active-active and need no leader (docs/router-operations.md)',
+      )
+      .option(
+        '--tracing [bool]',
+        'OpenTelemetry tracing; not implemented (llm-d compatibility: false only)',
+        bool('--tracing'),
+      )
+      .option(
+        '--enable-cert-reload [bool]',
+        'accepted for llm-d compatibility: --cert-path is always reloaded on change (true only)',
+        bool('--enable-cert-reload'),
+      )
+      .option(
+        '--model-server-metrics-scheme <scheme>',
+        "scheme of the model servers' /metrics (llm-d compatibility: http only)",
+      )
+      .option(
+        '--metrics-endpoint-auth [bool]',
+        "llm-d's TokenReview auth on /metrics; not implemented, use --metrics-client-ca (false only)",
+        bool('--metrics-endpoint-auth'),
+      )
+      .option('--v <level>', 'log verbosity (llm-d compatibility; the router has one level)')
+      .addOption(
+        withDefault(
+          '--watch-stall-timeout <duration>',
+          'a Kubernetes watch that delivers nothing (not even a bookmark) for this long is restarted',
+          '15s',
+          parseDuration,
+        ),
+      )
+      .showHelpAfterError('(run with --help for usage)')
+  );
 }
 
 interface RawOptions {
@@ -366,6 +402,12 @@ interface RawOptions {
   metricsClientNames?: string;
   identityHeader?: string;
   identityObjectives?: string;
+  zapEncoder?: string;
+  tracing?: boolean;
+  enableCertReload?: boolean;
+  modelServerMetricsScheme?: string;
+  metricsEndpointAuth?: boolean;
+  v?: string;
 }
 
 /** The non-empty, trimmed items of a comma-separated flag value. */
@@ -374,6 +416,33 @@ function commaList(text: string | undefined): string[] {
     .split(',')
     .map((item) => item.trim())
     .filter((item) => item.length > 0);
+}
+
+/**
+ * llm-d's flags this router accepts only with the value that describes what it does anyway: a setting it cannot
+ * honour stops it at start-up instead of being silently ignored.
+ */
+function refuseUnsupportedCompatibilityFlags(raw: RawOptions): void {
+  if (raw.zapEncoder !== undefined && raw.zapEncoder !== 'json') {
+    throw new Error(`--zap-encoder: the router logs JSON only, got "${raw.zapEncoder}"`);
+  }
+  if (raw.tracing === true)
+    throw new Error('--tracing: OpenTelemetry tracing is not implemented; use --tracing=false');
+  if (raw.enableCertReload === false) {
+    throw new Error('--enable-cert-reload=false: the router always reloads --cert-path on change');
+  }
+  if (raw.modelServerMetricsScheme !== undefined && raw.modelServerMetricsScheme !== 'http') {
+    throw new Error(
+      `--model-server-metrics-scheme: the router scrapes model servers over http only, got "${raw.modelServerMetricsScheme}"`,
+    );
+  }
+  if (raw.metricsEndpointAuth === true) {
+    throw new Error(
+      '--metrics-endpoint-auth: TokenReview authentication is not implemented; protect /metrics with --metrics-client-ca (mutual TLS)',
+    );
+  }
+  if (raw.v !== undefined && !/^\d+$/.test(raw.v))
+    throw new Error(`--v: expected a level such as 1, got "${raw.v}"`);
 }
 
 /** Checks combinations that single flags cannot express; throws naming the flags involved. */
@@ -415,6 +484,7 @@ export function resolveOptions(raw: RawOptions, env: NodeJS.ProcessEnv): RouterO
   if (raw.metricsClientNames !== undefined && raw.metricsClientCa === undefined) {
     throw new Error('--metrics-client-names needs --metrics-client-ca');
   }
+  refuseUnsupportedCompatibilityFlags(raw);
   if ((raw.identityHeader === undefined) !== (raw.identityObjectives === undefined)) {
     throw new Error('--identity-header and --identity-objectives go together');
   }

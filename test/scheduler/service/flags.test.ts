@@ -90,3 +90,63 @@ describe('router flags', () => {
     expect(parseByteSize('512Ki', 'f')).toBe(512 * 1024);
   });
 });
+
+describe("llm-d's own flags", () => {
+  // What llm-d's router chart passes its endpoint picker with default values and two replicas
+  // (llm-d/llm-d-router config/charts/routerlib/templates/_deployment.yaml at ebab6879), plus a `flags` entry.
+  const llmdChartArgs = [
+    '--pool-name',
+    'qwen',
+    '--pool-namespace',
+    'llm',
+    '--pool-group',
+    'inference.networking.k8s.io',
+    '--zap-encoder',
+    'json',
+    '--config-file',
+    '/config/default-plugins.yaml',
+    '--ha-enable-leader-election',
+    '--grpc-health-port',
+    '9003',
+    '--v=2',
+    '--tracing=false',
+    '--metrics-endpoint-auth=false',
+  ];
+
+  it('accepts the arguments of llm-d’s chart, so this image can replace its endpoint picker', () => {
+    const options = parseRouterArgs(['node', 'router', ...llmdChartArgs], {});
+    expect(options).toMatchObject({
+      poolName: 'qwen',
+      poolNamespace: 'llm',
+      configFile: '/config/default-plugins.yaml',
+      grpcHealthPort: 9003,
+    });
+    const kserve = parseRouterArgs(
+      [
+        'node',
+        'router',
+        '--pool-name',
+        'p',
+        '--enable-cert-reload=true',
+        '--model-server-metrics-scheme=http',
+      ],
+      {},
+    );
+    expect(kserve.poolName).toBe('p');
+  });
+
+  it('refuses the settings it cannot honour instead of ignoring them', () => {
+    const parse =
+      (...flags: string[]) =>
+      () =>
+        parseRouterArgs(['node', 'router', '--pool-name', 'p', ...flags], {});
+    expect(parse('--zap-encoder', 'console')).toThrow(
+      '--zap-encoder: the router logs JSON only, got "console"',
+    );
+    expect(parse('--tracing=true')).toThrow('--tracing: OpenTelemetry tracing is not implemented');
+    expect(parse('--enable-cert-reload=false')).toThrow('always reloads --cert-path');
+    expect(parse('--model-server-metrics-scheme=https')).toThrow('over http only, got "https"');
+    expect(parse('--metrics-endpoint-auth=true')).toThrow('protect /metrics with --metrics-client-ca');
+    expect(parse('--v=loud')).toThrow('--v: expected a level such as 1, got "loud"');
+  });
+});
