@@ -33,6 +33,7 @@ import { normalizeVersions } from './versions.ts';
 import type { SharedEndpointModel } from '../platform/settings.ts';
 import { normalizeAutoscaling } from './autoscaling.ts';
 import { imageVolumeProblem } from './image-volumes.ts';
+import { KSERVE_HF_TOKEN_KEY, kserveModelUri, kserveProblems, kserveVllmArgs } from './kserve.ts';
 import { replicaTopology, type NodeShape } from './topology.ts';
 import { PD_SIDECAR_REPOSITORY } from '../platform/releases.ts';
 import { conflictingFlag, derivedVllmFlags, modelArgument, modelMountPath, vllmArgs } from './vllm-args.ts';
@@ -85,6 +86,7 @@ export function normalizeEnvironments(loaded: readonly LoadedEnvironment[]): Nor
     problems.push(...servedNameClashes(env.models, models));
     problems.push(...poolNameClashes(env.models, models));
     problems.push(...identityObjectiveProblems(env, env.platform.data, models));
+    problems.push(...servingProblems(env, env.platform.data));
     if (!resolution.ok) {
       continue;
     }
@@ -128,6 +130,8 @@ interface PlatformBasis {
   readonly vllmImage: NormalizedPlatform['vllmImage'];
   readonly pdSidecarImage: NormalizedPlatform['pdSidecarImage'];
   readonly caIssuer: string;
+  /** The resolved release; undefined when the profile's release did not resolve (its problems are reported). */
+  readonly release: ResolvedRelease | undefined;
 }
 
 function pdSidecarImage(release: ResolvedRelease | undefined): NormalizedPlatform['pdSidecarImage'] {
@@ -144,6 +148,7 @@ function platformBasis(profile: PlatformProfile, release: ResolvedRelease | unde
     vllmImage: profile.vllm.image,
     pdSidecarImage: pdSidecarImage(release),
     caIssuer: caIssuerName(profile),
+    release,
   };
 }
 
@@ -354,6 +359,10 @@ function normalizeModel(
       'expected no rollout for a disaggregated model: a pod canary would mix new and old prefill and decode pods; try a new version with versions (a split) instead',
     );
   }
+  const kserve = platform.profile.serving === 'kserve';
+  if (kserve)
+    for (const found of kserveProblems(spec, { nodes: topology.nodes, source }))
+      problem(found.path, found.message);
   if (spec.rollout !== undefined && spec.versions !== undefined) {
     problem(
       ['versions'],
@@ -419,7 +428,7 @@ function normalizeModel(
     imageVolumes: platform.profile.cloud.imageVolumes,
     platformFile: `environments/${environment}/platform.yaml`,
   });
-  if (ociProblem !== undefined) {
+  if (ociProblem !== undefined && !kserve) {
     if (source.kind === 'oci') problem(['model', 'uri'], ociProblem);
     versions?.split.versions.forEach((version, index) => {
       if (version.source.kind === 'oci' && source.kind !== 'oci') {
@@ -459,7 +468,12 @@ function normalizeModel(
     servedName,
     ...(hfTokenSecret === undefined
       ? {}
-      : { hfTokenSecret: { name: hfTokenSecret.name, key: hfTokenSecret.key ?? modelDefaults.hfTokenKey } }),
+      : {
+          hfTokenSecret: {
+            name: hfTokenSecret.name,
+            key: hfTokenSecret.key ?? (kserve ? KSERVE_HF_TOKEN_KEY : modelDefaults.hfTokenKey),
+          },
+        }),
     replicas,
     parallelism: { tensor, pipeline, data, dataLocal, expert },
     gpusPerPod: topology.gpusPerPod,
@@ -513,6 +527,15 @@ function normalizeModel(
     ...(rollout === undefined ? {} : { rollout: rollout.rollout }),
     ...(versions === undefined ? {} : { versionSplit: versions.split }),
     ...(scaling === undefined ? {} : { autoscaling: scaling.autoscaling }),
+    ...(kserve && platform.release !== undefined
+      ? {
+          kserve: {
+            apiVersion: platform.release.llmInferenceServiceApiVersion,
+            uri: kserveModelUri(source, spec.model.uri),
+            args: kserveVllmArgs(argsFor(source)),
+          },
+        }
+      : {}),
     ...(disaggregationSpec === undefined
       ? {}
       : {
@@ -628,6 +651,19 @@ function clashes(
     }
   }
   return problems;
+}
+
+/** serving: kserve needs the KServe controller the kserve component installs. */
+function servingProblems(env: LoadedEnvironment, profile: PlatformProfile): InputProblem[] {
+  if (profile.serving !== 'kserve' || profile.components?.kserve === true) return [];
+  const path = ['serving'];
+  return [
+    {
+      ...locateIn(env.platform, path),
+      pointer: toPointer(path),
+      message: `expected components.kserve: true in environments/${env.name}/platform.yaml for serving: kserve: the KServe controller runs the models' LLMInferenceServices`,
+    },
+  ];
 }
 
 /**

@@ -192,6 +192,14 @@ export interface NormalizedModel {
   };
   readonly rollout?: NormalizedRollout;
   readonly versionSplit?: NormalizedVersionSplit;
+  /** KServe mode: an LLMInferenceService runs the vLLM pods with these settings. */
+  readonly kserve?: {
+    readonly apiVersion: 'serving.kserve.io/v1alpha1' | 'serving.kserve.io/v1alpha2';
+    /** The URI KServe's storage initializer reads (a revision after a colon). */
+    readonly uri: string;
+    /** vLLM's arguments in KServe's pod (weights at /mnt/models). */
+    readonly args: readonly string[];
+  };
   /** The autoscaler of the model's (decode) workloads; replicas is then its floor. */
   readonly autoscaling?: NormalizedAutoscaling;
   /** Prefill/decode disaggregation: the model's replicas, parallelism and vLLM arguments are the decode pods'. */

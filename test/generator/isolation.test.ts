@@ -175,6 +175,7 @@ const mutations: readonly Mutation[] = [
       },
     },
   },
+  { fields: ['/serving'], platform: { serving: 'kserve', components: { kserve: true } } },
   { fields: ['/components/prometheusAdapter'], platform: { components: { prometheusAdapter: true } } },
   {
     fields: ['/monitoring/prometheusUrl'],

@@ -110,6 +110,24 @@ scaleDown:
       periodSeconds: 120
 {{- end }}
 
+{{/*
+Labels of the vLLM pods KServe's controller runs for this model's LLMInferenceService (its workload pods), and
+the pods this chart's policies then hold: KServe's in KServe mode, the chart's own otherwise.
+*/}}
+{{- define "model-server.kservePodLabels" -}}
+app.kubernetes.io/name: {{ include "model-server.fullname" . }}
+app.kubernetes.io/part-of: llminferenceservice
+kserve.io/component: workload
+{{- end }}
+
+{{- define "model-server.vllmPodLabels" -}}
+{{- if .Values.kserve.enabled -}}
+{{ include "model-server.kservePodLabels" . }}
+{{- else -}}
+{{ include "model-server.selectorLabels" (list . "vllm") }}
+{{- end -}}
+{{- end }}
+
 {{/* Whether the autoscaler owns a workload's replica count: (list $ stage). Prefill replicas stay fixed. */}}
 {{- define "model-server.autoscaled" -}}
 {{- if and (index . 0).Values.autoscaling.enabled (ne (index . 1) "prefill") }}true{{ end -}}
@@ -179,11 +197,15 @@ vLLM pod of a single-node model, only the leaders of a LeaderWorkerSet group (wo
 model, whose stages may differ in shape, the serving label its serving pods carry.
 */}}
 {{- define "model-server.servingSelectorLabels" -}}
+{{- if .Values.kserve.enabled -}}
+{{ include "model-server.kservePodLabels" . }}
+{{- else -}}
 {{ include "model-server.selectorLabels" (list . "vllm") }}
 {{- if .Values.disaggregation.enabled }}
 {{ include "model-server.servingLabel" . }}: "true"
 {{- else if gt (int .Values.vllm.nodes) 1 }}
 leaderworkerset.sigs.k8s.io/worker-index: "0"
+{{- end }}
 {{- end }}
 {{- end }}
 

@@ -15,6 +15,10 @@ export interface PlatformProfile {
    */
   release: '2026.05' | '2026.11';
   /**
+   * Who runs each model's vLLM pods: model-server (the model chart's own Deployments, LeaderWorkerSets and canaries) or kserve (a KServe LLMInferenceService per model, which needs components.kserve; the router, InferencePool, route, objectives and monitors stay the chart's).
+   */
+  serving?: 'model-server' | 'kserve';
+  /**
    * Component versions that replace the release's pins (one pull request per upgrade or rollback); each must lie in the range the release marks compatible.
    */
   releaseOverrides?: {

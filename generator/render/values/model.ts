@@ -80,6 +80,15 @@ export function derivedModelValues(env: NormalizedEnvironment, model: Normalized
     versions: versionValues(model),
     disaggregation: disaggregationValues(model),
     autoscaling: autoscalingValues(model),
+    kserve:
+      model.kserve === undefined
+        ? { enabled: false }
+        : {
+            enabled: true,
+            apiVersion: model.kserve.apiVersion,
+            uri: model.kserve.uri,
+            args: model.kserve.args,
+          },
     analysis: analysisValues(model),
     objectives: model.objectives,
     aliases: model.aliases,
