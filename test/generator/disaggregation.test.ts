@@ -10,7 +10,7 @@ import { parseSchedulerConfig } from '../../scheduler/core/config.ts';
 import { createScheduler } from '../../scheduler/core/scheduler.ts';
 import type { Endpoint } from '../../scheduler/core/types.ts';
 import { metrics } from '../scheduler/core/helpers.ts';
-import { generatedDevRepo } from './helpers.ts';
+import { generatedDevRepo, nodeShapePlatform } from './helpers.ts';
 import { renderedApplication, type KubeObject } from './platform/platform-helpers.ts';
 import { validateObject } from '../../generator/verify/objects.ts';
 
@@ -79,16 +79,7 @@ const models = {
 } as const;
 
 const repo = generatedDevRepo(
-  {
-    cloud: { provider: 'generic' },
-    accelerators: {
-      'nvidia-gpu': {
-        resourceName: 'nvidia.com/gpu',
-        gpusPerNode: GPUS_PER_NODE,
-        groupTopologyKey: 'example.com/node-group',
-      },
-    },
-  },
+  nodeShapePlatform(GPUS_PER_NODE),
   Object.fromEntries(
     Object.entries(models).map(([name, spec]) => [name, { vllm: { maxModelLen: 4096 }, ...spec }]),
   ),

@@ -56,3 +56,17 @@ export function generatedDevRepo(
   }
   return repo;
 }
+
+/** A generic-cloud dev profile whose nvidia-gpu nodes hold this many GPUs, node groups named by a label. */
+export function nodeShapePlatform(gpusPerNode: number): Record<string, unknown> {
+  return {
+    cloud: { provider: 'generic' },
+    accelerators: {
+      'nvidia-gpu': {
+        resourceName: 'nvidia.com/gpu',
+        gpusPerNode,
+        groupTopologyKey: 'example.com/node-group',
+      },
+    },
+  };
+}

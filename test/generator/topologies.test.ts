@@ -9,7 +9,14 @@ import { runGenerate } from '../../generator/commands/generate.ts';
 import { replicaTopology } from '../../generator/normalize/topology.ts';
 import type { JsonObject } from '../../generator/verify/openapi-schema.ts';
 import { renderJobsFor } from '../../generator/verify/repository.ts';
-import { baselineEnvironments, captureConsole, repoRoot, tempRepo } from './helpers.ts';
+import {
+  baselineEnvironments,
+  captureConsole,
+  generatedDevRepo,
+  nodeShapePlatform,
+  repoRoot,
+  tempRepo,
+} from './helpers.ts';
 import { sourcesOf, type ApplicationObject } from './platform/platform-helpers.ts';
 import { vllmArgs, type PodTemplate } from './vllm-pods.ts';
 
@@ -32,36 +39,13 @@ const cases: readonly Case[] = [
   { name: 'moe-tp-8-two-nodes', parallelism: { tensor: 8, expert: true }, gpusPerPod: 4, nodes: 2 },
 ];
 
-const repo = tempRepo(baselineEnvironments);
-afterAll(repo.cleanup);
-writeFileSync(
-  join(repo.root, 'environments/dev/platform.yaml'),
-  stringify({
-    cloud: { provider: 'generic' },
-    accelerators: {
-      'nvidia-gpu': {
-        resourceName: 'nvidia.com/gpu',
-        gpusPerNode: GPUS_PER_NODE,
-        groupTopologyKey: 'example.com/node-group',
-      },
-    },
-  }),
+const repo = generatedDevRepo(
+  nodeShapePlatform(GPUS_PER_NODE),
+  Object.fromEntries(
+    cases.map((spec) => [spec.name, { parallelism: spec.parallelism, vllm: { maxModelLen: 4096 } }]),
+  ),
 );
-for (const spec of cases) {
-  writeFileSync(
-    join(repo.root, `environments/dev/models/${spec.name}.yaml`),
-    stringify({
-      name: spec.name,
-      namespace: 'llm',
-      model: { uri: `hf://example/${spec.name}` },
-      parallelism: spec.parallelism,
-      accelerator: { type: 'nvidia-gpu' },
-      vllm: { maxModelLen: 4096 },
-    }),
-  );
-}
-const generated = captureConsole();
-if (runGenerate({ root: repo.root }, generated) !== 0) throw new Error(generated.lines.err.join('\n'));
+afterAll(repo.cleanup);
 
 type Obj = Record<string, unknown> & { kind: string; metadata: { name: string } };
 
