@@ -34,6 +34,7 @@ import type { SharedEndpointModel } from '../platform/settings.ts';
 import { normalizeAutoscaling } from './autoscaling.ts';
 import { imageVolumeProblem } from './image-volumes.ts';
 import { KSERVE_HF_TOKEN_KEY, kserveModelUri, kserveProblems, kserveVllmArgs } from './kserve.ts';
+import { planDisaggregation } from './disaggregation.ts';
 import { replicaTopology, type NodeShape } from './topology.ts';
 import { PD_SIDECAR_REPOSITORY } from '../platform/releases.ts';
 import { conflictingFlag, derivedVllmFlags, modelArgument, modelMountPath, vllmArgs } from './vllm-args.ts';
@@ -128,7 +129,6 @@ interface PlatformBasis {
   readonly cloud: PlatformProfile['cloud']['provider'];
   readonly routerImage: NormalizedPlatform['routerImage'];
   readonly vllmImage: NormalizedPlatform['vllmImage'];
-  readonly pdSidecarImage: NormalizedPlatform['pdSidecarImage'];
   readonly caIssuer: string;
   /** The resolved release; undefined when the profile's release did not resolve (its problems are reported). */
   readonly release: ResolvedRelease | undefined;
@@ -146,7 +146,6 @@ function platformBasis(profile: PlatformProfile, release: ResolvedRelease | unde
     cloud: profile.cloud.provider,
     routerImage: profile.router.image,
     vllmImage: profile.vllm.image,
-    pdSidecarImage: pdSidecarImage(release),
     caIssuer: caIssuerName(profile),
     release,
   };
@@ -182,6 +181,7 @@ function normalizeModel(
   reserved: ReservedNames | undefined,
 ): ModelResult {
   const input = loaded.input;
+  const platformFile = `environments/${environment}/platform.yaml`;
   const problems: InputProblem[] = [];
   const problem = (path: readonly string[], message: string, atKey = false): void => {
     problems.push({ ...locateIn(input, path, atKey), pointer: toPointer(path), message });
@@ -226,7 +226,7 @@ function normalizeModel(
     ];
     problem(
       ['accelerator', 'type'],
-      `expected an accelerator type of the ${platform.cloud} cloud profile or defined in environments/${environment}/platform.yaml (one of: ${known.join(', ') || 'none defined'}), got "${spec.accelerator.type}"`,
+      `expected an accelerator type of the ${platform.cloud} cloud profile or defined in ${platformFile} (one of: ${known.join(', ') || 'none defined'}), got "${spec.accelerator.type}"`,
     );
   }
 
@@ -329,7 +329,7 @@ function normalizeModel(
   } else if (sharedCache && platform.sharedStorageClass === null) {
     problem(
       ['vllm', 'cache'],
-      `expected cloud.storageClass in environments/${environment}/platform.yaml for a shared cache: the ${platform.cloud} cloud profile knows no ReadWriteMany storage class`,
+      `expected cloud.storageClass in ${platformFile} for a shared cache: the ${platform.cloud} cloud profile knows no ReadWriteMany storage class`,
     );
   }
   const rollout =
@@ -337,28 +337,16 @@ function normalizeModel(
       ? undefined
       : normalizeRollout(spec.rollout, { nodes: topology.nodes, startupTimeoutSeconds: startupTimeout });
   for (const found of rollout?.problems ?? []) problem(found.path, found.message);
-  const disaggregationSpec = spec.disaggregation;
-  const prefillTensor = disaggregationSpec?.prefill?.parallelism?.tensor ?? tensor;
-  const prefillPipeline = disaggregationSpec?.prefill?.parallelism?.pipeline ?? pipeline;
-  const prefillPlaced =
-    disaggregationSpec === undefined
+  const disaggregation =
+    spec.disaggregation === undefined
       ? undefined
-      : replicaTopology({ tensor: prefillTensor, pipeline: prefillPipeline, data, dataLocal }, nodeShape);
-  if (prefillPlaced !== undefined && !prefillPlaced.ok) {
-    const field = prefillPlaced.problem.path[1] ?? 'tensor';
-    const inPrefill = field === 'tensor' || field === 'pipeline';
-    problem(
-      inPrefill ? ['disaggregation', 'prefill', 'parallelism', field] : prefillPlaced.problem.path,
-      `${prefillPlaced.problem.message} (prefill pods)`,
-    );
-  }
-  const prefillTopology = prefillPlaced?.ok === true ? prefillPlaced.topology : { gpusPerPod: 1, nodes: 1 };
-  if (disaggregationSpec !== undefined && spec.rollout !== undefined) {
-    problem(
-      ['disaggregation'],
-      'expected no rollout for a disaggregated model: a pod canary would mix new and old prefill and decode pods; try a new version with versions (a split) instead',
-    );
-  }
+      : planDisaggregation(spec.disaggregation, {
+          parallelism: { tensor, pipeline, data, dataLocal },
+          nodeShape,
+          rollout: spec.rollout !== undefined,
+        });
+  for (const found of disaggregation?.problems ?? []) problem(found.path, found.message);
+  const prefill = disaggregation?.plan.prefill;
   const kserve = platform.profile.serving === 'kserve';
   if (kserve)
     for (const found of kserveProblems(spec, { nodes: topology.nodes, source }))
@@ -373,19 +361,18 @@ function normalizeModel(
   const blockSize = spec.vllm?.blockSize ?? modelDefaults.blockSize;
   const maxModelLen = spec.vllm?.maxModelLen;
   const gpuMemoryUtilization = spec.vllm?.gpuMemoryUtilization;
-  const disaggregated = disaggregationSpec !== undefined;
   const argsOf = (from: ModelSource, stage: 'decode' | 'prefill' | undefined): readonly string[] =>
     vllmArgs({
       source: from,
       ...(stage === 'decode' ? { port: decodeVllmPort } : {}),
       kvTransfer: stage !== undefined,
       servedName,
-      tensor: stage === 'prefill' ? prefillTensor : tensor,
-      pipeline: stage === 'prefill' ? prefillPipeline : pipeline,
+      tensor: stage === 'prefill' ? (prefill?.tensor ?? tensor) : tensor,
+      pipeline: stage === 'prefill' ? (prefill?.pipeline ?? pipeline) : pipeline,
       data,
       dataLocal,
       expert,
-      nodes: stage === 'prefill' ? prefillTopology.nodes : topology.nodes,
+      nodes: stage === 'prefill' ? (prefill?.topology.nodes ?? topology.nodes) : topology.nodes,
       ...(lora === undefined ? {} : { lora }),
       blockSize,
       ...(maxModelLen === undefined ? {} : { maxModelLen }),
@@ -393,13 +380,13 @@ function normalizeModel(
       extraArgs,
     });
   const argsFor = (from: ModelSource): readonly string[] =>
-    argsOf(from, disaggregated ? 'decode' : undefined);
+    argsOf(from, disaggregation === undefined ? undefined : 'decode');
   const prefillArgsFor = (from: ModelSource): readonly string[] => argsOf(from, 'prefill');
   const scaling =
     spec.autoscaling === undefined
       ? undefined
       : normalizeAutoscaling(spec.autoscaling, {
-          platformFile: `environments/${environment}/platform.yaml`,
+          platformFile,
           keda: platform.profile.components?.keda ?? PLATFORM_SETTING_DEFAULTS.keda,
           prometheusAdapter:
             platform.profile.components?.prometheusAdapter ?? PLATFORM_SETTING_DEFAULTS.prometheusAdapter,
@@ -420,13 +407,13 @@ function normalizeModel(
           replicas,
           parseSource,
           vllmArgs: argsFor,
-          ...(disaggregated ? { prefillArgs: prefillArgsFor } : {}),
+          ...(disaggregation === undefined ? {} : { prefillArgs: prefillArgsFor }),
         });
   for (const found of versions?.problems ?? []) problem(found.path, found.message);
   const ociProblem = imageVolumeProblem({
     kubernetesVersion: platform.profile.cloud.kubernetesVersion,
     imageVolumes: platform.profile.cloud.imageVolumes,
-    platformFile: `environments/${environment}/platform.yaml`,
+    platformFile,
   });
   if (ociProblem !== undefined && !kserve) {
     if (source.kind === 'oci') problem(['model', 'uri'], ociProblem);
@@ -512,13 +499,9 @@ function normalizeModel(
       config: routerConfig(profile, blockSize, {
         lora: lora !== undefined,
         ...(retryAttempts === undefined ? {} : { endpoints: retryAttempts + 1 }),
-        ...(disaggregationSpec === undefined
+        ...(disaggregation === undefined
           ? {}
-          : {
-              disaggregation: {
-                minUncachedTokens: disaggregationSpec.minUncachedTokens ?? modelDefaults.minUncachedTokens,
-              },
-            }),
+          : { disaggregation: { minUncachedTokens: disaggregation.plan.minUncachedTokens } }),
       }),
     },
     objectives: objectives.map((o) => ({ name: o.name, priority: o.priority })),
@@ -536,19 +519,19 @@ function normalizeModel(
           },
         }
       : {}),
-    ...(disaggregationSpec === undefined
+    ...(disaggregation === undefined
       ? {}
       : {
           disaggregation: {
-            kvConnector: disaggregationSpec.kvConnector,
-            minUncachedTokens: disaggregationSpec.minUncachedTokens ?? modelDefaults.minUncachedTokens,
-            sidecarImage: platform.pdSidecarImage,
+            kvConnector: disaggregation.plan.kvConnector,
+            minUncachedTokens: disaggregation.plan.minUncachedTokens,
+            sidecarImage: pdSidecarImage(platform.release),
             prefill: {
-              replicas: disaggregationSpec.prefill?.replicas ?? modelDefaults.prefillReplicas,
-              tensor: prefillTensor,
-              pipeline: prefillPipeline,
-              gpusPerPod: prefillTopology.gpusPerPod,
-              nodes: prefillTopology.nodes,
+              replicas: disaggregation.plan.prefill.replicas,
+              tensor: disaggregation.plan.prefill.tensor,
+              pipeline: disaggregation.plan.prefill.pipeline,
+              gpusPerPod: disaggregation.plan.prefill.topology.gpusPerPod,
+              nodes: disaggregation.plan.prefill.topology.nodes,
               args: prefillArgsFor(source),
             },
           },
