@@ -194,7 +194,8 @@ watches with the token mounted into this container alone.
 {{/*
 Labels of the vLLM pods that serve HTTP (what the InferencePool, the Service and the PodMonitor select): every
 vLLM pod of a single-node model, only the leaders of a LeaderWorkerSet group (worker index 0); for a disaggregated
-model, whose stages may differ in shape, the serving label its serving pods carry.
+model, whose stages may differ in shape, the serving label its serving pods carry; in KServe mode, KServe's
+workload pods.
 */}}
 {{- define "model-server.servingSelectorLabels" -}}
 {{- if .Values.kserve.enabled -}}
