@@ -80,24 +80,7 @@ containers:
       - name: VLLM_NIXL_SIDE_CHANNEL_PORT
         value: {{ include "model-server.nixlSideChannelPort" . | quote }}
       {{- end }}
-      {{- with .Values.vllm.apiKeySecret }}
-      {{- if .name }}
-      - name: VLLM_API_KEY
-        valueFrom:
-          secretKeyRef:
-            name: {{ .name }}
-            key: {{ .key }}
-      {{- end }}
-      {{- end }}
-      {{- with .Values.model.hfTokenSecret }}
-      {{- if .name }}
-      - name: HF_TOKEN
-        valueFrom:
-          secretKeyRef:
-            name: {{ .name }}
-            key: {{ .key }}
-      {{- end }}
-      {{- end }}
+      {{- include "model-server.vllmSecretEnv" . | nindent 6 }}
     ports:
       - name: {{ ternary "vllm" "http" $sidecar }}
         containerPort: {{ $port }}
@@ -113,13 +96,7 @@ containers:
         protocol: TCP
       {{- end }}
     resources:
-      requests:
-        cpu: {{ .Values.vllm.resources.cpu | quote }}
-        memory: {{ .Values.vllm.resources.memory | quote }}
-        {{ .Values.vllm.gpuResource }}: {{ .Values.vllm.gpus | quote }}
-      limits:
-        memory: {{ .Values.vllm.resources.memory | quote }}
-        {{ .Values.vllm.gpuResource }}: {{ .Values.vllm.gpus | quote }}
+      {{- include "model-server.vllmResources" . | nindent 6 }}
     {{- if ne $role "worker" }}
     startupProbe:
       httpGet:
@@ -214,4 +191,37 @@ volumes:
       pullPolicy: IfNotPresent
   {{- end }}
 {{- end -}}
+{{- end }}
+
+{{/* The vLLM container's secrets, by reference: the API key it requires and the Hugging Face token. */}}
+{{- define "model-server.vllmSecretEnv" -}}
+{{- with .Values.vllm.apiKeySecret }}
+{{- if .name }}
+- name: VLLM_API_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ .name }}
+      key: {{ .key }}
+{{- end }}
+{{- end }}
+{{- with .Values.model.hfTokenSecret }}
+{{- if .name }}
+- name: HF_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ .name }}
+      key: {{ .key }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* The vLLM container's requests and limits: CPU requested, memory and the pod's GPUs requested and capped. */}}
+{{- define "model-server.vllmResources" -}}
+requests:
+  cpu: {{ .Values.vllm.resources.cpu | quote }}
+  memory: {{ .Values.vllm.resources.memory | quote }}
+  {{ .Values.vllm.gpuResource }}: {{ .Values.vllm.gpus | quote }}
+limits:
+  memory: {{ .Values.vllm.resources.memory | quote }}
+  {{ .Values.vllm.gpuResource }}: {{ .Values.vllm.gpus | quote }}
 {{- end }}
