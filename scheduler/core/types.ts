@@ -122,7 +122,7 @@ export interface FlowControlConfig {
 }
 
 export interface SchedulerConfig {
-  readonly apiVersion: 'llm-d.ai/v1alpha1' | 'inference.networking.x-k8s.io/v1alpha1';
+  readonly apiVersion: 'llm-d.ai/v1' | 'llm-d.ai/v1alpha1' | 'inference.networking.x-k8s.io/v1alpha1';
   readonly kind: 'EndpointPickerConfig';
   readonly plugins: readonly PluginSpec[];
   readonly schedulingProfiles: readonly SchedulingProfile[];

@@ -5,9 +5,11 @@ import {
   createScheduler,
   parseSchedulerConfig,
   PluginConfigError,
+  PLUGIN_TYPES,
   POLICY_NAMES,
   policyPresets,
 } from '../../../scheduler/core/index.ts';
+import routerConfigSchema from '../../../schemas/router-config.schema.json' with { type: 'json' };
 import { configProblems, fakeDeps } from './helpers.ts';
 
 const llmdDefault = `apiVersion: llm-d.ai/v1alpha1
@@ -121,20 +123,66 @@ schedulingProfiles: [{name: d, plugins: [{pluginRef: random-picker}, {pluginRef:
     ).toMatch(/^router\.yaml:4:\d+: schedulingProfiles "d": more than one picker/);
   });
 
-  it('round-trips every preset through YAML whose plugin types the router-config schema lists', () => {
-    // llm-d v1.0 (prefix-cache-affinity-filter, inflight-load-producer) and the precise arm
-    // (precise-prefix-cache-producer) need plugin types schemas/router-config.schema.json does not list yet;
-    // they are built in code only.
-    const inCodeOnly = new Set(['llm-d', 'llm-d-precise']);
-    for (const name of POLICY_NAMES.filter((n) => !inCodeOnly.has(n))) {
+  it('round-trips every preset through YAML, and the schema lists exactly the plugin types the router knows', () => {
+    for (const name of POLICY_NAMES) {
       const preset = policyPresets[name];
       expect(parseSchedulerConfig(stringify(preset), `${name}.yaml`)).toEqual(preset);
     }
-    for (const name of inCodeOnly) {
-      expect(() => parseSchedulerConfig(stringify(policyPresets[name as 'llm-d']), `${name}.yaml`)).toThrow(
-        /must be one of/,
-      );
-    }
+    expect([...routerConfigSchema.$defs.plugin.properties.type.enum].sort()).toEqual(
+      [...PLUGIN_TYPES].sort(),
+    );
+  });
+
+  it("reads llm-d v1.0's optimized-baseline layout under llm-d.ai/v1: no picker, no weights", () => {
+    const config = parseSchedulerConfig(
+      `apiVersion: llm-d.ai/v1
+kind: EndpointPickerConfig
+plugins:
+  - type: token-load-scorer
+  - type: inflight-load-producer
+  - type: approx-prefix-cache-producer
+    parameters:
+      maxPrefixTokensToMatch: 40960
+  - type: prefix-cache-affinity-filter
+    parameters:
+      affinityThreshold: 0.80
+      maxTokensInFlightPenalty: 286720
+      maxTTFTPenaltyMs: 0
+schedulingProfiles:
+  - name: default
+    plugins:
+      - pluginRef: prefix-cache-affinity-filter
+      - pluginRef: token-load-scorer
+`,
+      'optimized-baseline.yaml',
+    );
+    expect(config.apiVersion).toBe('llm-d.ai/v1');
+    expect(config.schedulingProfiles[0]!.plugins).toEqual([
+      { pluginRef: 'prefix-cache-affinity-filter', weight: 1 },
+      { pluginRef: 'token-load-scorer', weight: 1 },
+    ]);
+    expect(createScheduler(config, fakeDeps()).pick).toBeTypeOf('function');
+  });
+
+  it('names the field of a bad affinity-filter or precise-producer parameter', () => {
+    const problems = problemsOf(`apiVersion: llm-d.ai/v1
+kind: EndpointPickerConfig
+plugins:
+  - type: prefix-cache-affinity-filter
+    parameters:
+      affinityThreshold: 1.5
+  - type: precise-prefix-cache-producer
+    parameters:
+      blockSize: 64
+schedulingProfiles:
+  - name: default
+    plugins:
+      - pluginRef: prefix-cache-affinity-filter
+`);
+    expect(problems).toEqual([
+      'router.yaml:6:26: /plugins/0/parameters/affinityThreshold: must be <= 1',
+      'router.yaml:9:7: /plugins/1/parameters/blockSize: unknown field "blockSize"',
+    ]);
   });
 });
 
