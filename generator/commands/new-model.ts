@@ -45,7 +45,7 @@ vllm:
   blockSize: 64 # the router's prefix-cache block size follows it
   extraArgs: []
 router:
-  profile: balanced # balanced | prefix-affinity | load
+  profile: switchyard # switchyard | balanced | prefix-affinity | load
 # objectives: default premium 100, normal 0, batch -10
 # aliases:
 #   - name: my-alias

@@ -424,12 +424,20 @@ function normalizeModel(
     });
   }
 
+  const profile = (spec.router?.profile ?? modelDefaults.routerProfile) as RouterProfileName;
+  if (spec.router?.affinityTokens !== undefined && profile !== 'switchyard') {
+    problem(
+      ['router', 'affinityTokens'],
+      `only the switchyard profile trades prefix affinity against in-flight tokens; the "${profile}" profile weighs queue, KV-cache and prefix scores instead: remove router.affinityTokens or set router.profile: switchyard`,
+      true,
+    );
+  }
+
   if (problems.length > 0 || acceleratorProfile === undefined) {
     return { ok: false, problems };
   }
 
   const hashSeed = spec.vllm?.hashSeed ?? modelDefaults.hashSeed;
-  const profile = (spec.router?.profile ?? modelDefaults.routerProfile) as RouterProfileName;
   const hfTokenSecret = spec.model.hfTokenSecret;
   const apiKeySecret = spec.vllm?.apiKeySecret;
 
@@ -498,6 +506,7 @@ function normalizeModel(
       profile,
       config: routerConfig(profile, blockSize, {
         lora: lora !== undefined,
+        affinityTokens: spec.router?.affinityTokens ?? modelDefaults.affinityTokens,
         ...(retryAttempts === undefined ? {} : { endpoints: retryAttempts + 1 }),
         ...(disaggregation === undefined
           ? {}

@@ -3,16 +3,25 @@
 // KV-cache events; the approximate index hashes prompts with its own per-model seed.)
 import type { EndpointPickerConfig } from './types.ts';
 
-export const routerProfiles = {
+/** llm-d's queue / KV-cache / prefix weights. */
+export const weightedProfiles = {
   balanced: { queue: 2, kvCache: 2, prefix: 3 },
   'prefix-affinity': { queue: 1, kvCache: 1, prefix: 5 },
   load: { queue: 3, kvCache: 3, prefix: 1 },
 } as const;
 
-export type RouterProfileName = keyof typeof routerProfiles;
+export type RouterProfileName = 'switchyard' | keyof typeof weightedProfiles;
 
 /** Weight of the adapter-affinity scorer in every profile of a model that serves LoRA adapters. */
 export const loraAffinityWeight = 2;
+
+/**
+ * The switchyard profile (the router's `switchyard` preset, scheduler/core/presets.ts): score = matched prefix
+ * fraction + 4 × (1 − in-flight uncached tokens / 4τ), so a fully cached prompt is worth τ in-flight tokens on
+ * its endpoint. The index keeps llm-d's 31,250 entries per endpoint rather than the engine's capacity (sized to
+ * the capacity it forgets where prefix groups live under load) and learns from completions' cached tokens.
+ */
+const SWITCHYARD_LOAD_WEIGHT = 4;
 
 /** Scheduling profiles llm-d's disagg-profile-handler runs: decode always, prefill when the decider asks. */
 const disaggregatedProfiles = [
@@ -20,23 +29,69 @@ const disaggregatedProfiles = [
   { name: 'prefill', filter: 'prefill-filter' },
 ] as const;
 
+interface Scoring {
+  readonly scorers: EndpointPickerConfig['plugins'];
+  readonly producer: EndpointPickerConfig['plugins'][number];
+  readonly refs: readonly { readonly pluginRef: string; readonly weight: number }[];
+}
+
+function scoringOf(profile: RouterProfileName, blockSize: number, affinityTokens: number): Scoring {
+  if (profile === 'switchyard') {
+    return {
+      scorers: [
+        { type: 'prefix-cache-scorer' },
+        {
+          type: 'token-load-scorer',
+          parameters: { queueThresholdTokens: SWITCHYARD_LOAD_WEIGHT * affinityTokens },
+        },
+      ],
+      producer: {
+        type: 'approx-prefix-cache-producer',
+        parameters: {
+          blockSizeTokens: blockSize,
+          autoTune: false,
+          lruCapacityPerServer: 31250,
+          learnFromCompletions: true,
+        },
+      },
+      refs: [
+        { pluginRef: 'prefix-cache-scorer', weight: 1 },
+        { pluginRef: 'token-load-scorer', weight: SWITCHYARD_LOAD_WEIGHT },
+      ],
+    };
+  }
+  const weights = weightedProfiles[profile];
+  return {
+    scorers: [{ type: 'queue-scorer' }, { type: 'kv-cache-utilization-scorer' }, { type: 'prefix-cache-scorer' }],
+    producer: {
+      type: 'approx-prefix-cache-producer',
+      parameters: { blockSizeTokens: blockSize, autoTune: false, lruCapacityPerServer: 31250 },
+    },
+    refs: [
+      { pluginRef: 'queue-scorer', weight: weights.queue },
+      { pluginRef: 'kv-cache-utilization-scorer', weight: weights.kvCache },
+      { pluginRef: 'prefix-cache-scorer', weight: weights.prefix },
+    ],
+  };
+}
+
 export function routerConfig(
   profile: RouterProfileName,
   blockSize: number,
   options: {
     readonly lora: boolean;
+    /** The switchyard profile's τ: in-flight uncached tokens a fully cached prompt is worth. */
+    readonly affinityTokens?: number;
     /** Endpoints the picker returns: the pick, then fallbacks the gateway walks on a retry. */
     readonly endpoints?: number;
     /** Prefill/decode disaggregation: a prefill pod is picked when this many prompt tokens are uncached. */
     readonly disaggregation?: { readonly minUncachedTokens: number };
   } = { lora: false },
 ): EndpointPickerConfig {
-  const weights = routerProfiles[profile];
   const { disaggregation } = options;
+  const { scorers, producer, refs } = scoringOf(profile, blockSize, options.affinityTokens ?? 286_720);
   const scoring = [
-    { pluginRef: 'queue-scorer', weight: weights.queue },
-    { pluginRef: 'kv-cache-utilization-scorer', weight: weights.kvCache },
-    { pluginRef: 'prefix-cache-scorer', weight: weights.prefix },
+    ...refs,
     ...(options.lora ? [{ pluginRef: 'lora-affinity-scorer', weight: loraAffinityWeight }] : []),
     { pluginRef: 'max-score-picker' },
   ];
@@ -60,14 +115,9 @@ export function routerConfig(
             { type: 'decode-filter' },
             { type: 'prefill-filter' },
           ]),
-      { type: 'queue-scorer' },
-      { type: 'kv-cache-utilization-scorer' },
-      { type: 'prefix-cache-scorer' },
+      ...scorers,
       ...(options.lora ? [{ type: 'lora-affinity-scorer' }] : []),
-      {
-        type: 'approx-prefix-cache-producer',
-        parameters: { blockSizeTokens: blockSize, autoTune: false, lruCapacityPerServer: 31250 },
-      },
+      producer,
       options.endpoints === undefined || options.endpoints === 1
         ? { type: 'max-score-picker' }
         : { type: 'max-score-picker', parameters: { maxNumOfEndpoints: options.endpoints } },

@@ -4,9 +4,12 @@
 // and the gateway's TLS settings match what the router serves.
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { parseSchedulerConfig } from '../../scheduler/core/config.ts';
+import { policyPresets } from '../../scheduler/core/presets.ts';
+import { modelDefaults } from '../../generator/normalize/defaults.ts';
+import { routerConfig } from '../../generator/normalize/router-config.ts';
 import { CERT_FILE, KEY_FILE } from '../../scheduler/extproc/tls.ts';
 import { HEALTH_SERVICE_NAMES } from '../../scheduler/health/server.ts';
 import { parseRouterArgs } from '../../scheduler/service/flags.ts';
@@ -229,6 +232,20 @@ describe.each(modelApplications())('router of %s', (key, app) => {
     }
     expect(servicePorts.every(([container, servicePort]) => container === servicePort)).toBe(true);
     expect(service.spec.ports).toHaveLength(servicePorts.length);
+  });
+});
+
+describe('the default router profile', () => {
+  it("is the switchyard preset the routing benchmark measures, at vLLM's default block size and llm-d's τ", () => {
+    const generated = routerConfig(modelDefaults.routerProfile, modelDefaults.blockSize, {
+      lora: false,
+      affinityTokens: modelDefaults.affinityTokens,
+    });
+    const config = parseSchedulerConfig(stringify(generated), 'config.yaml');
+    expect(config.plugins.filter((p) => p.type !== 'single-profile-handler')).toEqual(
+      policyPresets.switchyard.plugins,
+    );
+    expect(config.schedulingProfiles).toEqual(policyPresets.switchyard.schedulingProfiles);
   });
 });
 
