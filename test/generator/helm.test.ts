@@ -9,6 +9,7 @@ import { buildOutputs } from '../../generator/pipeline.ts';
 import { validateObject } from '../../generator/verify/objects.ts';
 import { parseSchedulerConfig } from '../../scheduler/core/config.ts';
 import type { JsonObject } from '../../generator/verify/openapi-schema.ts';
+import { helmEnvironment } from '../../generator/verify/helm.ts';
 import { renderJobsFor } from '../../generator/verify/repository.ts';
 import { captureConsole, exampleEnvironments, repoRoot, tempRepo } from './helpers.ts';
 import { chartSource, sourcesOf, type ApplicationObject } from './platform/platform-helpers.ts';
@@ -233,5 +234,21 @@ describe('pvc:// and oci:// models', () => {
     expect(application).toContain(
       `pod-security.kubernetes.io/enforce: ${uri.startsWith('oci://') ? 'baseline' : 'restricted'}`,
     );
+  });
+});
+
+describe("helm's environment", () => {
+  it('turns garbage collection off for the short renders, unless the caller chose GOGC', () => {
+    expect(helmEnvironment({ PATH: '/bin' })).toEqual({ PATH: '/bin', HELM_NO_PLUGINS: '1', GOGC: 'off' });
+    expect(helmEnvironment({ GOGC: '100' })['GOGC']).toBe('100');
+  });
+
+  it('renders the same chart byte for byte with and without collection', () => {
+    const render = (gogc: string): string =>
+      execFileSync(helm, ['template', 'x', join(repoRoot, 'charts/model-server')], {
+        env: helmEnvironment({ ...process.env, GOGC: gogc }),
+        encoding: 'utf8',
+      });
+    expect(render('off')).toBe(render('100'));
   });
 });
