@@ -171,6 +171,10 @@ export class RouterMetrics {
   private readonly requestProcessing: Histogram;
   private readonly responseProcessing: Histogram;
   private readonly disaggDecisions: Counter<'model_name' | 'decision_type'>;
+  private readonly kvEvents: Counter<'outcome'>;
+  private readonly kvEventMessages: Counter<'outcome'>;
+  private readonly kvEventResets: Counter<'reason'>;
+  private readonly tokenizeFallbacks: Counter<'reason'>;
 
   constructor(options: RouterMetricsOptions) {
     this.labelSets = new LabelSetCap(options.maxLabelSets ?? DEFAULT_MAX_LABEL_SETS);
@@ -293,6 +297,30 @@ export class RouterMetrics {
       labelNames: ['reason'],
       registers,
     });
+    this.kvEvents = new Counter({
+      name: 'switchyard_kv_events_total',
+      help: 'KV-cache events received from the endpoints (--kv-events-port), by outcome: stored, removed, cleared, malformed, unknown-parent (a BlockStored whose parent block the router never saw), block-size-mismatch, ignored (LoRA blocks, blocks off the GPU, unknown tags).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.kvEventMessages = new Counter({
+      name: 'switchyard_kv_event_messages_total',
+      help: 'KV-cache event messages (one batch each) received from the endpoints, by outcome: applied, malformed.',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.kvEventResets = new Counter({
+      name: 'switchyard_kv_event_resets_total',
+      help: "Times an endpoint's precise prefix-index entries were dropped, by reason: gap (lost messages), restart (the sequence went back), malformed, disconnected, endpoint-removed.",
+      labelNames: ['reason'],
+      registers,
+    });
+    this.tokenizeFallbacks = new Counter({
+      name: 'switchyard_tokenize_fallbacks_total',
+      help: 'Requests the token-producer (backend vllm) could not tokenize on a model server and estimated instead, by reason: timeout, error, no-endpoint.',
+      labelNames: ['reason'],
+      registers,
+    });
     const labelSets = this.labelSets;
     new Counter({
       name: 'switchyard_router_folded_label_sets_total',
@@ -307,6 +335,26 @@ export class RouterMetrics {
     if (options.runtimeMetrics === true) {
       collectDefaultMetrics({ register: this.registry });
     }
+  }
+
+  /** One KV-cache event from an endpoint, by what became of it. */
+  kvEvent(outcome: string): void {
+    this.kvEvents.inc({ outcome });
+  }
+
+  /** One KV-cache event message (a batch), applied or malformed. */
+  kvEventMessage(outcome: string): void {
+    this.kvEventMessages.inc({ outcome });
+  }
+
+  /** An endpoint's precise prefix-index entries were dropped. */
+  kvEventReset(reason: string): void {
+    this.kvEventResets.inc({ reason });
+  }
+
+  /** The vllm token producer fell back to the estimate. */
+  tokenizeFallback(reason: string): void {
+    this.tokenizeFallbacks.inc({ reason });
   }
 
   /** A proxied request goes to another endpoint after `reason` on the previous one. */
