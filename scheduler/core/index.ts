@@ -26,6 +26,7 @@ export {
   prefixHashSeed,
 } from './prefix-hash.ts';
 export { PrefixIndex } from './prefix-index.ts';
+export { dataLayerNeeds, type DataLayerNeeds } from './plan.ts';
 export { PluginConfigError } from './plugins/params.ts';
 export { PLUGIN_TYPES } from './plugins/registry.ts';
 export type * from './types.ts';

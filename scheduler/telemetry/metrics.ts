@@ -317,7 +317,7 @@ export class RouterMetrics {
     });
     this.tokenizeFallbacks = new Counter({
       name: 'switchyard_tokenize_fallbacks_total',
-      help: 'Requests the token-producer (backend vllm) could not tokenize on a model server and estimated instead, by reason: timeout, error, no-endpoint.',
+      help: 'Requests the token-producer (backend vllm) could not tokenize on a model server and estimated instead, by reason: timeout, error (refused, non-200, bad answer), no-endpoint, unsupported (a request shape /tokenize does not take, e.g. Responses input).',
       labelNames: ['reason'],
       registers,
     });
