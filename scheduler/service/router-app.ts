@@ -168,6 +168,7 @@ export async function startRouter(options: RouterOptions, log: Logger): Promise<
     endpoints: () => registry.snapshot(),
     queuedRequests: () => service.queuedCount(),
     ejectedEndpoints: () => service.ejectedEndpoints().length,
+    indexedBlocks: () => scheduler.accounting(),
     maxLabelSets: options.metricsMaxLabelSets,
     runtimeMetrics: true,
   });

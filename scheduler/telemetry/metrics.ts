@@ -46,6 +46,8 @@ export interface RouterMetricsOptions {
   readonly queuedRequests?: () => number;
   /** Endpoints ejected by outlier detection, read at scrape time. */
   readonly ejectedEndpoints?: () => number;
+  /** Prefix-index blocks per endpoint key (approximate or precise), read at scrape time. */
+  readonly indexedBlocks?: () => readonly { readonly key: string; readonly indexedBlocks: number }[];
   /**
    * Distinct (model_name, target_model_name, fairness_id, priority) label sets kept per metric (default
    * 50); see LabelSetCap.
@@ -492,6 +494,19 @@ export class RouterMetrics {
       'Average vllm:kv_cache_usage_perc over the pool.',
       average((endpoint) => endpoint.metrics?.kvCacheUsage),
     );
+    new Gauge({
+      name: 'switchyard_prefix_index_blocks',
+      help: "Blocks the router's prefix index attributes to each endpoint (the precise index: what its KV-cache events report it holds).",
+      labelNames: ['model_server_endpoint'],
+      registers,
+      collect() {
+        this.reset();
+        const current = new Set((source?.() ?? []).map((e) => e.key));
+        for (const { key, indexedBlocks } of options.indexedBlocks?.() ?? []) {
+          if (current.has(key)) this.set({ model_server_endpoint: key }, indexedBlocks);
+        }
+      },
+    });
     new Gauge({
       name: 'llm_d_epp_per_endpoint_queue_size',
       help: 'vllm:num_requests_waiting per endpoint.',
