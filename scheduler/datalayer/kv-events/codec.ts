@@ -77,7 +77,27 @@ function blockHash(value: unknown, where: string): EngineBlockHash {
 
 function blockHashes(value: unknown, where: string): EngineBlockHash[] {
   if (!Array.isArray(value)) throw new FieldError(`${where} must be an array`);
-  return value.map((h, i) => blockHash(h, `${where}[${String(i)}]`));
+  const hashes = new Array<EngineBlockHash>(value.length);
+  for (let i = 0; i < value.length; i++) {
+    const h: unknown = value[i];
+    // The common case first, without building a field name per hash.
+    hashes[i] = typeof h === 'number' && Number.isInteger(h) ? h : blockHash(h, `${where}[${String(i)}]`);
+  }
+  return hashes;
+}
+
+/** Token ids, checked in one pass (an 8k-token BlockStored is common); the array is used as decoded. */
+function tokenIds(value: unknown): number[] {
+  if (!Array.isArray(value)) throw new FieldError('token_ids must be an array');
+  for (let i = 0; i < value.length; i++) {
+    const t: unknown = value[i];
+    if (typeof t !== 'number' || !(t >= 0) || !Number.isSafeInteger(t)) {
+      // int64-encoded ids decode as bigint: rare, converted in place.
+      if (typeof t === 'bigint' && t >= 0n && t <= BigInt(Number.MAX_SAFE_INTEGER)) value[i] = Number(t);
+      else throw new FieldError(`token_ids[${String(i)}] must be a non-negative integer`);
+    }
+  }
+  return value as number[];
 }
 
 function nonNegativeInteger(value: unknown, where: string): number {
@@ -130,8 +150,7 @@ function decodeEvent(raw: unknown): DecodedKvEvent {
     switch (tag) {
       case 'BlockStored': {
         const hashes = blockHashes(fields[1], 'block_hashes');
-        const tokens = fields[3];
-        if (!Array.isArray(tokens)) throw new FieldError('token_ids must be an array');
+        const tokens = tokenIds(fields[3]);
         return {
           ok: true,
           event: {
@@ -141,7 +160,7 @@ function decodeEvent(raw: unknown): DecodedKvEvent {
               fields[2] === null || fields[2] === undefined
                 ? null
                 : blockHash(fields[2], 'parent_block_hash'),
-            tokenIds: tokens.map((t, i) => nonNegativeInteger(t, `token_ids[${String(i)}]`)),
+            tokenIds: tokens,
             blockSize: nonNegativeInteger(fields[4], 'block_size'),
             loraId: optionalInteger(fields[5], 'lora_id'),
             medium: optionalString(fields[6], 'medium'),
