@@ -109,6 +109,9 @@ describe('bundled router', () => {
         port: 5557,
         blockSize: 16,
       });
+      // (The round trip also lets main() install its signal handlers after the start-up log line.)
+      const metrics = await (await fetch(`http://127.0.0.1:${router.ports.metrics}/metrics`)).text();
+      expect(metrics).toContain('# TYPE switchyard_kv_events_total counter');
       router.child.kill('SIGTERM');
       expect(await router.exited).toBe(0);
     } finally {
