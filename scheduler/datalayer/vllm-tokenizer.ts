@@ -72,7 +72,10 @@ export class VllmTokenizer implements PromptTokenizer {
     const endpoint = endpoints[Math.floor(this.#random() * endpoints.length)];
     if (endpoint === undefined) return this.#fallback('no-endpoint');
     const host = endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address;
-    const signal = AbortSignal.timeout(this.#options.timeoutMs);
+    // A timer cleared when the call ends, so that no abort reaches a response already read or discarded.
+    const controller = new AbortController();
+    const signal = controller.signal;
+    const deadline = setTimeout(() => controller.abort(), this.#options.timeoutMs);
     try {
       const res = await request(`http://${host}:${String(endpoint.port)}/tokenize`, {
         dispatcher: this.#agent,
@@ -84,13 +87,16 @@ export class VllmTokenizer implements PromptTokenizer {
       const maxBytes = this.#options.maxBodyBytes ?? 16 * 1024 * 1024;
       const length = Number(res.headers['content-length'] ?? 0);
       if (res.statusCode !== 200 || length > maxBytes) {
-        res.body.destroy();
+        // Destroying an unread body emits an abort error: nobody else listens for it.
+        res.body.on('error', () => undefined).destroy();
         return this.#fallback('error');
       }
       const ids = tokenIds(await res.body.json());
       return ids ?? this.#fallback('error');
     } catch {
       return this.#fallback(signal.aborted ? 'timeout' : 'error');
+    } finally {
+      clearTimeout(deadline);
     }
   }
 
