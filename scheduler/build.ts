@@ -1,6 +1,8 @@
 // `npm run build:router`: bundles scheduler/main.ts and every dependency into one ES module,
-// dist/router/router.mjs, that runs with `node router.mjs` from a folder without node_modules. The router
-// image copies only this file.
+// dist/router/router.mjs, that runs with `node router.mjs` from a folder without node_modules. The one
+// exception is `zeromq`, a native addon that cannot be bundled: it stays external, loaded with a dynamic
+// import only when --kv-events-port is given, and the router image carries node_modules/zeromq (and
+// cmake-ts, its addon loader) beside the bundle.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +11,8 @@ import { build } from 'esbuild';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 export const BUNDLE_NAME = 'router.mjs';
+/** Packages left out of the bundle (native addons); the image copies them into node_modules beside it. */
+export const EXTERNAL_PACKAGES = ['zeromq'] as const;
 /** The Node.js major version the bundle is built for (package.json `engines`, the image's base). */
 const NODE_MAJOR = 24;
 
@@ -30,6 +34,7 @@ export async function buildRouterBundle(outDir: string): Promise<{ file: string;
     legalComments: 'linked',
     metafile: true,
     logLevel: 'warning',
+    external: [...EXTERNAL_PACKAGES],
     // Bundled CommonJS dependencies call require() for Node built-ins; an ES module has no require of its own.
     // An older Node fails inside a dependency's start-up code; say so first, in words.
     banner: {

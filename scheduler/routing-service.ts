@@ -3,6 +3,7 @@
 // InferenceObjective / InferenceModelRewrite tables, and hands it to every adapter.
 import type { EndpointOutcome } from './core/outlier.ts';
 import type { Completion, Endpoint, PickResult, RoutingRequest } from './core/types.ts';
+import type { PromptTokenizer } from './datalayer/vllm-tokenizer.ts';
 
 /** A completion as an adapter reports it: what the engine said, plus what the endpoint's behaviour showed. */
 export interface RoutedCompletion extends Completion {
@@ -32,6 +33,11 @@ export interface CancelSignal {
 }
 
 export interface RoutingService {
+  /**
+   * Tokenizes prompts on a model server before admission (token-producer backend vllm with a precise prefix
+   * index); undefined: prompts without token ids are estimated.
+   */
+  readonly promptTokenizer?: PromptTokenizer | undefined;
   /** Picks endpoints for a request among the current ready endpoints and records it as in flight. */
   route(request: RoutingRequest): PickResult;
   /**

@@ -12,6 +12,8 @@ import { Command } from 'commander';
 import * as hdr from 'hdr-histogram-js';
 import { createScheduler, POLICY_NAMES, policyPresets, type PolicyName } from '../core/index.ts';
 import type { Endpoint, RoutingRequest } from '../core/index.ts';
+import { encodeKvEventMessage, type EngineKvEvent } from '../datalayer/kv-events/codec.ts';
+import { KvEventFeed } from '../datalayer/kv-events/index-feed.ts';
 
 const args = new Command('bench:decide')
   .description(
@@ -139,6 +141,124 @@ function measure(endpointCount: number, promptTokens: number): DecideRow {
   return row;
 }
 
+interface KvEventRow {
+  endpoints: number;
+  promptTokens: number;
+  /** One pick with the precise producer (prompt hashing and the precise index match included). */
+  p50Us: number;
+  p99Us: number;
+  /** Process CPU time of one pick. */
+  cpuP50Us: number;
+  cpuP99Us: number;
+  /** One KV-event message (a BlockStored of a whole prompt, with evictions) decoded and applied by the feed. */
+  eventP50Us: number;
+  eventP99Us: number;
+}
+
+/**
+ * The KV-event path: the llm-d-precise policy, its index filled only through the KvEventFeed the ZMQ
+ * subscriber uses (msgpack messages decoded, token ids re-keyed, engine hashes mapped), each pick followed by
+ * the BlockStored message the picked engine would publish (evicting its oldest blocks beyond its capacity).
+ */
+function measureKvEvents(endpointCount: number, promptTokens: number): KvEventRow {
+  let now = 1_000_000;
+  const scheduler = createScheduler(policyPresets['llm-d-precise'], { now: () => now, random });
+  const feed = new KvEventFeed(scheduler, { blockSize: KV_BLOCK_SIZE, hashSeed: 0 });
+  let pool = endpoints(endpointCount, now);
+  const groups = endpointCount * 4;
+  const held = pool.map(() => [] as bigint[]);
+  const sequences = pool.map(() => 0n);
+  let nextHash = 1n << 62n;
+  let id = 0;
+  /** The message the engine at `at` publishes after computing `tokens` (encoding is the engine's cost). */
+  const publish = (at: number, tokens: Uint32Array): Buffer[] => {
+    const blocks = Math.floor(tokens.length / KV_BLOCK_SIZE);
+    const hashes = Array.from({ length: blocks }, () => nextHash++);
+    const mine = held[at] ?? [];
+    mine.push(...hashes);
+    const events: EngineKvEvent[] = [
+      {
+        type: 'BlockStored',
+        blockHashes: hashes,
+        parentBlockHash: null,
+        tokenIds: Array.from(tokens.subarray(0, blocks * KV_BLOCK_SIZE)),
+        blockSize: KV_BLOCK_SIZE,
+        loraId: null,
+        medium: 'GPU',
+        loraName: null,
+      },
+    ];
+    if (mine.length > KV_BLOCKS) {
+      events.push({
+        type: 'BlockRemoved',
+        blockHashes: mine.splice(0, mine.length - KV_BLOCKS),
+        medium: 'GPU',
+      });
+    }
+    const sequence = sequences[at] ?? 0n;
+    sequences[at] = sequence + 1n;
+    return encodeKvEventMessage('kv@bench@Qwen/Qwen3-32B', sequence, events, { ts: 0 });
+  };
+  const build = (): hdr.Histogram =>
+    hdr.build({
+      lowestDiscernibleValue: 1,
+      highestTrackableValue: 10_000_000_000,
+      numberOfSignificantValueDigits: 3,
+    });
+  const step = (
+    picks: hdr.Histogram | undefined,
+    cpuPicks: hdr.Histogram | undefined,
+    events: hdr.Histogram | undefined,
+  ): void => {
+    now += 2;
+    if (now % 50 === 0) pool = endpoints(endpointCount, now);
+    id++;
+    const r: RoutingRequest = {
+      id: `r${id}`,
+      model: 'Qwen/Qwen3-32B',
+      priority: 0,
+      fairnessId: 'default-flow',
+      promptTokens: prompt(Math.floor(random() * groups), id, promptTokens),
+    };
+    const cpuStart = process.cpuUsage();
+    let start = process.hrtime.bigint();
+    const result = scheduler.pick(r, pool);
+    picks?.recordValue(Number(process.hrtime.bigint() - start));
+    const cpu = process.cpuUsage(cpuStart);
+    cpuPicks?.recordValue(Math.max(1, cpu.user + cpu.system));
+    scheduler.complete(r.id, { ok: true });
+    const picked = result.kind === 'picked' ? result.endpoints[0]?.key : undefined;
+    const at = Math.max(
+      0,
+      pool.findIndex((e) => e.key === picked),
+    );
+    const frames = publish(at, r.promptTokens);
+    start = process.hrtime.bigint();
+    feed.message(pool[at]?.key ?? '', frames);
+    events?.recordValue(Number(process.hrtime.bigint() - start));
+  };
+  for (let i = 0; i < Math.max(500, groups * 3); i++) step(undefined, undefined, undefined);
+  const picks = build();
+  const cpuPicks = build(); // microseconds
+  const events = build();
+  for (let i = 0; i < decisions; i++) step(picks, cpuPicks, events);
+  const us = (h: hdr.Histogram, p: number): number => Math.round(h.getValueAtPercentile(p) / 100) / 10;
+  const row = {
+    endpoints: endpointCount,
+    promptTokens,
+    p50Us: us(picks, 50),
+    p99Us: us(picks, 99),
+    cpuP50Us: cpuPicks.getValueAtPercentile(50),
+    cpuP99Us: cpuPicks.getValueAtPercentile(99),
+    eventP50Us: us(events, 50),
+    eventP99Us: us(events, 99),
+  };
+  picks.destroy();
+  cpuPicks.destroy();
+  events.destroy();
+  return row;
+}
+
 function memoryUsed(): number {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
@@ -221,6 +341,15 @@ console.log(
     `load average ${(loadavg()[0] ?? 0).toFixed(1)} on ${availableParallelism()} cores`,
 );
 
+const kvEvents = measureKvEvents(32, 8192);
+console.log(
+  `KV-event path (llm-d-precise, index filled through the KV-event feed) at ${kvEvents.endpoints} endpoints / ` +
+    `${kvEvents.promptTokens} tokens: pick p50 ${kvEvents.p50Us.toFixed(1)} µs, p99 ${kvEvents.p99Us.toFixed(1)} µs ` +
+    `(${kvEvents.p99Us <= 250 ? 'met' : 'missed'} p99 ≤ 250 µs), cpu p50 ${kvEvents.cpuP50Us} µs, p99 ` +
+    `${kvEvents.cpuP99Us} µs (${kvEvents.cpuP99Us <= 250 ? 'met' : 'missed'}); one event message decoded and applied: ` +
+    `p50 ${kvEvents.eventP50Us.toFixed(1)} µs, p99 ${kvEvents.eventP99Us.toFixed(1)} µs`,
+);
+
 const memory = memoryCheck();
 console.log(
   `memory: ${memory.distinctPrompts} distinct ${memory.promptTokens}-token prompts over ${memory.endpoints} endpoints → ` +
@@ -229,6 +358,6 @@ console.log(
 );
 
 if (args.json !== undefined) {
-  writeFileSync(args.json, JSON.stringify({ policy, decide: rows, memory }, null, 2) + '\n');
+  writeFileSync(args.json, JSON.stringify({ policy, decide: rows, kvEvents, memory }, null, 2) + '\n');
   console.log(`wrote ${args.json}`);
 }

@@ -18,8 +18,15 @@ export { createScheduler } from './scheduler.ts';
 export { parseSchedulerConfig, SchedulerConfigError } from './config.ts';
 export { policyPresets, POLICY_NAMES, type PolicyName } from './presets.ts';
 export { estimatePromptTokens } from './tokens.ts';
-export { hashPromptBlocks, kvBlockHashes, prefixHashSeed } from './prefix-hash.ts';
+export {
+  hashPromptBlocks,
+  kvBlockHashes,
+  kvBlockHashesFrom,
+  kvChainStart,
+  prefixHashSeed,
+} from './prefix-hash.ts';
 export { PrefixIndex } from './prefix-index.ts';
+export { dataLayerNeeds, type DataLayerNeeds } from './plan.ts';
 export { PluginConfigError } from './plugins/params.ts';
 export { PLUGIN_TYPES } from './plugins/registry.ts';
 export type * from './types.ts';

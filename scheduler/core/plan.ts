@@ -12,6 +12,7 @@ import type {
   ProfileHandlerPlugin,
   SaturationDetectorPlugin,
   ScorerPlugin,
+  TokenProducerPlugin,
 } from './plugins/plugin.ts';
 import { maxScorePicker } from './plugins/pickers.ts';
 import { approxPrefixProducer, DEFAULT_PREFIX_PRODUCER } from './plugins/prefix-producer.ts';
@@ -47,6 +48,8 @@ export interface SchedulingPlan extends ProfilePlan {
   /** Present when some scorer, context filter or decider reads the prefix index. */
   readonly prefix: PrefixProducerPlugin | undefined;
   readonly detector: SaturationDetectorPlugin;
+  /** The config's token-producer, when it has one (the estimate otherwise). */
+  readonly tokens: TokenProducerPlugin | undefined;
   /** Present when the config has a disagg-profile-handler. */
   readonly disagg: DisaggPlan | undefined;
 }
@@ -191,6 +194,8 @@ export function buildPlan(config: SchedulerConfig): SchedulingPlan {
   const all = [...plugins.values()];
   const producer = all.find((p): p is PrefixProducerPlugin => p?.kind === 'prefix-producer');
   const detector = all.find((p): p is SaturationDetectorPlugin => p?.kind === 'saturation-detector');
+  const tokens = all.filter((p): p is TokenProducerPlugin => p?.kind === 'token-producer');
+  if (tokens.length > 1) throw new PluginConfigError('more than one token-producer in plugins');
   const profiles = disagg?.prefill === undefined ? [primary] : [primary, disagg.prefill];
   const usesPrefix =
     profiles.some(
@@ -202,6 +207,29 @@ export function buildPlan(config: SchedulerConfig): SchedulingPlan {
     detector:
       detector ??
       utilizationDetector({ type: 'utilization-detector', name: 'utilization-detector', parameters: {} }),
+    tokens: tokens[0],
     disagg,
+  };
+}
+
+/** What the data layer and the request lifecycle need from a scheduler configuration. */
+export interface DataLayerNeeds {
+  /** Set when a precise-prefix-cache-producer feeds a scorer: KV-cache events are keyed with these. */
+  readonly precise: { readonly blockSize: number; readonly hashSeed: number } | undefined;
+  /** Set when prompts are tokenized by a model server (token-producer backend vllm, with a precise index). */
+  readonly vllmTokenizer: { readonly timeoutMs: number } | undefined;
+}
+
+export function dataLayerNeeds(config: SchedulerConfig): DataLayerNeeds {
+  const plan = buildPlan(config);
+  const prefix = plan.prefix;
+  const precise =
+    prefix?.precise === true ? { blockSize: prefix.blockSizeTokens, hashSeed: prefix.hashSeed } : undefined;
+  return {
+    precise,
+    vllmTokenizer:
+      precise !== undefined && plan.tokens?.backend === 'vllm'
+        ? { timeoutMs: plan.tokens.timeoutMs }
+        : undefined,
   };
 }

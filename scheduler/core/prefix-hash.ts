@@ -63,25 +63,35 @@ export function hashPromptBlocks(
 
 // KV-cache block hashes as the engine computes them (the simulator's model of vLLM's block hash): a block's
 // hash covers its parent's hash and its own tokens, so equal hashes imply equal prefixes. Only full blocks get
-// a hash. The 53-bit values fit a JavaScript number exactly. The precise prefix index recomputes these from a
-// request's tokens to look up what KV-cache events reported.
+// a hash. The 53-bit values fit a JavaScript number exactly, and each one is the whole chain state: hashing
+// more blocks from a block's hash continues the chain (kvBlockHashesFrom), which is how the precise prefix
+// index keys the blocks a KV-cache event reports (BlockStored: parent key + token ids) with the very function
+// that hashes a request's prompt.
 
 const HIGH_BITS = 2 ** 21;
 
-/** Hashes of the full blocks of `tokens` (at most `maxBlocks`), each chained to the previous one (the first to `seed`). */
-export function kvBlockHashes(
+/** The chain's value before the first block (the "parent" of block 0), from a hash seed. */
+export function kvChainStart(seed = 0): number {
+  return (fmix32(seed + 0x7f4a7c15) % HIGH_BITS) * TWO_32 + fmix32(seed ^ 0x9e3779b9);
+}
+
+/**
+ * Hashes of the full blocks of `tokens` (at most `maxBlocks`), the first chained to `parent` (a block hash,
+ * or kvChainStart(seed) for the start of a prompt), each next one to the previous.
+ */
+export function kvBlockHashesFrom(
+  parent: number,
   tokens: ArrayLike<number>,
   blockSize: number,
-  seed = 0,
   maxBlocks = Number.POSITIVE_INFINITY,
 ): Float64Array {
   const fullBlocks = Math.min(Math.floor(tokens.length / blockSize), maxBlocks);
   const hashes = new Float64Array(fullBlocks);
-  let parentLow = fmix32(seed ^ 0x9e3779b9);
-  let parentHigh = fmix32(seed + 0x7f4a7c15);
+  let parentLow = parent % TWO_32;
+  let parentHigh = Math.floor(parent / TWO_32);
   for (let block = 0; block < fullBlocks; block++) {
     let low = parentLow;
-    let high = parentHigh;
+    let high = fmix32(parentHigh ^ 0x5bd1e995);
     const start = block * blockSize;
     for (let i = start; i < start + blockSize; i++) {
       const token = tokens[i] as number;
@@ -89,8 +99,18 @@ export function kvBlockHashes(
       high = Math.imul(high + token, 0x5bd1e995) ^ (high >>> 15);
     }
     parentLow = fmix32(low);
-    parentHigh = fmix32(high ^ parentLow);
-    hashes[block] = (parentHigh % HIGH_BITS) * 2 ** 32 + parentLow;
+    parentHigh = fmix32(high ^ parentLow) % HIGH_BITS;
+    hashes[block] = parentHigh * TWO_32 + parentLow;
   }
   return hashes;
+}
+
+/** Hashes of the full blocks of `tokens` (at most `maxBlocks`), the chain started from `seed`. */
+export function kvBlockHashes(
+  tokens: ArrayLike<number>,
+  blockSize: number,
+  seed = 0,
+  maxBlocks = Number.POSITIVE_INFINITY,
+): Float64Array {
+  return kvBlockHashesFrom(kvChainStart(seed), tokens, blockSize, maxBlocks);
 }

@@ -26,6 +26,12 @@ function config(plugins: readonly PluginSpec[], refs: readonly ProfilePluginRef[
   };
 }
 
+/** `base` with one more plugin that no profile references (a data producer). */
+const withPlugin = (base: SchedulerConfig, extra: PluginSpec): SchedulerConfig => ({
+  ...base,
+  plugins: [...base.plugins, extra],
+});
+
 const ref = (pluginRef: string, weight = 1): ProfilePluginRef => ({ pluginRef, weight });
 
 /**
@@ -82,10 +88,12 @@ export const policyPresets: Readonly<Record<PolicyName, SchedulerConfig>> = {
   // llm-d's earlier default and inference-scheduling guide: queue 2, kv-cache-utilization 2, prefix-cache 3.
   'llm-d-queue-kv-prefix': queueKvPrefix(llmdPrefixProducer, [2, 2, 3]),
   // llm-d's precise arm of the 73-capacity report: the same mix over the true cache state, as the engines'
-  // KV-cache events report it (prefix 3, kv 2, queue 2), keyed by the engine's block size and hash seed.
-  'llm-d-precise': queueKvPrefix(
-    plugin('precise-prefix-cache-producer', { blockSizeTokens: 16, hashSeed: 0 }),
-    [2, 2, 3],
+  // KV-cache events report it (prefix 3, kv 2, queue 2), keyed at the engine's block size. In the router the
+  // events come over ZMQ (--kv-events-port) and prompts are tokenized by a model server (token-producer
+  // backend vllm), as llm-d's precise guide configures it; the virtual-time simulator feeds both in process.
+  'llm-d-precise': withPlugin(
+    queueKvPrefix(plugin('precise-prefix-cache-producer', { blockSizeTokens: 16, hashSeed: 0 }), [2, 2, 3]),
+    plugin('token-producer', { backend: 'vllm' }),
   ),
   // The published approximate arm (GIE v1.x): weights 1/1/1, 16-token blocks (GIE hashed 64-character
   // blocks, about 16 tokens), at most 256 blocks matched, an LRU of 31,250 blocks per server.

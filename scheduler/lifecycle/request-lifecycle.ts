@@ -42,6 +42,7 @@ export interface RequestInput {
 }
 
 const DEFAULT_FLOW = 'default-flow';
+const NO_TOKENS = new Uint32Array(0);
 const NO_LABELS: RequestLabels = {
   modelName: '',
   targetModelName: '',
@@ -151,8 +152,10 @@ export class RequestLifecycle {
   readonly clientModel: string;
   readonly targetModel: string;
   readonly rewritten: boolean;
-  readonly request: RoutingRequest;
   readonly startedAt: number;
+  #request: RoutingRequest;
+  /** The prompt still has to be tokenized by the service's promptTokenizer (before admission). */
+  #needsTokens: boolean;
   readonly #deps: LifecycleDeps;
   readonly #body: Buffer;
   #forwarded: Buffer | undefined;
@@ -185,12 +188,14 @@ export class RequestLifecycle {
     const clientId = input.header(HEADER.requestId);
     let id = clientId ?? randomUUID();
     while (deps.activeIds.has(id)) id = `${clientId ?? ''}#${randomUUID()}`;
-    this.request = {
+    this.#needsTokens = parsed.promptTokenIds === undefined && deps.service.promptTokenizer !== undefined;
+    this.#request = {
       id,
       model: targetModel,
       priority: labels.priority,
       fairnessId: labels.fairnessId,
-      promptTokens: parsed.promptTokenIds ?? deps.tokenize(parsed.promptText),
+      promptTokens:
+        parsed.promptTokenIds ?? (this.#needsTokens ? NO_TOKENS : deps.tokenize(parsed.promptText)),
       ...(parsed.maxOutputTokens !== undefined ? { maxOutputTokens: parsed.maxOutputTokens } : {}),
       ...(sessionId !== undefined ? { sessionId } : {}),
       ...(input.subset !== undefined ? { subset: input.subset } : {}),
@@ -198,7 +203,12 @@ export class RequestLifecycle {
   }
 
   get id(): string {
-    return this.request.id;
+    return this.#request.id;
+  }
+
+  /** The request as the scheduler sees it (its prompt tokens final once admission started). */
+  get request(): RoutingRequest {
+    return this.#request;
   }
 
   /** The body to send upstream: the client's, or with the target model when it was rewritten. */
@@ -207,14 +217,42 @@ export class RequestLifecycle {
     return this.#forwarded;
   }
 
-  /** Admission: with flow control the request may wait until `signal` aborts (then the promise rejects). */
+  /**
+   * Admission: with flow control the request may wait until `signal` aborts (then the promise rejects). With
+   * a prompt tokenizer (token-producer backend vllm) the prompt is tokenized first, so the result is a
+   * promise; a failed or late tokenization falls back to the estimate.
+   */
   admit(signal?: CancelSignal): PickResult | Promise<PickResult> {
-    this.#scheduleStart = performance.now();
     // Reserved while queued too, so that a request reusing this x-request-id gets another routing id.
     this.#deps.activeIds.add(this.id);
     this.#reserved = true;
+    const tokenizer = this.#deps.service.promptTokenizer;
+    if (!this.#needsTokens || tokenizer === undefined) return this.#admitNow(signal);
+    this.#needsTokens = false;
+    return tokenizer.tokenize(this.parsed, this.targetModel).then(
+      (tokens) => {
+        if (signal?.aborted === true) {
+          this.#free();
+          const reason: unknown = signal.reason;
+          throw reason instanceof Error ? reason : new Error('admission cancelled: the client went away');
+        }
+        this.#request = {
+          ...this.#request,
+          promptTokens: tokens ?? this.#deps.tokenize(this.parsed.promptText),
+        };
+        return this.#admitNow(signal);
+      },
+      (error: unknown) => {
+        this.#free();
+        throw error;
+      },
+    );
+  }
+
+  #admitNow(signal: CancelSignal | undefined): PickResult | Promise<PickResult> {
+    this.#scheduleStart = performance.now();
     try {
-      return this.#deps.service.admit(this.request, signal);
+      return this.#deps.service.admit(this.#request, signal);
     } catch (error) {
       this.#free();
       throw error;

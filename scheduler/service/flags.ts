@@ -59,6 +59,11 @@ export interface RouterOptions {
   readonly modelCatalog: string | undefined;
   /** Identity-based priority: the gateway's verified-identity header and what each of its values may use. */
   readonly identity: IdentityObjectives | undefined;
+  /**
+   * Port of the model servers' KV-cache event publishers (vLLM --kv-events-config, ZMQ PUB): the router dials
+   * every endpoint there; undefined: no KV-cache events.
+   */
+  readonly kvEventsPort: number | undefined;
 }
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -350,6 +355,11 @@ export function buildProgram(): Command {
         "llm-d's TokenReview auth on /metrics; not implemented, use --metrics-client-ca (false only)",
         bool('--metrics-endpoint-auth'),
       )
+      .option(
+        '--kv-events-port <port>',
+        "subscribe to every endpoint's KV-cache events on this port (vLLM --kv-events-config with a zmq publisher bound to tcp://*:<port>, topic kv@<ip>:<port>@<model>) to feed the precise-prefix-cache-producer; needs the zeromq package beside the router",
+        port('--kv-events-port'),
+      )
       .option('--v <level>', 'log verbosity (llm-d compatibility; the router has one level)')
       .addOption(
         withDefault(
@@ -408,6 +418,7 @@ interface RawOptions {
   modelServerMetricsScheme?: string;
   metricsEndpointAuth?: boolean;
   v?: string;
+  kvEventsPort?: number;
 }
 
 /** The non-empty, trimmed items of a comma-separated flag value. */
@@ -493,6 +504,12 @@ export function resolveOptions(raw: RawOptions, env: NodeJS.ProcessEnv): RouterO
       `--identity-header: expected a header name such as x-gateway-identity-class, got "${raw.identityHeader}"`,
     );
   }
+  if (raw.kvEventsPort === 0) {
+    throw new Error('--kv-events-port: the port the model servers publish on, not 0');
+  }
+  if (raw.kvEventsPort !== undefined && bodyBasedRouting) {
+    throw new Error('--kv-events-port needs a pool of endpoints; --body-based-routing has none');
+  }
   if (raw.refreshMetricsInterval < 10) {
     throw new Error('--refresh-metrics-interval: must be at least 10ms');
   }
@@ -535,6 +552,7 @@ export function resolveOptions(raw: RawOptions, env: NodeJS.ProcessEnv): RouterO
     maxAttempts: raw.maxAttempts,
     bodyBasedRouting,
     modelCatalog: raw.modelCatalog,
+    kvEventsPort: raw.kvEventsPort,
     identity:
       raw.identityHeader === undefined || raw.identityObjectives === undefined
         ? undefined

@@ -13,6 +13,7 @@ import {
   type OutlierConfig,
 } from '../core/outlier.ts';
 import type { EndpointRegistry } from '../datalayer/endpoint-registry.ts';
+import type { PromptTokenizer } from '../datalayer/vllm-tokenizer.ts';
 import { applyRewrite, type RewriteRule } from '../datalayer/objectives.ts';
 import { requestPriority, type IdentityObjectives } from '../lifecycle/identity-priority.ts';
 import { TokenBucket, type RateLimit } from '../lifecycle/rate-limit.ts';
@@ -44,6 +45,8 @@ export interface PoolRoutingServiceOptions {
   readonly rateLimit?: RateLimit;
   /** Identity-based priority (--identity-header, --identity-objectives). */
   readonly identity?: IdentityObjectives;
+  /** Real token ids from a model server (token-producer backend vllm). */
+  readonly promptTokenizer?: PromptTokenizer;
 }
 
 /** A request waiting in the flow-control queue for its admission promise to settle. */
@@ -62,6 +65,7 @@ function abortReason(signal: CancelSignal): Error {
 }
 
 export class PoolRoutingService implements RoutingService {
+  readonly promptTokenizer: PromptTokenizer | undefined;
   readonly #scheduler: Scheduler;
   readonly #registry: EndpointRegistry;
   readonly #configuredModels: readonly string[];
@@ -97,6 +101,7 @@ export class PoolRoutingService implements RoutingService {
     this.#onHealthEvent = opts.onHealthEvent;
     this.#rateLimit = opts.rateLimit === undefined ? undefined : new TokenBucket(opts.rateLimit);
     this.#identity = opts.identity;
+    this.promptTokenizer = opts.promptTokenizer;
   }
 
   takeRateToken(): number | undefined {

@@ -3,11 +3,21 @@
 // and the ordered shutdown that drains them.
 import { readFile } from 'node:fs/promises';
 import { KubeConfig } from '@kubernetes/client-node';
-import { createScheduler, parseSchedulerConfig, policyPresets, type SchedulerConfig } from '../core/index.ts';
+import {
+  createScheduler,
+  dataLayerNeeds,
+  parseSchedulerConfig,
+  policyPresets,
+  type SchedulerConfig,
+} from '../core/index.ts';
+import type { Endpoint } from '../core/types.ts';
 import { EndpointRegistry } from '../datalayer/endpoint-registry.ts';
 import { KubeDiscovery } from '../datalayer/kube-discovery.ts';
 import { MetricsScraper } from '../datalayer/metrics-scraper.ts';
+import { KvEventFeed } from '../datalayer/kv-events/index-feed.ts';
+import { KvEventSubscriber } from '../datalayer/kv-events/subscriber.ts';
 import { parseStaticEndpoints } from '../datalayer/static-endpoints.ts';
+import { VllmTokenizer } from '../datalayer/vllm-tokenizer.ts';
 import { startExtProcServer, type ExtProcServer } from '../extproc/server.ts';
 import { startHealthServer, type HealthServer } from '../health/server.ts';
 import { startProxyServer, type ProxyServer } from '../proxy/server.ts';
@@ -51,11 +61,84 @@ async function loadSchedulerConfig(options: RouterOptions): Promise<SchedulerCon
   return policyPresets[options.policy];
 }
 
+/** At most one log line per endpoint and kind of problem every this many ms. */
+const KV_LOG_INTERVAL_MS = 10_000;
+
+/**
+ * With --kv-events-port and a precise-prefix-cache-producer: one ZMQ subscriber per endpoint the registry
+ * knows (static or discovered), feeding the scheduler's precise index. zeromq is loaded only here.
+ */
+async function startKvEvents(
+  options: RouterOptions,
+  needs: ReturnType<typeof dataLayerNeeds>,
+  scheduler: ReturnType<typeof createScheduler>,
+  registry: EndpointRegistry,
+  metrics: RouterMetrics,
+  log: Logger,
+): Promise<KvEventSubscriber | undefined> {
+  const port = options.kvEventsPort;
+  if (port === undefined) {
+    if (needs.precise !== undefined) {
+      log.warn('precise-prefix-cache-producer without --kv-events-port: its index stays empty');
+    }
+    return undefined;
+  }
+  if (needs.precise === undefined) {
+    log.warn(
+      '--kv-events-port without a precise-prefix-cache-producer feeding a scorer: events not subscribed',
+    );
+    return undefined;
+  }
+  const lastLogged = new Map<string, number>();
+  const warn = (what: string, endpoint: string, detail?: string): void => {
+    const at = `${what} ${endpoint}`;
+    const now = Date.now();
+    if (now - (lastLogged.get(at) ?? Number.NEGATIVE_INFINITY) < KV_LOG_INTERVAL_MS) return;
+    if (lastLogged.size > 10_000) lastLogged.clear();
+    lastLogged.set(at, now);
+    log.warn(what, { endpoint, ...(detail !== undefined ? { detail } : {}) });
+  };
+  const feed = new KvEventFeed(scheduler, needs.precise, {
+    message: (outcome, endpoint, error) => {
+      metrics.kvEventMessage(outcome);
+      if (outcome === 'malformed') warn('malformed KV-event message', endpoint, error);
+    },
+    event: (outcome, endpoint, error) => {
+      metrics.kvEvent(outcome);
+      if (outcome === 'malformed') warn('malformed KV event', endpoint, error);
+    },
+    reset: (reason, endpoint) => {
+      metrics.kvEventReset(reason);
+      if (reason === 'gap' || reason === 'restart')
+        warn(`KV-event stream ${reason}: index entries dropped`, endpoint);
+    },
+  });
+  const subscriber = await KvEventSubscriber.create({
+    feed,
+    port,
+    onError: (message, endpoint) => warn(message, endpoint),
+  });
+  registry.onTargetsChanged((targets) => subscriber.sync(targets));
+  subscriber.sync(registry.targets());
+  log.info('subscribed to KV-cache events', { port, blockSize: needs.precise.blockSize });
+  return subscriber;
+}
+
 export async function startRouter(options: RouterOptions, log: Logger): Promise<RunningRouter> {
   const schedulerConfig = await loadSchedulerConfig(options);
   const scheduler = createScheduler(schedulerConfig, { now: Date.now, random: Math.random });
+  const needs = dataLayerNeeds(schedulerConfig);
   const registry = new EndpointRegistry();
+  const tokenizer: VllmTokenizer | undefined =
+    needs.vllmTokenizer === undefined
+      ? undefined
+      : new VllmTokenizer({
+          endpoints: (): readonly Endpoint[] => service.routableEndpoints(),
+          timeoutMs: needs.vllmTokenizer.timeoutMs,
+          onFallback: (reason) => metrics.tokenizeFallback(reason),
+        });
   const service = new PoolRoutingService({
+    ...(tokenizer !== undefined ? { promptTokenizer: tokenizer } : {}),
     scheduler,
     registry,
     servedModels: options.servedModels,
@@ -85,12 +168,14 @@ export async function startRouter(options: RouterOptions, log: Logger): Promise<
     endpoints: () => registry.snapshot(),
     queuedRequests: () => service.queuedCount(),
     ejectedEndpoints: () => service.ejectedEndpoints().length,
+    indexedBlocks: () => scheduler.accounting(),
     maxLabelSets: options.metricsMaxLabelSets,
     runtimeMetrics: true,
   });
   registry.onTargetsChanged((targets) =>
     log.info('endpoints changed', { endpoints: targets.map((t) => t.key) }),
   );
+  const kvEvents = await startKvEvents(options, needs, scheduler, registry, metrics, log);
 
   let discovery: KubeDiscovery | undefined;
   if (options.staticEndpoints !== undefined) {
@@ -203,6 +288,8 @@ export async function startRouter(options: RouterOptions, log: Logger): Promise<
         log.info('drained', { idle, inFlight: service.inFlightCount() });
         await scraper.stop();
         await discovery?.stop();
+        await kvEvents?.close();
+        await tokenizer?.close();
         await Promise.all([health.close(0), metricsServer.close()]);
         await certificate.close();
       },
@@ -210,6 +297,8 @@ export async function startRouter(options: RouterOptions, log: Logger): Promise<
   } catch (err) {
     await scraper.stop();
     await discovery?.stop();
+    await kvEvents?.close();
+    await tokenizer?.close();
     await Promise.all(started.map((s) => s.close().catch(() => undefined)));
     throw err;
   }

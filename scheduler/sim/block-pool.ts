@@ -7,9 +7,16 @@ import { BlockHashTable } from './hash-table.ts';
 
 const NONE = -1;
 
+/** Where a registered block comes from: a prompt's block hashes and, when known, its token ids. */
+export interface BlockOrigin {
+  readonly blockHashes: ArrayLike<number>;
+  readonly tokens?: ArrayLike<number>;
+}
+
 /** What the pool reports as blocks enter and leave the prefix cache (vLLM's BlockStored / BlockRemoved). */
 export interface BlockCacheListener {
-  stored(hash: number): void;
+  /** `origin` and `index`: the prompt the block belongs to and its position there, when the caller said. */
+  stored(hash: number, origin?: BlockOrigin, index?: number): void;
   removed(hash: number): void;
 }
 
@@ -120,13 +127,16 @@ export class BlockPool {
     return true;
   }
 
-  /** Records that `block` now holds the full block identified by `hash`, making it reusable by prefix. */
-  register(block: number, hash: number): void {
+  /**
+   * Records that `block` now holds the full block identified by `hash`, making it reusable by prefix.
+   * `origin` and `index` (block `index` of that prompt) go to the listener.
+   */
+  register(block: number, hash: number, origin?: BlockOrigin, index?: number): void {
     if (this.hasHash[block] === 1 || this.cached.has(hash)) return;
     this.blockHash[block] = hash;
     this.hasHash[block] = 1;
     this.cached.set(hash, block);
-    this.listener?.stored(hash);
+    this.listener?.stored(hash, origin, index);
   }
 
   /** Drops one reference on each block, last block first (tail-first eviction order). */

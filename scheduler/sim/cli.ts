@@ -33,6 +33,11 @@ const program = new Command('sim')
     number('--max-num-batched-tokens'),
   )
   .option(
+    '--kv-events-port <port>',
+    'publish KV-cache events like vLLM --kv-events-config (ZMQ PUB bound on this port, topic kv@<host>:<port>@<model>)',
+    number('--kv-events-port'),
+  )
+  .option(
     '--num-gpu-blocks <n>',
     'override the profile’s KV cache size in 16-token blocks',
     number('--num-gpu-blocks'),
@@ -54,6 +59,7 @@ const options = program.opts<{
   maxNumSeqs?: number;
   maxNumBatchedTokens?: number;
   numGpuBlocks?: number;
+  kvEventsPort?: number;
 }>();
 
 const faults: SimFaults = {
@@ -73,6 +79,7 @@ try {
     seed: options.seed,
     ...(options.servedModelName === undefined ? {} : { servedModelNames: options.servedModelName }),
     faults,
+    ...(options.kvEventsPort === undefined ? {} : { kvEventsPort: options.kvEventsPort }),
     engineLimits: {
       ...(options.maxNumSeqs === undefined ? {} : { maxNumSeqs: options.maxNumSeqs }),
       ...(options.maxNumBatchedTokens === undefined
@@ -82,6 +89,11 @@ try {
     },
   });
   console.log(`simulated vLLM (${options.profile}) serving ${options.model} at ${server.url}`);
+  if (server.kvEvents !== undefined) {
+    console.log(
+      `KV-cache events on tcp://${options.host}:${String(server.kvEvents.port)} (topic ${server.kvEvents.topic})`,
+    );
+  }
   const shutdown = () => {
     void server.close().then(() => process.exit(0));
   };

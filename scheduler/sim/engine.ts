@@ -27,6 +27,8 @@ export interface EnginePrompt {
   readonly length: number;
   /** Chained hashes of the prompt's full blocks (see blockHashes), at the engine's block size. */
   readonly blockHashes: Float64Array;
+  /** The prompt's token ids, when the caller keeps them (the KV-event publisher reports them). */
+  readonly tokens?: ArrayLike<number>;
 }
 
 export interface EngineRequest {
@@ -316,7 +318,12 @@ export class Engine {
       );
       while (sequence.registeredBlocks < fullPromptBlocks) {
         const block = sequence.registeredBlocks;
-        this.pool.register(sequence.blocks[block] as number, sequence.prompt.blockHashes[block] as number);
+        this.pool.register(
+          sequence.blocks[block] as number,
+          sequence.prompt.blockHashes[block] as number,
+          sequence.prompt,
+          block,
+        );
         sequence.registeredBlocks++;
       }
       if (sequence.computedTokens < sequence.promptTokens + sequence.generatedTokens) continue;

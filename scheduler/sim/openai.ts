@@ -114,6 +114,27 @@ export function parseGenerationRequest(kind: ApiKind, rawBody: string): ParsedGe
   return { kind, model, promptTokens, maxTokens, stream, includeUsage };
 }
 
+/**
+ * vLLM's POST /tokenize: `{model, prompt}` or `{model, messages}` (the chat template applied, with the
+ * assistant's generation prompt as vLLM's default add_generation_prompt) → exactly the token ids a generation
+ * request with the same prompt or messages hands the engine.
+ */
+export function parseTokenizeRequest(rawBody: string): { model: string; tokens: Uint32Array } {
+  let body: unknown;
+  try {
+    body = JSON.parse(rawBody);
+  } catch (error) {
+    throw badRequest(`request body is not valid JSON: ${(error as Error).message}`);
+  }
+  if (!isRecord(body)) throw badRequest('request body must be a JSON object');
+  const model = body['model'];
+  if (typeof model !== 'string' || model === '') throw badRequest('"model" must be a non-empty string');
+  if (body['messages'] !== undefined) {
+    return { model, tokens: estimatePromptTokens(renderChatPrompt(body['messages'])) };
+  }
+  return { model, tokens: completionPromptTokens(body['prompt']) };
+}
+
 export interface Usage {
   readonly prompt_tokens: number;
   readonly completion_tokens: number;

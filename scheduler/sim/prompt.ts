@@ -3,6 +3,11 @@
 import { blockHashes } from './hashing.ts';
 import type { EnginePrompt } from './engine.ts';
 
-export function enginePrompt(tokens: ArrayLike<number>, blockSize: number): EnginePrompt {
-  return { length: tokens.length, blockHashes: blockHashes(tokens, blockSize) };
+export function enginePrompt(
+  tokens: ArrayLike<number>,
+  blockSize: number,
+  options: { readonly keepTokens?: boolean } = {},
+): EnginePrompt {
+  const prompt = { length: tokens.length, blockHashes: blockHashes(tokens, blockSize) };
+  return options.keepTokens === true ? { ...prompt, tokens } : prompt;
 }

@@ -10,6 +10,7 @@ import {
   errorBody,
   fullResponse,
   parseGenerationRequest,
+  parseTokenizeRequest,
   streamChunk,
   usageChunk,
   usageOf,
@@ -21,6 +22,8 @@ import { getEngineProfile, type EngineProfile } from './profiles.ts';
 import { enginePrompt } from './prompt.ts';
 import { createRandom } from './random.ts';
 import { RealtimeReplica } from './realtime-replica.ts';
+import { KvEventRecorder, startKvEventPublisher, type KvEventPublisher } from './kv-publisher.ts';
+import { kvEventTopic } from '../datalayer/kv-events/codec.ts';
 
 export interface SimFaults {
   /** Probability in [0, 1] that a generation request fails at once with `errorStatus`. */
@@ -50,12 +53,19 @@ export interface SimServerOptions {
   readonly engineLimits?: EngineLimits;
   /** Output length when a request gives no max_tokens: uniform in [min, max] from the seeded generator. */
   readonly defaultOutputTokens?: { readonly min: number; readonly max: number };
+  /**
+   * Publish KV-cache events as vLLM's ZMQ publisher does, on a PUB socket bound to this port of `host`
+   * (0: any free port), topic `kv@<host>:<port>@<model>`. Undefined: no events.
+   */
+  readonly kvEventsPort?: number;
 }
 
 export interface SimServer {
   readonly url: string;
   readonly port: number;
   readonly engine: Engine;
+  /** The KV-event publisher, with --kv-events-port. */
+  readonly kvEvents: KvEventPublisher | undefined;
   /** Stops accepting connections, aborts requests in flight and resolves when the socket is closed. */
   close(): Promise<void>;
   /** Simulates a process crash: every open connection is destroyed and the port stops listening. */
@@ -155,6 +165,7 @@ export async function startSimServer(options: SimServerOptions): Promise<SimServ
   let nextId = 0;
   let crashed = false;
   let crashTimer: NodeJS.Timeout | undefined;
+  let kvEvents: KvEventPublisher | undefined;
 
   const outputWord = (requestNumber: number, index: number): string =>
     `${WORDS[(requestNumber * 7 + index * 3) % WORDS.length] ?? 'token'} `;
@@ -213,7 +224,13 @@ export async function startSimServer(options: SimServerOptions): Promise<SimServ
 
     try {
       replica.submit(
-        { id: engineId, prompt: enginePrompt(parsed.promptTokens, profile.blockSize), outputTokens },
+        {
+          id: engineId,
+          prompt: enginePrompt(parsed.promptTokens, profile.blockSize, {
+            keepTokens: kvEvents !== undefined,
+          }),
+          outputTokens,
+        },
         {
           onToken(sequence, finished) {
             const word = outputWord(requestNumber, sequence.generatedTokens - 1);
@@ -266,6 +283,18 @@ export async function startSimServer(options: SimServerOptions): Promise<SimServ
       return handleGeneration('completion', request, response);
     if (method === 'POST' && path === '/v1/chat/completions')
       return handleGeneration('chat', request, response);
+    if (method === 'POST' && path === '/tokenize') {
+      const parsed = parseTokenizeRequest(await readBody(request, 64 * 1024 * 1024));
+      if (!acceptedModels.has(parsed.model)) {
+        throw new ApiError(404, 'NotFoundError', `The model \`${parsed.model}\` does not exist.`);
+      }
+      sendJson(response, 200, {
+        count: parsed.tokens.length,
+        max_model_len: profile.maxModelLen,
+        tokens: Array.from(parsed.tokens),
+      });
+      return;
+    }
     if (method === 'GET' && path === '/health') {
       response.writeHead(200).end();
       return;
@@ -317,6 +346,7 @@ export async function startSimServer(options: SimServerOptions): Promise<SimServ
     server.close();
     for (const socket of sockets) socket.destroy();
     replica.stop('the engine crashed');
+    void kvEvents?.close();
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -334,14 +364,32 @@ export async function startSimServer(options: SimServerOptions): Promise<SimServ
     crashTimer.unref();
   }
   const urlHost = host.includes(':') ? `[${host}]` : host;
+  if (options.kvEventsPort !== undefined) {
+    try {
+      kvEvents = await startKvEventPublisher({
+        host,
+        port: options.kvEventsPort,
+        topic: kvEventTopic(host, address.port, metricsModelName),
+      });
+    } catch (error) {
+      crash();
+      throw error;
+    }
+    const publisher = kvEvents;
+    const recorder = new KvEventRecorder(profile.blockSize);
+    // One batch per engine operation: everything a step's planning or completion stored or evicted.
+    recorder.onFirstEvent = () => queueMicrotask(() => publisher.publish(recorder.take()));
+    engine.pool.listener = recorder;
+  }
 
   return {
     url: `http://${urlHost}:${String(address.port)}`,
     port: address.port,
     engine,
+    kvEvents,
     crash,
-    close: () =>
-      new Promise<void>((resolve) => {
+    close: async () => {
+      await new Promise<void>((resolve) => {
         if (crashTimer !== undefined) clearTimeout(crashTimer);
         if (!crashed) replica.stop('the server is shutting down');
         crashed = true;
@@ -353,6 +401,8 @@ export async function startSimServer(options: SimServerOptions): Promise<SimServ
         server.close(() => {
           resolve();
         });
-      }),
+      });
+      await kvEvents?.close();
+    },
   };
 }

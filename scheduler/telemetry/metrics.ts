@@ -46,6 +46,8 @@ export interface RouterMetricsOptions {
   readonly queuedRequests?: () => number;
   /** Endpoints ejected by outlier detection, read at scrape time. */
   readonly ejectedEndpoints?: () => number;
+  /** Prefix-index blocks per endpoint key (approximate or precise), read at scrape time. */
+  readonly indexedBlocks?: () => readonly { readonly key: string; readonly indexedBlocks: number }[];
   /**
    * Distinct (model_name, target_model_name, fairness_id, priority) label sets kept per metric (default
    * 50); see LabelSetCap.
@@ -171,6 +173,10 @@ export class RouterMetrics {
   private readonly requestProcessing: Histogram;
   private readonly responseProcessing: Histogram;
   private readonly disaggDecisions: Counter<'model_name' | 'decision_type'>;
+  private readonly kvEvents: Counter<'outcome'>;
+  private readonly kvEventMessages: Counter<'outcome'>;
+  private readonly kvEventResets: Counter<'reason'>;
+  private readonly tokenizeFallbacks: Counter<'reason'>;
 
   constructor(options: RouterMetricsOptions) {
     this.labelSets = new LabelSetCap(options.maxLabelSets ?? DEFAULT_MAX_LABEL_SETS);
@@ -293,6 +299,30 @@ export class RouterMetrics {
       labelNames: ['reason'],
       registers,
     });
+    this.kvEvents = new Counter({
+      name: 'switchyard_kv_events_total',
+      help: 'KV-cache events received from the endpoints (--kv-events-port), by outcome: stored, removed, cleared, malformed, unknown-parent (a BlockStored whose parent block the router never saw), block-size-mismatch, ignored (LoRA blocks, blocks off the GPU, unknown tags).',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.kvEventMessages = new Counter({
+      name: 'switchyard_kv_event_messages_total',
+      help: 'KV-cache event messages (one batch each) received from the endpoints, by outcome: applied, malformed.',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.kvEventResets = new Counter({
+      name: 'switchyard_kv_event_resets_total',
+      help: "Times an endpoint's precise prefix-index entries were dropped, by reason: gap (lost messages), restart (the sequence went back), malformed, disconnected, endpoint-removed.",
+      labelNames: ['reason'],
+      registers,
+    });
+    this.tokenizeFallbacks = new Counter({
+      name: 'switchyard_tokenize_fallbacks_total',
+      help: 'Requests the token-producer (backend vllm) could not tokenize on a model server and estimated instead, by reason: timeout, error (refused, non-200, bad answer), no-endpoint, unsupported (a request shape /tokenize does not take, e.g. Responses input).',
+      labelNames: ['reason'],
+      registers,
+    });
     const labelSets = this.labelSets;
     new Counter({
       name: 'switchyard_router_folded_label_sets_total',
@@ -307,6 +337,26 @@ export class RouterMetrics {
     if (options.runtimeMetrics === true) {
       collectDefaultMetrics({ register: this.registry });
     }
+  }
+
+  /** One KV-cache event from an endpoint, by what became of it. */
+  kvEvent(outcome: string): void {
+    this.kvEvents.inc({ outcome });
+  }
+
+  /** One KV-cache event message (a batch), applied or malformed. */
+  kvEventMessage(outcome: string): void {
+    this.kvEventMessages.inc({ outcome });
+  }
+
+  /** An endpoint's precise prefix-index entries were dropped. */
+  kvEventReset(reason: string): void {
+    this.kvEventResets.inc({ reason });
+  }
+
+  /** The vllm token producer fell back to the estimate. */
+  tokenizeFallback(reason: string): void {
+    this.tokenizeFallbacks.inc({ reason });
   }
 
   /** A proxied request goes to another endpoint after `reason` on the previous one. */
@@ -444,6 +494,19 @@ export class RouterMetrics {
       'Average vllm:kv_cache_usage_perc over the pool.',
       average((endpoint) => endpoint.metrics?.kvCacheUsage),
     );
+    new Gauge({
+      name: 'switchyard_prefix_index_blocks',
+      help: "Blocks the router's prefix index attributes to each endpoint (the precise index: what its KV-cache events report it holds).",
+      labelNames: ['model_server_endpoint'],
+      registers,
+      collect() {
+        this.reset();
+        const current = new Set((source?.() ?? []).map((e) => e.key));
+        for (const { key, indexedBlocks } of options.indexedBlocks?.() ?? []) {
+          if (current.has(key)) this.set({ model_server_endpoint: key }, indexedBlocks);
+        }
+      },
+    });
     new Gauge({
       name: 'llm_d_epp_per_endpoint_queue_size',
       help: 'vllm:num_requests_waiting per endpoint.',

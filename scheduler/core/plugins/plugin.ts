@@ -125,12 +125,24 @@ export interface ProfileHandlerPlugin {
   readonly prefillDecider: string | undefined;
 }
 
+/** token-producer: the source of a prompt's token ids (the lifecycle reads it; see token-producer.ts). */
+export interface TokenProducerPlugin {
+  readonly kind: 'token-producer';
+  readonly type: string;
+  readonly name: string;
+  /** `estimate`: byte-packed pseudo-tokens; `vllm`: a model server's POST /tokenize. */
+  readonly backend: 'estimate' | 'vllm';
+  /** Deadline of one /tokenize call; past it the request goes on with the estimate. */
+  readonly timeoutMs: number;
+}
+
 export type Plugin =
   | FilterPlugin
   | ContextFilterPlugin
   | ScorerPlugin
   | PickerPlugin
   | PrefixProducerPlugin
+  | TokenProducerPlugin
   | SaturationDetectorPlugin
   | PdDeciderPlugin
   | ProfileHandlerPlugin;

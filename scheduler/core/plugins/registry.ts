@@ -8,6 +8,7 @@ import type { Plugin } from './plugin.ts';
 import { prefixCacheAffinityFilter } from './affinity-filter.ts';
 import { approxPrefixProducer, precisePrefixProducer } from './prefix-producer.ts';
 import { utilizationDetector } from './saturation.ts';
+import { tokenProducer } from './token-producer.ts';
 import {
   activeRequestScorer,
   kvCacheUtilizationScorer,
@@ -42,6 +43,7 @@ const factories: Readonly<Record<string, (spec: PluginSpec) => Plugin>> = {
   'prefix-cache-affinity-filter': prefixCacheAffinityFilter,
   'approx-prefix-cache-producer': approxPrefixProducer,
   'precise-prefix-cache-producer': precisePrefixProducer,
+  'token-producer': tokenProducer,
   'utilization-detector': utilizationDetector,
   'disagg-profile-handler': disaggProfileHandler,
   'prefix-based-pd-decider': prefixBasedPdDecider,

@@ -1,6 +1,6 @@
 // The bundled router (npm run build:router) run from a folder that holds nothing but router.mjs.
 import { execFile } from 'node:child_process';
-import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -55,6 +55,67 @@ describe('bundled router', () => {
       '--static-endpoints',
     ]) {
       expect(stdout).toContain(flag);
+    }
+  });
+
+  it('without zeromq beside it, --kv-events-port stops the router with an error naming the package', async () => {
+    const failed = await promisify(execFile)(
+      process.execPath,
+      [
+        'router.mjs',
+        '--static-endpoints',
+        '127.0.0.1:9',
+        '--policy',
+        'llm-d-precise',
+        '--kv-events-port',
+        '5557',
+        '--secure-serving=false',
+        ...LOOPBACK_FLAGS,
+      ],
+      { cwd: runDir },
+    ).then(
+      () => undefined,
+      (error: unknown) => error as { code: number; stdout: string; stderr: string },
+    );
+    expect(failed?.code).toBe(1);
+    expect(`${failed?.stdout ?? ''}${failed?.stderr ?? ''}`).toContain(
+      '--kv-events-port needs the zeromq package',
+    );
+  });
+
+  it('loads zeromq from node_modules beside the bundle (the image layout) for --kv-events-port', async () => {
+    const app = await mkdtemp(join(tmpdir(), 'router-zmq-'));
+    try {
+      await copyFile(join(buildDir, 'router.mjs'), join(app, 'router.mjs'));
+      for (const pkg of ['zeromq', 'cmake-ts']) {
+        await cp(join(ROOT, 'node_modules', pkg), join(app, 'node_modules', pkg), { recursive: true });
+      }
+      router = await spawnRouter(
+        [
+          process.execPath,
+          'router.mjs',
+          '--static-endpoints',
+          '127.0.0.1:9',
+          '--policy',
+          'llm-d-precise',
+          '--kv-events-port',
+          '5557',
+          '--secure-serving=false',
+          ...LOOPBACK_FLAGS,
+        ],
+        app,
+      );
+      expect(router.logs.find((l) => l['msg'] === 'subscribed to KV-cache events')).toMatchObject({
+        port: 5557,
+        blockSize: 16,
+      });
+      // (The round trip also lets main() install its signal handlers after the start-up log line.)
+      const metrics = await (await fetch(`http://127.0.0.1:${router.ports.metrics}/metrics`)).text();
+      expect(metrics).toContain('# TYPE switchyard_kv_events_total counter');
+      router.child.kill('SIGTERM');
+      expect(await router.exited).toBe(0);
+    } finally {
+      await rm(app, { recursive: true, force: true });
     }
   });
 
@@ -248,12 +309,21 @@ describe('scheduler/Dockerfile', () => {
     }
   });
 
-  it('runs only the bundle, as a non-root user, and that bundle runs alone', async () => {
+  it('runs only the bundle and the zeromq addon, as a non-root user, and that bundle runs alone', async () => {
     const [, runtime] = await stages();
     const copies = defined(runtime).lines.filter((l) => l.startsWith('COPY '));
     expect(copies).toEqual([
       'COPY --from=build /src/dist/router/router.mjs /src/dist/router/router.mjs.LEGAL.txt /app/',
+      'COPY --from=build /src/node_modules/zeromq/ /app/node_modules/zeromq/',
+      'COPY --from=build /src/node_modules/cmake-ts/ /app/node_modules/cmake-ts/',
     ]);
+    // What zeromq requires at run time is copied too (node-addon-api only builds from source).
+    const zeromq = JSON.parse(
+      await readFile(join(ROOT, 'node_modules', 'zeromq', 'package.json'), 'utf8'),
+    ) as {
+      dependencies: Record<string, string>;
+    };
+    expect(Object.keys(zeromq.dependencies).sort()).toEqual(['cmake-ts', 'node-addon-api']);
     const user = defined(runtime).lines.find((l) => l.startsWith('USER '));
     expect(user).toMatch(/^USER [1-9]\d*:[1-9]\d*$/);
     expect(defined(runtime).lines).toContain('ENTRYPOINT ["node", "/app/router.mjs"]');
