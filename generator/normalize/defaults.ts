@@ -15,6 +15,7 @@ export const modelDefaults = {
   startupTimeoutSeconds: 1800,
   routerProfile: 'switchyard',
   affinityTokens: 286_720,
+  prefixCache: 'approximate',
   routerReplicas: 1,
   failureMode: 'FailClose',
   hfTokenKey: 'token',
@@ -39,6 +40,9 @@ export const modelDefaults = {
 
 /** vLLM serves on this port; the Service, probes, InferencePool and NetworkPolicies use it. */
 export const vllmPort = 8000;
+
+/** vLLM publishes its KV-cache events here (a ZMQ PUB socket) when the router's prefix cache is precise. */
+export const kvEventsPort = 5557;
 /**
  * A decode pod's vLLM port: the routing sidecar takes vllmPort in front of it
  * (charts/model-server/templates/_helpers.tpl, "model-server.decodeVllmPort").

@@ -17,7 +17,7 @@ import { platformComponents } from '../platform/components.ts';
 import { caIssuerName, platformSettings, resolvePlatform } from './platform.ts';
 import type { ResolvedRelease } from '../platform/releases.ts';
 import { schemaProblems } from '../validate/inputs.ts';
-import { decodeVllmPort, modelDefaults, startupProbePeriodSeconds } from './defaults.ts';
+import { decodeVllmPort, kvEventsPort, modelDefaults, startupProbePeriodSeconds } from './defaults.ts';
 import { objectName } from './names.ts';
 import { reservedNames, type ReservedNames } from './reserved.ts';
 import { routerConfig, type RouterProfileName } from './router-config.ts';
@@ -359,6 +359,13 @@ function normalizeModel(
   }
 
   const blockSize = spec.vllm?.blockSize ?? modelDefaults.blockSize;
+  const prefixCache = spec.router?.prefixCache ?? modelDefaults.prefixCache;
+  if (kserve && prefixCache === 'precise') {
+    problem(
+      ['router', 'prefixCache'],
+      "expected approximate in KServe mode: the LLMInferenceService's pod template has no KV-cache event port or POD_IP for vLLM's publisher yet",
+    );
+  }
   const maxModelLen = spec.vllm?.maxModelLen;
   const gpuMemoryUtilization = spec.vllm?.gpuMemoryUtilization;
   const argsOf = (from: ModelSource, stage: 'decode' | 'prefill' | undefined): readonly string[] =>
@@ -366,6 +373,7 @@ function normalizeModel(
       source: from,
       ...(stage === 'decode' ? { port: decodeVllmPort } : {}),
       kvTransfer: stage !== undefined,
+      kvEvents: prefixCache === 'precise',
       servedName,
       tensor: stage === 'prefill' ? (prefill?.tensor ?? tensor) : tensor,
       pipeline: stage === 'prefill' ? (prefill?.pipeline ?? pipeline) : pipeline,
@@ -495,6 +503,7 @@ function normalizeModel(
         ? { sharedCacheStorageClass: platform.sharedStorageClass }
         : {}),
       startupFailureThreshold: Math.ceil(startupTimeout / startupProbePeriodSeconds),
+      kvEventsPort: prefixCache === 'precise' ? kvEventsPort : 0,
       ...(apiKeySecret === undefined
         ? {}
         : { apiKeySecret: { name: apiKeySecret.name, key: apiKeySecret.key ?? modelDefaults.apiKeyKey } }),
@@ -507,6 +516,7 @@ function normalizeModel(
       config: routerConfig(profile, blockSize, {
         lora: lora !== undefined,
         affinityTokens: spec.router?.affinityTokens ?? modelDefaults.affinityTokens,
+        prefixCache,
         ...(retryAttempts === undefined ? {} : { endpoints: retryAttempts + 1 }),
         ...(disaggregation === undefined
           ? {}

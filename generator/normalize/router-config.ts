@@ -12,6 +12,8 @@ export const weightedProfiles = {
 
 export type RouterProfileName = 'switchyard' | keyof typeof weightedProfiles;
 
+export type PrefixCacheMode = 'approximate' | 'precise';
+
 /** Weight of the adapter-affinity scorer in every profile of a model that serves LoRA adapters. */
 export const loraAffinityWeight = 2;
 
@@ -31,11 +33,29 @@ const disaggregatedProfiles = [
 
 interface Scoring {
   readonly scorers: EndpointPickerConfig['plugins'];
-  readonly producer: EndpointPickerConfig['plugins'][number];
+  readonly producers: EndpointPickerConfig['plugins'];
   readonly refs: readonly { readonly pluginRef: string; readonly weight: number }[];
 }
 
-function scoringOf(profile: RouterProfileName, blockSize: number, affinityTokens: number): Scoring {
+/**
+ * The precise prefix cache: vLLM's KV-cache events fill the index (keys recomputed from the events' token ids
+ * at vLLM's block size), and a request's token ids come from vLLM's /tokenize, so both sides hash real tokens.
+ */
+const preciseProducers: EndpointPickerConfig['plugins'] = [
+  { type: 'token-producer', parameters: { backend: 'vllm' } },
+];
+
+function scoringOf(
+  profile: RouterProfileName,
+  blockSize: number,
+  affinityTokens: number,
+  prefixCache: PrefixCacheMode,
+): Scoring {
+  const precise = prefixCache === 'precise';
+  const preciseProducer = {
+    type: 'precise-prefix-cache-producer',
+    parameters: { blockSizeTokens: blockSize },
+  };
   if (profile === 'switchyard') {
     return {
       scorers: [
@@ -45,15 +65,19 @@ function scoringOf(profile: RouterProfileName, blockSize: number, affinityTokens
           parameters: { queueThresholdTokens: SWITCHYARD_LOAD_WEIGHT * affinityTokens },
         },
       ],
-      producer: {
-        type: 'approx-prefix-cache-producer',
-        parameters: {
-          blockSizeTokens: blockSize,
-          autoTune: false,
-          lruCapacityPerServer: 31250,
-          learnFromCompletions: true,
-        },
-      },
+      producers: precise
+        ? [...preciseProducers, preciseProducer]
+        : [
+            {
+              type: 'approx-prefix-cache-producer',
+              parameters: {
+                blockSizeTokens: blockSize,
+                autoTune: false,
+                lruCapacityPerServer: 31250,
+                learnFromCompletions: true,
+              },
+            },
+          ],
       refs: [
         { pluginRef: 'prefix-cache-scorer', weight: 1 },
         { pluginRef: 'token-load-scorer', weight: SWITCHYARD_LOAD_WEIGHT },
@@ -62,11 +86,19 @@ function scoringOf(profile: RouterProfileName, blockSize: number, affinityTokens
   }
   const weights = weightedProfiles[profile];
   return {
-    scorers: [{ type: 'queue-scorer' }, { type: 'kv-cache-utilization-scorer' }, { type: 'prefix-cache-scorer' }],
-    producer: {
-      type: 'approx-prefix-cache-producer',
-      parameters: { blockSizeTokens: blockSize, autoTune: false, lruCapacityPerServer: 31250 },
-    },
+    scorers: [
+      { type: 'queue-scorer' },
+      { type: 'kv-cache-utilization-scorer' },
+      { type: 'prefix-cache-scorer' },
+    ],
+    producers: precise
+      ? [...preciseProducers, preciseProducer]
+      : [
+          {
+            type: 'approx-prefix-cache-producer',
+            parameters: { blockSizeTokens: blockSize, autoTune: false, lruCapacityPerServer: 31250 },
+          },
+        ],
     refs: [
       { pluginRef: 'queue-scorer', weight: weights.queue },
       { pluginRef: 'kv-cache-utilization-scorer', weight: weights.kvCache },
@@ -82,6 +114,8 @@ export function routerConfig(
     readonly lora: boolean;
     /** The switchyard profile's τ: in-flight uncached tokens a fully cached prompt is worth. */
     readonly affinityTokens?: number;
+    /** Where the prefix index learns what each replica caches (default approximate). */
+    readonly prefixCache?: PrefixCacheMode;
     /** Endpoints the picker returns: the pick, then fallbacks the gateway walks on a retry. */
     readonly endpoints?: number;
     /** Prefill/decode disaggregation: a prefill pod is picked when this many prompt tokens are uncached. */
@@ -89,7 +123,12 @@ export function routerConfig(
   } = { lora: false },
 ): EndpointPickerConfig {
   const { disaggregation } = options;
-  const { scorers, producer, refs } = scoringOf(profile, blockSize, options.affinityTokens ?? 286_720);
+  const { scorers, producers, refs } = scoringOf(
+    profile,
+    blockSize,
+    options.affinityTokens ?? 286_720,
+    options.prefixCache ?? 'approximate',
+  );
   const scoring = [
     ...refs,
     ...(options.lora ? [{ pluginRef: 'lora-affinity-scorer', weight: loraAffinityWeight }] : []),
@@ -117,7 +156,7 @@ export function routerConfig(
           ]),
       ...scorers,
       ...(options.lora ? [{ type: 'lora-affinity-scorer' }] : []),
-      producer,
+      ...producers,
       options.endpoints === undefined || options.endpoints === 1
         ? { type: 'max-score-picker' }
         : { type: 'max-score-picker', parameters: { maxNumOfEndpoints: options.endpoints } },

@@ -174,6 +174,8 @@ export interface NormalizedModel {
     readonly startupFailureThreshold: number;
     /** Secret holding the API key vLLM requires (VLLM_API_KEY), if any. */
     readonly apiKeySecret?: { readonly name: string; readonly key: string };
+    /** Port of vLLM's KV-cache event publisher, which the router dials (0: no events). */
+    readonly kvEventsPort: number;
   };
   readonly router: {
     readonly image: Image;

@@ -1,6 +1,6 @@
 // vLLM's command line, derived from the spec so that parallelism, GPUs and cache settings agree.
 import type { ModelSource } from './types.ts';
-import { vllmPort } from './defaults.ts';
+import { kvEventsPort, vllmPort } from './defaults.ts';
 
 /**
  * Flags the generator sets itself or the router depends on, with the spec field that controls each; a spec may
@@ -29,7 +29,22 @@ export const derivedVllmFlags: Readonly<Record<string, string>> = {
   '--max-loras': 'lora.maxLoras',
   '--max-lora-rank': 'lora.maxRank',
   '--kv-transfer-config': 'disaggregation.kvConnector',
+  '--kv-events-config': 'router.prefixCache',
 };
+
+/**
+ * vLLM's KV-cache event publisher for the router's precise prefix cache: a ZMQ PUB socket bound on every pod
+ * (a `*` endpoint binds), which each router replica dials. The topic names the pod as llm-d's does
+ * (`kv@<pod IP>:<port>@<model>`; the chart sets POD_IP); the router knows the pod by the socket it dialled.
+ */
+export function kvEventsConfig(port: number, servedName: string): string {
+  return JSON.stringify({
+    enable_kv_cache_events: true,
+    publisher: 'zmq',
+    endpoint: `tcp://*:${String(kvEventsPort)}`,
+    topic: `kv@$(POD_IP):${String(port)}@${servedName}`,
+  });
+}
 
 /** vLLM's KV-transfer settings of both stages of a disaggregated model (NIXL, either direction). */
 export const nixlKvTransferConfig = JSON.stringify({ kv_connector: 'NixlConnector', kv_role: 'kv_both' });
@@ -60,6 +75,8 @@ export interface VllmArgsInput {
   readonly port?: number;
   /** Move the KV cache between prefill and decode pods over NIXL. */
   readonly kvTransfer?: boolean;
+  /** Publish KV-cache events for the router's precise prefix cache. */
+  readonly kvEvents?: boolean;
   readonly servedName: string;
   readonly tensor: number;
   readonly pipeline: number;
@@ -130,6 +147,9 @@ export function vllmArgs(input: VllmArgsInput): string[] {
   }
   if (input.kvTransfer === true) {
     args.push('--kv-transfer-config', nixlKvTransferConfig);
+  }
+  if (input.kvEvents === true) {
+    args.push('--kv-events-config', kvEventsConfig(input.port ?? vllmPort, input.servedName));
   }
   args.push('--disable-uvicorn-access-log');
   return [...args, ...input.extraArgs];

@@ -102,6 +102,7 @@ const mutations: readonly Mutation[] = [
   { fields: ['/vllm/startupTimeoutSeconds'], model: { vllm: { startupTimeoutSeconds: 600 } } },
   { fields: ['/router/profile'], model: { router: { profile: 'load' } } },
   { fields: ['/router/affinityTokens'], model: { router: { affinityTokens: 100_000 } } },
+  { fields: ['/router/prefixCache'], model: { router: { prefixCache: 'precise' } } },
   { fields: ['/router/replicas'], model: { router: { replicas: 3 } } },
   { fields: ['/router/failureMode'], model: { router: { failureMode: 'FailOpen' } } },
   { fields: ['/objectives'], model: { objectives: [{ name: 'gold', priority: 50 }] } },

@@ -80,6 +80,13 @@ containers:
       - name: VLLM_NIXL_SIDE_CHANNEL_PORT
         value: {{ include "model-server.nixlSideChannelPort" . | quote }}
       {{- end }}
+      {{- if and (gt (int .Values.vllm.kvEventsPort) 0) (ne $role "worker") }}
+      # vLLM's KV-cache event topic names the pod (--kv-events-config expands $(POD_IP)).
+      - name: POD_IP
+        valueFrom:
+          fieldRef:
+            fieldPath: status.podIP
+      {{- end }}
       {{- include "model-server.vllmSecretEnv" . | nindent 6 }}
     ports:
       - name: {{ ternary "vllm" "http" $sidecar }}
@@ -88,6 +95,11 @@ containers:
       {{- if $stage }}
       - name: nixl
         containerPort: {{ include "model-server.nixlSideChannelPort" . }}
+        protocol: TCP
+      {{- end }}
+      {{- if and (gt (int .Values.vllm.kvEventsPort) 0) (ne $role "worker") }}
+      - name: kv-events
+        containerPort: {{ .Values.vllm.kvEventsPort }}
         protocol: TCP
       {{- end }}
       {{- if ne $role "server" }}

@@ -166,6 +166,10 @@ export interface ModelSpec {
      */
     affinityTokens?: number;
     /**
+     * Where the router learns what each vLLM replica caches: 'approximate' (default) from its own routing decisions and the cached-token counts completions report; 'precise' from vLLM's KV-cache events over ZMQ (vLLM publishes every stored and evicted block on port 5557, each router replica subscribes to every pod, and asks vLLM's /tokenize for a request's token ids).
+     */
+    prefixCache?: 'approximate' | 'precise';
+    /**
      * Router pods.
      */
     replicas?: number;

@@ -43,6 +43,7 @@ export function derivedModelValues(env: NormalizedEnvironment, model: Normalized
       cacheSize: model.vllm.cacheSize,
       sharedCache: { storageClassName: model.vllm.sharedCacheStorageClass ?? '' },
       startupFailureThreshold: model.vllm.startupFailureThreshold,
+      kvEventsPort: model.vllm.kvEventsPort,
       apiKeySecret:
         model.vllm.apiKeySecret === undefined
           ? { name: '' }
