@@ -141,15 +141,8 @@ function measure(endpointCount: number, promptTokens: number): DecideRow {
   return row;
 }
 
-interface KvEventRow {
-  endpoints: number;
-  promptTokens: number;
-  /** One pick with the precise producer (prompt hashing and the precise index match included). */
-  p50Us: number;
-  p99Us: number;
-  /** Process CPU time of one pick. */
-  cpuP50Us: number;
-  cpuP99Us: number;
+/** `DecideRow` of picks with the precise producer (prompt hashing and the precise index match included). */
+interface KvEventRow extends DecideRow {
   /** One KV-event message (a BlockStored of a whole prompt, with evictions) decoded and applied by the feed. */
   eventP50Us: number;
   eventP99Us: number;

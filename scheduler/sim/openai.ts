@@ -85,7 +85,8 @@ function completionPromptTokens(prompt: unknown): Uint32Array {
   );
 }
 
-export function parseGenerationRequest(kind: ApiKind, rawBody: string): ParsedGenerationRequest {
+/** A request body that is a JSON object naming a model; anything else is a 400. */
+function parseModelBody(rawBody: string): { body: Record<string, unknown>; model: string } {
   let body: unknown;
   try {
     body = JSON.parse(rawBody);
@@ -95,6 +96,11 @@ export function parseGenerationRequest(kind: ApiKind, rawBody: string): ParsedGe
   if (!isRecord(body)) throw badRequest('request body must be a JSON object');
   const model = body['model'];
   if (typeof model !== 'string' || model === '') throw badRequest('"model" must be a non-empty string');
+  return { body, model };
+}
+
+export function parseGenerationRequest(kind: ApiKind, rawBody: string): ParsedGenerationRequest {
+  const { body, model } = parseModelBody(rawBody);
   const stream = body['stream'] ?? false;
   if (typeof stream !== 'boolean') throw badRequest('"stream" must be a boolean');
   const streamOptions = body['stream_options'];
@@ -120,15 +126,7 @@ export function parseGenerationRequest(kind: ApiKind, rawBody: string): ParsedGe
  * request with the same prompt or messages hands the engine.
  */
 export function parseTokenizeRequest(rawBody: string): { model: string; tokens: Uint32Array } {
-  let body: unknown;
-  try {
-    body = JSON.parse(rawBody);
-  } catch (error) {
-    throw badRequest(`request body is not valid JSON: ${(error as Error).message}`);
-  }
-  if (!isRecord(body)) throw badRequest('request body must be a JSON object');
-  const model = body['model'];
-  if (typeof model !== 'string' || model === '') throw badRequest('"model" must be a non-empty string');
+  const { body, model } = parseModelBody(rawBody);
   if (body['messages'] !== undefined) {
     return { model, tokens: estimatePromptTokens(renderChatPrompt(body['messages'])) };
   }

@@ -11,6 +11,18 @@ import { FakeKubeApi } from '../datalayer/fake-kube-api.ts';
 import { LOOPBACK_FLAGS, spawnRouter, type RouterProcess } from './router-process.ts';
 import { defined } from '../datalayer/defined.ts';
 
+/** The bundle with the precise baseline subscribed to KV-cache events of one (unreachable) endpoint. */
+const KV_EVENT_ROUTER_ARGS = [
+  '--static-endpoints',
+  '127.0.0.1:9',
+  '--policy',
+  'llm-d-precise',
+  '--kv-events-port',
+  '5557',
+  '--secure-serving=false',
+  ...LOOPBACK_FLAGS,
+];
+
 const MODEL = 'Qwen/Qwen2.5-0.5B-Instruct';
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 let buildDir: string;
@@ -59,21 +71,9 @@ describe('bundled router', () => {
   });
 
   it('without zeromq beside it, --kv-events-port stops the router with an error naming the package', async () => {
-    const failed = await promisify(execFile)(
-      process.execPath,
-      [
-        'router.mjs',
-        '--static-endpoints',
-        '127.0.0.1:9',
-        '--policy',
-        'llm-d-precise',
-        '--kv-events-port',
-        '5557',
-        '--secure-serving=false',
-        ...LOOPBACK_FLAGS,
-      ],
-      { cwd: runDir },
-    ).then(
+    const failed = await promisify(execFile)(process.execPath, ['router.mjs', ...KV_EVENT_ROUTER_ARGS], {
+      cwd: runDir,
+    }).then(
       () => undefined,
       (error: unknown) => error as { code: number; stdout: string; stderr: string },
     );
@@ -90,21 +90,7 @@ describe('bundled router', () => {
       for (const pkg of ['zeromq', 'cmake-ts']) {
         await cp(join(ROOT, 'node_modules', pkg), join(app, 'node_modules', pkg), { recursive: true });
       }
-      router = await spawnRouter(
-        [
-          process.execPath,
-          'router.mjs',
-          '--static-endpoints',
-          '127.0.0.1:9',
-          '--policy',
-          'llm-d-precise',
-          '--kv-events-port',
-          '5557',
-          '--secure-serving=false',
-          ...LOOPBACK_FLAGS,
-        ],
-        app,
-      );
+      router = await spawnRouter([process.execPath, 'router.mjs', ...KV_EVENT_ROUTER_ARGS], app);
       expect(router.logs.find((l) => l['msg'] === 'subscribed to KV-cache events')).toMatchObject({
         port: 5557,
         blockSize: 16,
