@@ -1,19 +1,21 @@
 // endpoint-health-scorer (Switchyard): learns from what the router observes of each endpoint's requests how fast
 // it serves them and how often it fails them, and scores the slow and the failing ones down.
 //
-// - Speed (`learnSpeed`). Each request's time to first token (pick → first response bytes) per token of prefill
-//   work ahead of it (the uncached prompt tokens the endpoint still had to prefill at the pick, this prompt
-//   included, plus `overheadTokens` for the step it waits for), and its time per output token (first token →
-//   completion over the completion tokens after the first), are averaged per endpoint (EWMA). An endpoint's
-//   slowness is the larger of its two averages over the median of the pool's latest averages; up to
-//   `slowThreshold` it is tolerated, above it the speed score is slowThreshold / slowness: a replica 3× slower
-//   than its peers scores 0.5 at the default 1.5. An endpoint's own averages count only while fresh
+// - Speed (`learnSpeed`). For requests that queued behind no other prefill at the pick (by the router's own
+//   accounting), the time to first token (pick → first response bytes) per token of their prefill (uncached
+//   prompt tokens plus `overheadTokens` for the step they wait for); for every completed request, the time per
+//   output token (first token → completion over the tokens after the first). Both are averaged per endpoint
+//   (EWMA) and divided by the median of the pool's latest averages. The slowness is the time-to-first-token ratio,
+//   or once the time per output token is known the smaller of the two ratios: an engine that is slow is slow at
+//   both, one busy with long prompts or long contexts at one of them. Up to `slowThreshold` it is tolerated;
+//   above, the speed score is slowThreshold / slowness. An endpoint's own averages count only while fresh
 //   (`staleAfter`).
 // - Errors. The outcomes of the last `errorWindowRequests` requests within `errorWindow` are kept per endpoint;
-//   with at least `minRequests` of them the error score is 1 − errorRate / maxErrorRate (0 from maxErrorRate
-//   on), like Envoy's failure-percentage outlier detection with a minimum request volume, but graded rather
-//   than all-or-nothing: a replica failing 20% of its requests still serves, it is just picked less. (Taking a
-//   replica out of a pool that runs near its KV-cache capacity moves its load onto replicas that then queue.)
+//   with at least `minRequests` of them the error score is 1 − (errorRate − errorRateThreshold) / (maxErrorRate −
+//   errorRateThreshold), 1 up to errorRateThreshold and 0 from maxErrorRate on, like Envoy's failure-percentage
+//   outlier detection with a minimum request volume, but graded rather than all-or-nothing: a replica failing
+//   20% of its requests still serves, it is just picked less. (Taking a replica out of a pool that runs near its
+//   KV-cache capacity moves its load onto replicas that then queue.)
 //   Outcomes age out, so an endpoint that got no traffic is tried again after `errorWindow`, and one that
 //   healed recovers as its new successes replace the failures.
 //
@@ -33,6 +35,7 @@ const PARAMETERS = [
   'smoothing',
   'overheadTokens',
   'staleAfter',
+  'errorRateThreshold',
   'maxErrorRate',
   'minRequests',
   'errorWindowRequests',
@@ -42,8 +45,10 @@ const PARAMETERS = [
 interface Pending {
   readonly key: string;
   readonly pickedAtMs: number;
-  /** Prompt tokens the endpoint had to prefill before this request's first token, by the router's accounting. */
+  /** Prompt tokens of this request the endpoint has to prefill, by the prefix index at pick time. */
   readonly uncachedTokens: number;
+  /** Whether the router's accounting had other prefill queued at the endpoint when it picked this request. */
+  readonly queuedBehind: boolean;
   firstTokenMs: number;
 }
 
@@ -71,12 +76,13 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
   onlyFields(spec.name, 'parameters.', spec.parameters, PARAMETERS);
   const params = paramReader(spec.name, spec.parameters);
   const learnSpeed = params.boolean('learnSpeed', true);
-  const slowThreshold = params.number('slowThreshold', 1.5, { min: 1 });
+  const slowThreshold = params.number('slowThreshold', 2.5, { min: 1 });
   const minSamples = params.number('minSamples', 5, { min: 1, integer: true });
   const smoothing = params.number('smoothing', 0.03, { min: 0.001, max: 1 });
   const overheadTokens = params.number('overheadTokens', 1024, { min: 1 });
   const staleAfterMs = params.number('staleAfter', 60_000, { min: 1, duration: true });
-  const maxErrorRate = params.number('maxErrorRate', 1, { min: 0.001, max: 1 });
+  const errorRateThreshold = params.number('errorRateThreshold', 0, { min: 0, max: 0.999 });
+  const maxErrorRate = params.number('maxErrorRate', 1, { min: errorRateThreshold + 0.001 });
   const minRequests = params.number('minRequests', 20, { min: 1, integer: true });
   const windowRequests = params.number('errorWindowRequests', 50, { min: 1, integer: true });
   const errorWindowMs = params.number('errorWindow', 60_000, { min: 1, duration: true });
@@ -153,14 +159,19 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
     return medians;
   };
 
-  /** Slowness of an endpoint: the larger of its two averages over the pool's median (1 when unknown). */
+  /**
+   * Slowness of an endpoint over the pool's median (1 when unknown): its time-to-first-token ratio, or, once its
+   * time per output token is known too, the smaller of the two ratios. An engine that is slow (a degraded GPU, a
+   * throttled node) is slow both to first token and between tokens; one that is busy with long prompts or long
+   * contexts is slow in one of them at a time.
+   */
   const slownessOf = (h: Health, nowMs: number): number => {
     if (!learnSpeed) return 1;
     const m = mediansAt();
-    let slowness = 1;
-    if (fresh(h.ttft, nowMs) && m.ttft > 0) slowness = Math.max(slowness, h.ttft.value / m.ttft);
-    if (fresh(h.tpot, nowMs) && m.tpot > 0) slowness = Math.max(slowness, h.tpot.value / m.tpot);
-    return slowness;
+    if (!fresh(h.ttft, nowMs) || !(m.ttft > 0)) return 1;
+    const ttft = h.ttft.value / m.ttft;
+    const tpot = fresh(h.tpot, nowMs) && m.tpot > 0 ? h.tpot.value / m.tpot : Number.POSITIVE_INFINITY;
+    return Math.max(1, Math.min(ttft, tpot));
   };
 
   /** Failed fraction of the endpoint's recent outcomes; 0 below the minimum request volume. */
@@ -181,7 +192,8 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
     if (h === undefined) return 1;
     const slowness = slownessOf(h, nowMs);
     const speed = slowness <= slowThreshold ? 1 : slowThreshold / slowness;
-    const errors = 1 - Math.min(1, errorRateOf(h, nowMs) / maxErrorRate);
+    const excess = errorRateOf(h, nowMs) - errorRateThreshold;
+    const errors = excess <= 0 ? 1 : 1 - Math.min(1, excess / (maxErrorRate - errorRateThreshold));
     return speed * errors;
   };
 
@@ -203,13 +215,13 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
       const cached = match === undefined ? 0 : (match.matchedBlocks[chosen] ?? 0) * match.blockSize;
       const state = context.states[chosen];
       const own = prompt - Math.min(prompt, cached);
-      // The prefill work ahead of the first token: what the endpoint still has to prefill, this prompt included
-      // (the scheduler recorded it before telling the scorers).
-      const ahead = state === undefined ? own : queuedUncachedTokens(state, endpoint);
+      // The scheduler recorded this request before telling the scorers: what is queued includes it.
+      const queued = state === undefined ? own : queuedUncachedTokens(state, endpoint);
       const p: Pending = {
         key: endpoint.key,
         pickedAtMs: context.nowMs,
-        uncachedTokens: Math.max(own, ahead),
+        uncachedTokens: own,
+        queuedBehind: queued > own,
         firstTokenMs: -1,
       };
       pending.set(context.request.id, p);
@@ -225,6 +237,9 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
       const p = pending.get(requestId);
       if (p === undefined || p.key !== endpointKey || p.firstTokenMs >= 0) return;
       p.firstTokenMs = nowMs;
+      // Only requests that queued behind nobody: their time to first token is the engine's own pace (one step
+      // plus their prefill), not how much work others sent there.
+      if (p.queuedBehind) return;
       const ttft = Math.max(0, nowMs - p.pickedAtMs);
       observe(healthOf(endpointKey).ttft, ttft / (p.uncachedTokens + overheadTokens), nowMs);
     },
