@@ -68,7 +68,7 @@ describe('endpoint-health-scorer: speed', () => {
   });
 
   it('scores an endpoint 3× slower than its peers slowThreshold / 3', () => {
-    const plugin = scorer();
+    const plugin = scorer({ slowThreshold: 1.5 });
     let t = 1000;
     for (let round = 0; round < 20; round++) {
       for (let i = 0; i < eps.length; i++) {
@@ -93,7 +93,25 @@ describe('endpoint-health-scorer: speed', () => {
         t += 500;
       }
     }
-    expect(scores(plugin, t)[0]).toBeCloseTo(1.5 / 4, 2);
+    expect(scores(plugin, t)[0]).toBeCloseTo(2.5 / 4, 2);
+  });
+
+  it('does not take an endpoint slow in only one of the two for a slow one', () => {
+    // Long contexts slow decoding without slowing the first token, and the other way round.
+    for (const [ttftMs, tpotMs] of [
+      [100, 200],
+      [400, 50],
+    ] as const) {
+      const plugin = scorer();
+      let t = 1000;
+      for (let round = 0; round < 20; round++) {
+        for (let i = 0; i < eps.length; i++) {
+          const timing = i === 0 ? { ttftMs, tpotMs } : { ttftMs: 100, tpotMs: 50 };
+          t = serve(plugin, t, i, timing) + 10;
+        }
+      }
+      expect(scores(plugin, t)).toEqual([1, 1, 1]);
+    }
   });
 
   it('tolerates differences up to slowThreshold, and needs minSamples per endpoint', () => {
@@ -172,6 +190,57 @@ describe('endpoint-health-scorer: speed', () => {
   });
 });
 
+describe('endpoint-health-scorer: queueing is not slowness', () => {
+  it('learns speed only from requests that queued behind no other prefill', () => {
+    const config: SchedulerConfig = {
+      apiVersion: 'llm-d.ai/v1alpha1',
+      kind: 'EndpointPickerConfig',
+      plugins: [
+        { type: 'endpoint-health-scorer', name: 'health', parameters: {} },
+        { type: 'max-score-picker', name: 'max-score-picker', parameters: {} },
+      ],
+      schedulingProfiles: [
+        {
+          name: 'default',
+          plugins: [
+            { pluginRef: 'health', weight: 1 },
+            { pluginRef: 'max-score-picker', weight: 1 },
+          ],
+        },
+      ],
+    };
+    const deps = fakeDeps(2);
+    deps.advance(1000);
+    const scheduler = createScheduler(config, deps);
+    let n = 0;
+    const next = () => request({ promptTokens: tokens(512, ++n * 1000) });
+    for (let round = 0; round < 30; round++) {
+      // Endpoints 1 and 2 serve one request at a time; endpoint 0 gets two at once, the second waiting
+      // behind the first's prefill for ten times as long.
+      for (const i of [1, 2]) {
+        const r = next();
+        scheduler.pick(r, [eps[i]!]);
+        deps.advance(100);
+        scheduler.firstToken(r.id);
+        scheduler.complete(r.id, { ok: true, completionTokens: 1 });
+      }
+      const first = next();
+      const second = next();
+      scheduler.pick(first, [eps[0]!]);
+      scheduler.pick(second, [eps[0]!]);
+      deps.advance(100);
+      scheduler.firstToken(first.id);
+      deps.advance(900);
+      scheduler.firstToken(second.id);
+      scheduler.complete(first.id, { ok: true, completionTokens: 1 });
+      scheduler.complete(second.id, { ok: true, completionTokens: 1 });
+    }
+    const result = scheduler.pick(next(), eps);
+    if (result.kind !== 'picked') throw new Error('not picked');
+    expect([...result.scores.values()]).toEqual([1, 1, 1]);
+  });
+});
+
 describe('endpoint-health-scorer: errors', () => {
   it('needs minRequests outcomes before the error rate counts', () => {
     const plugin = scorer({ minRequests: 20 });
@@ -211,6 +280,21 @@ describe('endpoint-health-scorer: errors', () => {
     expect(scores(plugin, t)[0]).toBe(1);
   });
 
+  it('tolerates error rates up to errorRateThreshold', () => {
+    const plugin = scorer({ learnSpeed: false, errorRateThreshold: 0.5, maxErrorRate: 1 });
+    for (let n = 0; n < 50; n++) {
+      if (n % 5 === 0) fail(plugin, 1000 + n, 0);
+      else serve(plugin, 1000 + n, 0, { ttftMs: 0, tpotMs: 0, tokens: 1 });
+    }
+    expect(scores(plugin, 1100)[0]).toBe(1); // 20% ≤ 50%
+    for (let n = 0; n < 50; n++) {
+      if (n % 4 === 0) serve(plugin, 1200 + n, 0, { ttftMs: 0, tpotMs: 0, tokens: 1 });
+      else fail(plugin, 1200 + n, 0);
+    }
+    // 37 of the last 50 failed (74%): (0.74 − 0.5) / 0.5 of the way to 0.
+    expect(scores(plugin, 1300)[0]).toBeCloseTo(1 - (37 / 50 - 0.5) / 0.5, 9);
+  });
+
   it('forgets outcomes older than errorWindow, so an endpoint without traffic is tried again', () => {
     const plugin = scorer({ errorWindow: '60s', learnSpeed: false });
     for (let n = 0; n < 50; n++) fail(plugin, 1000 + n, 0);
@@ -224,10 +308,10 @@ describe('endpoint-health-scorer: errors', () => {
     expect(scores(plugin, 1100)).toEqual([1, 1, 1]);
   });
 
-  it('moves the switchyard preset off a failing endpoint when another holds the same prefix', () => {
+  it('moves the switchyard-health preset off a failing endpoint when another holds the same prefix', () => {
     const deps = fakeDeps(9);
     deps.advance(1000);
-    const scheduler = createScheduler(policyPresets.switchyard, deps);
+    const scheduler = createScheduler(policyPresets['switchyard-health'], deps);
     const shared = tokens(6400, 7);
     const pair = [eps[0]!, eps[1]!];
     // Both endpoints hold the prefix, and serve equally well so far.
