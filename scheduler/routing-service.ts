@@ -51,6 +51,11 @@ export interface RoutingService {
   /** Releases a request picked by route(); safe to call more than once per id. */
   complete(requestId: string, completion: RoutedCompletion): void;
   /**
+   * The first response bytes of a routed request arrived (time to first token as the endpoint showed it): the
+   * scheduler learns endpoint speed from it. Unknown ids are ignored.
+   */
+  firstToken?(requestId: string): void;
+  /**
    * Priority of a request naming this InferenceObjective (0 when unknown or absent); with identity-based
    * priority (--identity-header), capped by what the caller's verified identity class maps to.
    */

@@ -11,7 +11,8 @@ export type PolicyName =
   | 'llm-d-precise'
   | 'gie-v1-approximate'
   | 'prefix-only'
-  | 'switchyard';
+  | 'switchyard'
+  | 'switchyard-health';
 
 function plugin(type: string, parameters: Record<string, unknown> = {}): PluginSpec {
   return { type, name: type, parameters };
@@ -130,6 +131,30 @@ export const policyPresets: Readonly<Record<PolicyName, SchedulerConfig>> = {
       plugin('max-score-picker'),
     ],
     [ref('prefix-cache-scorer', 1), ref('token-load-scorer', 4), ref('max-score-picker')],
+  ),
+  // switchyard plus what the router learns of each endpoint (endpoint-health-scorer, weight 0.5): speed from
+  // time to first token and time per output token against the pool's median, and the failed share of recent
+  // requests (maxErrorRate 2: a replica failing 20% scores 0.9). Not the default: on the Mooncake trace it
+  // takes replicas busy with long contexts for slow ones (docs/benchmarks.md, degraded-replica).
+  'switchyard-health': config(
+    [
+      plugin('prefix-cache-scorer'),
+      plugin('token-load-scorer', { queueThresholdTokens: 4 * 286_720 }),
+      plugin('approx-prefix-cache-producer', {
+        blockSizeTokens: 64,
+        lruCapacityPerServer: 31_250,
+        autoTune: false,
+        learnFromCompletions: true,
+      }),
+      plugin('endpoint-health-scorer', { maxErrorRate: 2 }),
+      plugin('max-score-picker'),
+    ],
+    [
+      ref('prefix-cache-scorer', 1),
+      ref('token-load-scorer', 4),
+      ref('endpoint-health-scorer', 0.5),
+      ref('max-score-picker'),
+    ],
   ),
 };
 

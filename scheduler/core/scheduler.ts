@@ -365,12 +365,12 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
     if (record !== undefined) {
       const now = deps.now();
       for (const { scorer } of plan.scorers)
-        scorer.completed?.(requestId, record.endpointKey, now, completion.ok);
+        scorer.completed?.(requestId, record.endpointKey, now, completion.ok, completion);
       // Decode first: it was picked last, and a scorer instance both profiles share keeps its latest charge.
       const prefillKey = record.prefill?.endpointKey;
       if (prefillKey !== undefined) {
         for (const { scorer } of plan.disagg?.prefill?.scorers ?? [])
-          scorer.completed?.(requestId, prefillKey, now, completion.ok);
+          scorer.completed?.(requestId, prefillKey, now, completion.ok, completion);
       }
     }
     if (record === undefined || index === undefined || producer === undefined || record.hashes.length === 0)
@@ -408,6 +408,13 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
       // The engine held more than we knew (another router replica, or a too small capacity).
       capacityScale[picked.id] = Math.min(MAX_CAPACITY_SCALE, scale * SCALE_UP);
     }
+  }
+
+  function firstToken(requestId: string): void {
+    const record = inFlight.get(requestId);
+    if (record === undefined) return;
+    const now = deps.now();
+    for (const { scorer } of plan.scorers) scorer.firstToken?.(requestId, record.endpointKey, now);
   }
 
   function saturation(endpoints: readonly Endpoint[]): number {
@@ -475,6 +482,7 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
   return {
     pick,
     complete,
+    firstToken,
     applyKvEvents,
     saturation,
     enqueue,

@@ -87,6 +87,12 @@ export interface Completion {
   readonly cachedTokens?: number;
   /** Endpoint that actually served (envoy.lb x-gateway-destination-endpoint-served), if it differs. */
   readonly servedBy?: string;
+  /**
+   * Whether the endpoint failed the request (a 5xx answer, a refused connection, a reset), as opposed to an
+   * end that says nothing about it (client cancel, 4xx). Undefined: a request that is not `ok` counts as failed
+   * by the endpoint.
+   */
+  readonly endpointError?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -190,6 +196,11 @@ export interface Scheduler {
   pick(request: RoutingRequest, endpoints: readonly Endpoint[]): PickResult;
   /** Releases a picked request (and its prefill) and learns from what the engine reported. Unknown ids are ignored. */
   complete(requestId: string, completion: Completion): void;
+  /**
+   * The first token of a picked request reached the router (the response's first body bytes): scorers that
+   * learn endpoint speed time it from the pick. Unknown ids and repeated calls are ignored.
+   */
+  firstToken(requestId: string): void;
   /** Pool saturation in [0, ∞) over these endpoints as the saturation detector sees it; ≥ 1 is saturated. */
   saturation(endpoints: readonly Endpoint[]): number;
   /**

@@ -378,6 +378,7 @@ export class RequestLifecycle {
     if (this.#firstByteSeconds !== undefined) return;
     this.#firstByteSeconds = (performance.now() - this.startedAt) / 1000;
     this.#streaming = streaming;
+    if (this.#routedId !== undefined) this.#deps.service.firstToken?.(this.#routedId);
     this.#deps.metrics?.firstResponseBytes(this.labels, this.#firstByteSeconds, streaming);
   }
 

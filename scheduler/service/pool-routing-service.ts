@@ -214,7 +214,11 @@ export class PoolRoutingService implements RoutingService {
     if (outcome !== undefined) {
       this.#report(this.#outliers.record(key, outcome, this.#now(), requestId));
     }
-    this.#scheduler.complete(requestId, engine);
+    // An end that showed nothing about the endpoint (client cancel, 4xx) does not count against it.
+    this.#scheduler.complete(requestId, {
+      ...engine,
+      endpointError: outcome !== undefined && outcome !== 'success',
+    });
     if (this.#waiting.size > 0) {
       this.dispatchQueued();
     }
@@ -222,6 +226,12 @@ export class PoolRoutingService implements RoutingService {
       for (const wake of this.#idleWaiters.splice(0)) {
         wake();
       }
+    }
+  }
+
+  firstToken(requestId: string): void {
+    if (this.#inFlight.has(requestId)) {
+      this.#scheduler.firstToken(requestId);
     }
   }
 

@@ -33,6 +33,8 @@ export interface VirtualRequest {
 export interface VirtualRouter {
   pick(request: RoutingRequest, endpoints: readonly Endpoint[]): PickResult;
   complete(requestId: string, completion: Completion): void;
+  /** Told when a request's first token is out (the end of the step that produced it). */
+  firstToken?(requestId: string): void;
   /** Receives each replica's KV-cache events at the end of every step that produced some. */
   applyKvEvents?(endpointKey: string, events: readonly KvCacheEvent[]): void;
 }
@@ -252,6 +254,11 @@ export function createVirtualCluster(options: VirtualClusterOptions): VirtualClu
     if (now >= windowStart && now < windowEnd) {
       windowOutputTokens += outcome.produced.length;
       windowCompletions += outcome.finished.length;
+    }
+    if (router.firstToken !== undefined) {
+      for (const sequence of outcome.produced) {
+        if (sequence.generatedTokens === 1 && tracked.has(sequence.id)) router.firstToken(sequence.id);
+      }
     }
     for (const sequence of outcome.finished) {
       const entry = tracked.get(sequence.id);

@@ -2,7 +2,7 @@
 // writes one score in [0, 1] per candidate → scores are clamped, weighted and summed → the picker orders
 // candidates.
 import type { EndpointState } from '../state.ts';
-import type { Endpoint, RoutingRequest } from '../types.ts';
+import type { Completion, Endpoint, RoutingRequest } from '../types.ts';
 
 /** The prefix index's view of the current request over the candidates. */
 export interface PrefixMatch {
@@ -56,9 +56,17 @@ export interface ScorerPlugin {
   /**
    * Called when a picked request ends. `ok` false means it ended early (rejected by the engine, failed,
    * cancelled, or retried elsewhere): the scorer refunds what `picked` charged to `endpointKey` that will
-   * not happen.
+   * not happen. `completion` is what the adapter reported (token counts, whether the endpoint failed it).
    */
-  completed?(requestId: string, endpointKey: string, nowMs: number, ok: boolean): void;
+  completed?(
+    requestId: string,
+    endpointKey: string,
+    nowMs: number,
+    ok: boolean,
+    completion?: Completion,
+  ): void;
+  /** Called when the first token of a picked request reached the router (the response's first body bytes). */
+  firstToken?(requestId: string, endpointKey: string, nowMs: number): void;
 }
 
 export interface PickerPlugin {

@@ -6,6 +6,7 @@ import { PluginConfigError } from './params.ts';
 import { maxScorePicker, randomPicker, roundRobinPicker, weightedRandomPicker } from './pickers.ts';
 import type { Plugin } from './plugin.ts';
 import { prefixCacheAffinityFilter } from './affinity-filter.ts';
+import { endpointHealthScorer } from './endpoint-health.ts';
 import { approxPrefixProducer, precisePrefixProducer } from './prefix-producer.ts';
 import { utilizationDetector } from './saturation.ts';
 import { tokenProducer } from './token-producer.ts';
@@ -33,6 +34,7 @@ const factories: Readonly<Record<string, (spec: PluginSpec) => Plugin>> = {
   'lora-affinity-scorer': loraAffinityScorer,
   'session-affinity-scorer': sessionAffinityScorer,
   'prefill-load-scorer': prefillLoadScorer,
+  'endpoint-health-scorer': endpointHealthScorer,
   'decode-filter': (spec) => roleFilter(spec, 'decode'),
   'prefill-filter': (spec) => roleFilter(spec, 'prefill'),
   'label-selector-filter': labelSelectorFilter,

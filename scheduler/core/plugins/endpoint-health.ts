@@ -1,0 +1,265 @@
+// endpoint-health-scorer (Switchyard): learns from what the router observes of each endpoint's requests how fast
+// it serves them and how often it fails them, and scores the slow and the failing ones down.
+//
+// - Speed (`learnSpeed`). For requests that queued behind no other prefill at the pick (by the router's own
+//   accounting), the time to first token (pick → first response bytes) per token of their prefill (uncached
+//   prompt tokens plus `overheadTokens` for the step they wait for); for every completed request, the time per
+//   output token (first token → completion over the tokens after the first). Both are averaged per endpoint
+//   (EWMA) and divided by the median of the pool's latest averages. The slowness is the time-to-first-token ratio,
+//   or once the time per output token is known the smaller of the two ratios: an engine that is slow is slow at
+//   both, one busy with long prompts or long contexts at one of them. Up to `slowThreshold` it is tolerated;
+//   above, the speed score is slowThreshold / slowness. An endpoint's own averages count only while fresh
+//   (`staleAfter`).
+// - Errors. The outcomes of the last `errorWindowRequests` requests within `errorWindow` are kept per endpoint;
+//   with at least `minRequests` of them the error score is 1 − (errorRate − errorRateThreshold) / (maxErrorRate −
+//   errorRateThreshold), 1 up to errorRateThreshold and 0 from maxErrorRate on, like Envoy's failure-percentage
+//   outlier detection with a minimum request volume, but graded rather than all-or-nothing: a replica failing
+//   20% of its requests still serves, it is just picked less. (Taking a replica out of a pool that runs near its
+//   KV-cache capacity moves its load onto replicas that then queue.)
+//   Outcomes age out, so an endpoint that got no traffic is tried again after `errorWindow`, and one that
+//   healed recovers as its new successes replace the failures.
+//
+// Score = speed score × error score; 1 for every endpoint until something was learned, and for endpoints
+// within the tolerance, so equal endpoints are scored equally and the scorer changes no decision among them.
+// What it needs from the adapters: `firstToken(id)` when the response's first bytes arrive, and `complete(id,
+// {ok, completionTokens, endpointError})` when it ends; both faces (HTTP proxy and ext_proc) report them.
+import { queuedUncachedTokens } from '../state.ts';
+import type { PluginSpec } from '../types.ts';
+import { onlyFields, paramReader } from './params.ts';
+import type { PickContext, ScorerPlugin } from './plugin.ts';
+
+const PARAMETERS = [
+  'learnSpeed',
+  'slowThreshold',
+  'minSamples',
+  'smoothing',
+  'overheadTokens',
+  'staleAfter',
+  'errorRateThreshold',
+  'maxErrorRate',
+  'minRequests',
+  'errorWindowRequests',
+  'errorWindow',
+];
+
+interface Pending {
+  readonly key: string;
+  readonly pickedAtMs: number;
+  /** Prompt tokens of this request the endpoint has to prefill, by the prefix index at pick time. */
+  readonly uncachedTokens: number;
+  /** Whether the router's accounting had other prefill queued at the endpoint when it picked this request. */
+  readonly queuedBehind: boolean;
+  firstTokenMs: number;
+}
+
+/** An exponentially weighted mean with its sample count and the time of its last sample. */
+interface Ewma {
+  value: number;
+  samples: number;
+  lastMs: number;
+}
+
+interface Health {
+  readonly ttft: Ewma;
+  readonly tpot: Ewma;
+  /** Ring of the last outcomes: completion time (ms) and whether the endpoint failed the request. */
+  readonly outcomeAt: Float64Array;
+  readonly outcomeFailed: Uint8Array;
+  next: number;
+  size: number;
+}
+
+const MAX_PENDING = 100_000;
+const MAX_ENDPOINTS = 4096;
+
+export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
+  onlyFields(spec.name, 'parameters.', spec.parameters, PARAMETERS);
+  const params = paramReader(spec.name, spec.parameters);
+  const learnSpeed = params.boolean('learnSpeed', true);
+  const slowThreshold = params.number('slowThreshold', 2.5, { min: 1 });
+  const minSamples = params.number('minSamples', 5, { min: 1, integer: true });
+  const smoothing = params.number('smoothing', 0.03, { min: 0.001, max: 1 });
+  const overheadTokens = params.number('overheadTokens', 1024, { min: 1 });
+  const staleAfterMs = params.number('staleAfter', 60_000, { min: 1, duration: true });
+  const errorRateThreshold = params.number('errorRateThreshold', 0, { min: 0, max: 0.999 });
+  const maxErrorRate = params.number('maxErrorRate', 1, { min: errorRateThreshold + 0.001 });
+  const minRequests = params.number('minRequests', 20, { min: 1, integer: true });
+  const windowRequests = params.number('errorWindowRequests', 50, { min: 1, integer: true });
+  const errorWindowMs = params.number('errorWindow', 60_000, { min: 1, duration: true });
+
+  const pending = new Map<string, Pending>();
+  const health = new Map<string, Health>();
+  /** Medians of the pool's latest speed averages, recomputed after a new sample. */
+  let medians: { ttft: number; tpot: number; version: number } | undefined;
+  let version = 0;
+
+  const healthOf = (key: string): Health => {
+    let h = health.get(key);
+    if (h === undefined) {
+      if (health.size >= MAX_ENDPOINTS) {
+        // Endpoints come and go: forget the one heard from least recently.
+        let oldestKey: string | undefined;
+        let oldest = Number.POSITIVE_INFINITY;
+        for (const [k, v] of health) {
+          const last = Math.max(
+            v.ttft.lastMs,
+            v.tpot.lastMs,
+            v.outcomeAt[(v.next + windowRequests - 1) % windowRequests] ?? 0,
+          );
+          if (last < oldest) {
+            oldest = last;
+            oldestKey = k;
+          }
+        }
+        if (oldestKey !== undefined) health.delete(oldestKey);
+      }
+      h = {
+        ttft: { value: 0, samples: 0, lastMs: Number.NEGATIVE_INFINITY },
+        tpot: { value: 0, samples: 0, lastMs: Number.NEGATIVE_INFINITY },
+        outcomeAt: new Float64Array(windowRequests),
+        outcomeFailed: new Uint8Array(windowRequests),
+        next: 0,
+        size: 0,
+      };
+      health.set(key, h);
+    }
+    return h;
+  };
+
+  const fresh = (e: Ewma, nowMs: number): boolean =>
+    e.samples >= minSamples && nowMs - e.lastMs <= staleAfterMs;
+
+  const observe = (e: Ewma, sample: number, nowMs: number): void => {
+    e.value = e.samples === 0 ? sample : e.value + smoothing * (sample - e.value);
+    e.samples++;
+    e.lastMs = nowMs;
+    version++;
+  };
+
+  const median = (values: number[]): number => {
+    if (values.length < 2) return Number.NaN;
+    values.sort((a, b) => a - b);
+    const mid = values.length >> 1;
+    return values.length % 2 === 1
+      ? (values[mid] as number)
+      : ((values[mid - 1] as number) + (values[mid] as number)) / 2;
+  };
+
+  const mediansAt = (): { ttft: number; tpot: number } => {
+    if (medians !== undefined && medians.version === version) return medians;
+    // The pool's reference takes every endpoint's latest average, fresh or not: an endpoint's own estimate
+    // must be recent to count against it, but its peers may have been quiet meanwhile.
+    const ttfts: number[] = [];
+    const tpots: number[] = [];
+    for (const h of health.values()) {
+      if (h.ttft.samples >= minSamples) ttfts.push(h.ttft.value);
+      if (h.tpot.samples >= minSamples) tpots.push(h.tpot.value);
+    }
+    medians = { ttft: median(ttfts), tpot: median(tpots), version };
+    return medians;
+  };
+
+  /**
+   * Slowness of an endpoint over the pool's median (1 when unknown): its time-to-first-token ratio, or, once its
+   * time per output token is known too, the smaller of the two ratios. An engine that is slow (a degraded GPU, a
+   * throttled node) is slow both to first token and between tokens; one that is busy with long prompts or long
+   * contexts is slow in one of them at a time.
+   */
+  const slownessOf = (h: Health, nowMs: number): number => {
+    if (!learnSpeed) return 1;
+    const m = mediansAt();
+    if (!fresh(h.ttft, nowMs) || !(m.ttft > 0)) return 1;
+    const ttft = h.ttft.value / m.ttft;
+    const tpot = fresh(h.tpot, nowMs) && m.tpot > 0 ? h.tpot.value / m.tpot : Number.POSITIVE_INFINITY;
+    return Math.max(1, Math.min(ttft, tpot));
+  };
+
+  /** Failed fraction of the endpoint's recent outcomes; 0 below the minimum request volume. */
+  const errorRateOf = (h: Health, nowMs: number): number => {
+    let count = 0;
+    let failed = 0;
+    for (let i = 0; i < h.size; i++) {
+      const at = (h.next - 1 - i + windowRequests) % windowRequests;
+      if (nowMs - (h.outcomeAt[at] ?? 0) > errorWindowMs) break;
+      count++;
+      failed += h.outcomeFailed[at] ?? 0;
+    }
+    return count < minRequests ? 0 : failed / count;
+  };
+
+  const scoreOf = (key: string, nowMs: number): number => {
+    const h = health.get(key);
+    if (h === undefined) return 1;
+    const slowness = slownessOf(h, nowMs);
+    const speed = slowness <= slowThreshold ? 1 : slowThreshold / slowness;
+    const excess = errorRateOf(h, nowMs) - errorRateThreshold;
+    const errors = excess <= 0 ? 1 : 1 - Math.min(1, excess / (maxErrorRate - errorRateThreshold));
+    return speed * errors;
+  };
+
+  return {
+    kind: 'scorer',
+    type: spec.type,
+    name: spec.name,
+    usesPrefix: false,
+    score(context: PickContext, out: Float64Array) {
+      context.candidates.forEach((e, i) => {
+        out[i] = scoreOf(e.key, context.nowMs);
+      });
+    },
+    picked(context: PickContext, chosen: number) {
+      const endpoint = context.candidates[chosen];
+      if (endpoint === undefined) return;
+      const prompt = context.request.promptTokens.length;
+      const match = context.prefix();
+      const cached = match === undefined ? 0 : (match.matchedBlocks[chosen] ?? 0) * match.blockSize;
+      const state = context.states[chosen];
+      const own = prompt - Math.min(prompt, cached);
+      // The scheduler recorded this request before telling the scorers: what is queued includes it.
+      const queued = state === undefined ? own : queuedUncachedTokens(state, endpoint);
+      const p: Pending = {
+        key: endpoint.key,
+        pickedAtMs: context.nowMs,
+        uncachedTokens: own,
+        queuedBehind: queued > own,
+        firstTokenMs: -1,
+      };
+      pending.set(context.request.id, p);
+      if (pending.size > MAX_PENDING) {
+        // Completions that never came (a broken adapter): forget the oldest.
+        for (const id of pending.keys()) {
+          pending.delete(id);
+          if (pending.size <= MAX_PENDING) break;
+        }
+      }
+    },
+    firstToken(requestId, endpointKey, nowMs) {
+      const p = pending.get(requestId);
+      if (p === undefined || p.key !== endpointKey || p.firstTokenMs >= 0) return;
+      p.firstTokenMs = nowMs;
+      // Only requests that queued behind nobody: their time to first token is the engine's own pace (one step
+      // plus their prefill), not how much work others sent there.
+      if (p.queuedBehind) return;
+      const ttft = Math.max(0, nowMs - p.pickedAtMs);
+      observe(healthOf(endpointKey).ttft, ttft / (p.uncachedTokens + overheadTokens), nowMs);
+    },
+    completed(requestId, endpointKey, nowMs, ok, completion) {
+      const p = pending.get(requestId);
+      if (p === undefined || p.key !== endpointKey) return;
+      pending.delete(requestId);
+      const failed = completion?.endpointError ?? !ok;
+      // An end that says nothing about the endpoint (client cancel, 4xx) is not an outcome.
+      if (ok || failed) {
+        const h = healthOf(endpointKey);
+        h.outcomeAt[h.next] = nowMs;
+        h.outcomeFailed[h.next] = failed ? 1 : 0;
+        h.next = (h.next + 1) % windowRequests;
+        h.size = Math.min(windowRequests, h.size + 1);
+      }
+      const tokens = completion?.completionTokens ?? 0;
+      if (ok && p.firstTokenMs >= 0 && tokens >= 2) {
+        observe(healthOf(endpointKey).tpot, (nowMs - p.firstTokenMs) / (tokens - 1), nowMs);
+      }
+    },
+  };
+}
