@@ -65,6 +65,18 @@ const queueKvPrefix = (prefixProducer: PluginSpec, weights: readonly [number, nu
     ],
   );
 
+/** Switchyard's prefix and token-load scorers over its approximate index (its two presets share them). */
+const switchyardScoring: readonly PluginSpec[] = [
+  plugin('prefix-cache-scorer'),
+  plugin('token-load-scorer', { queueThresholdTokens: 4 * 286_720 }),
+  plugin('approx-prefix-cache-producer', {
+    blockSizeTokens: 64,
+    lruCapacityPerServer: 31_250,
+    autoTune: false,
+    learnFromCompletions: true,
+  }),
+];
+
 export const policyPresets: Readonly<Record<PolicyName, SchedulerConfig>> = {
   random: config([plugin('random-picker')], [ref('random-picker')]),
   'round-robin': config([plugin('round-robin-picker')], [ref('round-robin-picker')]),
@@ -119,17 +131,7 @@ export const policyPresets: Readonly<Record<PolicyName, SchedulerConfig>> = {
   // forgets homes under load and scatters groups), holds a running request's blocks until it completes, and
   // corrects its capacity from the cached-token counts completions report.
   switchyard: config(
-    [
-      plugin('prefix-cache-scorer'),
-      plugin('token-load-scorer', { queueThresholdTokens: 4 * 286_720 }),
-      plugin('approx-prefix-cache-producer', {
-        blockSizeTokens: 64,
-        lruCapacityPerServer: 31_250,
-        autoTune: false,
-        learnFromCompletions: true,
-      }),
-      plugin('max-score-picker'),
-    ],
+    [...switchyardScoring, plugin('max-score-picker')],
     [ref('prefix-cache-scorer', 1), ref('token-load-scorer', 4), ref('max-score-picker')],
   ),
   // switchyard plus what the router learns of each endpoint (endpoint-health-scorer, weight 0.5): speed from
@@ -137,18 +139,7 @@ export const policyPresets: Readonly<Record<PolicyName, SchedulerConfig>> = {
   // requests (maxErrorRate 2: a replica failing 20% scores 0.9). Not the default: on the Mooncake trace it
   // takes replicas busy with long contexts for slow ones (docs/benchmarks.md, degraded-replica).
   'switchyard-health': config(
-    [
-      plugin('prefix-cache-scorer'),
-      plugin('token-load-scorer', { queueThresholdTokens: 4 * 286_720 }),
-      plugin('approx-prefix-cache-producer', {
-        blockSizeTokens: 64,
-        lruCapacityPerServer: 31_250,
-        autoTune: false,
-        learnFromCompletions: true,
-      }),
-      plugin('endpoint-health-scorer', { maxErrorRate: 2 }),
-      plugin('max-score-picker'),
-    ],
+    [...switchyardScoring, plugin('endpoint-health-scorer', { maxErrorRate: 2 }), plugin('max-score-picker')],
     [
       ref('prefix-cache-scorer', 1),
       ref('token-load-scorer', 4),
