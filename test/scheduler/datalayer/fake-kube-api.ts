@@ -91,6 +91,18 @@ export class FakeKubeApi {
     return kc;
   }
 
+  /** A kubeconfig file's text pointing at this server, for a router started as its own process. */
+  kubeconfigText(namespace: string): string {
+    return [
+      'apiVersion: v1',
+      'kind: Config',
+      `clusters: [{name: fake, cluster: {server: "http://127.0.0.1:${String(this.port)}", insecure-skip-tls-verify: true}}]`,
+      'users: [{name: fake, user: {token: test}}]',
+      `contexts: [{name: fake, context: {cluster: fake, user: fake, namespace: ${namespace}}}]`,
+      'current-context: fake',
+    ].join('\n');
+  }
+
   async close(): Promise<void> {
     for (const w of this.#watchers) {
       w.res.destroy();

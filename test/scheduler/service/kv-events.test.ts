@@ -120,17 +120,7 @@ describe('KV-cache events from simulated vLLM replicas to the router', () => {
     api.apply(PODS, pod(1));
     dir = await mkdtemp(join(tmpdir(), 'kv-events-'));
     const kubeconfig = join(dir, 'kubeconfig.yaml');
-    await writeFile(
-      kubeconfig,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        `clusters: [{name: fake, cluster: {server: "http://127.0.0.1:${String(api.port)}", insecure-skip-tls-verify: true}}]`,
-        'users: [{name: fake, user: {token: test}}]',
-        'contexts: [{name: fake, context: {cluster: fake, user: fake, namespace: llm}}]',
-        'current-context: fake',
-      ].join('\n'),
-    );
+    await writeFile(kubeconfig, api.kubeconfigText('llm'));
     router = await startLoopbackRouter(
       [
         '--pool-name',

@@ -181,17 +181,7 @@ describe('bundled router', () => {
       status: { phase: 'Running', podIP: '127.0.0.1', conditions: [{ type: 'Ready', status: 'True' }] },
     });
     const kubeconfig = join(runDir, 'kubeconfig.yaml');
-    await writeFile(
-      kubeconfig,
-      [
-        'apiVersion: v1',
-        'kind: Config',
-        `clusters: [{name: fake, cluster: {server: "http://127.0.0.1:${api.port}", insecure-skip-tls-verify: true}}]`,
-        'users: [{name: fake, user: {token: test}}]',
-        'contexts: [{name: fake, context: {cluster: fake, user: fake, namespace: llm}}]',
-        'current-context: fake',
-      ].join('\n'),
-    );
+    await writeFile(kubeconfig, api.kubeconfigText('llm'));
     router = await spawnRouter(
       [
         process.execPath,
