@@ -33,29 +33,40 @@ const disaggregatedProfiles = [
 
 interface Scoring {
   readonly scorers: EndpointPickerConfig['plugins'];
-  readonly producers: EndpointPickerConfig['plugins'];
   readonly refs: readonly { readonly pluginRef: string; readonly weight: number }[];
 }
 
 /**
- * The precise prefix cache: vLLM's KV-cache events fill the index (keys recomputed from the events' token ids
- * at vLLM's block size), and a request's token ids come from vLLM's /tokenize, so both sides hash real tokens.
+ * Where the prefix index learns what each replica caches. Approximate: from routing decisions (and, for the
+ * switchyard profile, completions' cached-token counts). Precise: vLLM's KV-cache events fill the index (keys
+ * recomputed from the events' token ids at vLLM's block size), and a request's token ids come from vLLM's
+ * /tokenize, so both sides hash real tokens.
  */
-const preciseProducers: EndpointPickerConfig['plugins'] = [
-  { type: 'token-producer', parameters: { backend: 'vllm' } },
-];
-
-function scoringOf(
-  profile: RouterProfileName,
-  blockSize: number,
-  affinityTokens: number,
+function producersOf(
   prefixCache: PrefixCacheMode,
-): Scoring {
-  const precise = prefixCache === 'precise';
-  const preciseProducer = {
-    type: 'precise-prefix-cache-producer',
-    parameters: { blockSizeTokens: blockSize },
-  };
+  blockSize: number,
+  learnFromCompletions: boolean,
+): EndpointPickerConfig['plugins'] {
+  if (prefixCache === 'precise') {
+    return [
+      { type: 'token-producer', parameters: { backend: 'vllm' } },
+      { type: 'precise-prefix-cache-producer', parameters: { blockSizeTokens: blockSize } },
+    ];
+  }
+  return [
+    {
+      type: 'approx-prefix-cache-producer',
+      parameters: {
+        blockSizeTokens: blockSize,
+        autoTune: false,
+        lruCapacityPerServer: 31250,
+        ...(learnFromCompletions ? { learnFromCompletions: true } : {}),
+      },
+    },
+  ];
+}
+
+function scoringOf(profile: RouterProfileName, affinityTokens: number): Scoring {
   if (profile === 'switchyard') {
     return {
       scorers: [
@@ -65,19 +76,6 @@ function scoringOf(
           parameters: { queueThresholdTokens: SWITCHYARD_LOAD_WEIGHT * affinityTokens },
         },
       ],
-      producers: precise
-        ? [...preciseProducers, preciseProducer]
-        : [
-            {
-              type: 'approx-prefix-cache-producer',
-              parameters: {
-                blockSizeTokens: blockSize,
-                autoTune: false,
-                lruCapacityPerServer: 31250,
-                learnFromCompletions: true,
-              },
-            },
-          ],
       refs: [
         { pluginRef: 'prefix-cache-scorer', weight: 1 },
         { pluginRef: 'token-load-scorer', weight: SWITCHYARD_LOAD_WEIGHT },
@@ -91,14 +89,6 @@ function scoringOf(
       { type: 'kv-cache-utilization-scorer' },
       { type: 'prefix-cache-scorer' },
     ],
-    producers: precise
-      ? [...preciseProducers, preciseProducer]
-      : [
-          {
-            type: 'approx-prefix-cache-producer',
-            parameters: { blockSizeTokens: blockSize, autoTune: false, lruCapacityPerServer: 31250 },
-          },
-        ],
     refs: [
       { pluginRef: 'queue-scorer', weight: weights.queue },
       { pluginRef: 'kv-cache-utilization-scorer', weight: weights.kvCache },
@@ -123,12 +113,8 @@ export function routerConfig(
   } = { lora: false },
 ): EndpointPickerConfig {
   const { disaggregation } = options;
-  const { scorers, producers, refs } = scoringOf(
-    profile,
-    blockSize,
-    options.affinityTokens ?? 286_720,
-    options.prefixCache ?? 'approximate',
-  );
+  const { scorers, refs } = scoringOf(profile, options.affinityTokens ?? 286_720);
+  const producers = producersOf(options.prefixCache ?? 'approximate', blockSize, profile === 'switchyard');
   const scoring = [
     ...refs,
     ...(options.lora ? [{ pluginRef: 'lora-affinity-scorer', weight: loraAffinityWeight }] : []),
