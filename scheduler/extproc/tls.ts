@@ -1,13 +1,12 @@
 // TLS for the ext_proc server with the certificate and key from a mounted directory (a Kubernetes TLS
-// secret: tls.crt and tls.key), reloaded when they change. Kubelet updates a secret volume by swapping a
-// symlink, so the directory is watched and also polled; a new pair is only used once it loads as a valid
-// pair, so a half-written update never breaks serving.
-import { readFileSync, watch } from 'node:fs';
-import type { FSWatcher } from 'node:fs';
+// secret: tls.crt and tls.key), reloaded when they change (see reload-on-change.ts); a new pair is only used
+// once it loads as a valid pair, so a half-written update never breaks serving.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { experimental } from '@grpc/grpc-js';
 import type { ServerCredentials } from '@grpc/grpc-js';
+import { reloadOnChange, type ChangeWatch } from '../reload-on-change.ts';
 
 type IdentityListener = experimental.IdentityCertificateUpdateListener;
 
@@ -50,8 +49,7 @@ export class CertDirIdentityProvider implements experimental.CertificateProvider
   private readonly certDir: string;
   private current: KeyPair;
   private readonly listeners = new Set<IdentityListener>();
-  private watcher: FSWatcher | undefined;
-  private readonly poll: NodeJS.Timeout;
+  private readonly changes: ChangeWatch;
   private readonly onReloadError: (error: Error) => void;
 
   constructor(
@@ -61,14 +59,7 @@ export class CertDirIdentityProvider implements experimental.CertificateProvider
     this.certDir = certDir;
     this.current = readPair(certDir);
     this.onReloadError = options.onReloadError ?? (() => undefined);
-    try {
-      this.watcher = watch(certDir, () => this.reload());
-      this.watcher.on('error', () => this.watcher?.close());
-    } catch {
-      this.watcher = undefined;
-    }
-    this.poll = setInterval(() => this.reload(), options.reloadIntervalMs ?? 10_000);
-    this.poll.unref();
+    this.changes = reloadOnChange(certDir, () => this.reload(), options.reloadIntervalMs ?? 10_000);
   }
 
   /** Re-reads the directory; switches to the new pair when it changed and is valid. */
@@ -109,8 +100,7 @@ export class CertDirIdentityProvider implements experimental.CertificateProvider
   removeCaCertificateListener(): void {}
 
   close(): void {
-    clearInterval(this.poll);
-    this.watcher?.close();
+    this.changes.close();
     this.listeners.clear();
   }
 }
