@@ -6,8 +6,9 @@
 // body is filtered line by line as it arrives: a huge or drip-fed /metrics fails its scrape instead of
 // holding memory, the event loop or the endpoint's scrape slot.
 import { Agent, request } from 'undici';
-import { isConnectionRefusal } from '../lifecycle/connection-errors.ts';
+import { isConnectionRefusal, isTlsFailure } from '../lifecycle/connection-errors.ts';
 import type { EndpointRegistry } from './endpoint-registry.ts';
+import { PLAIN_HTTP, type ModelServerTransport } from './model-server-transport.ts';
 import { extractVllmMetrics, WANTED_VLLM_SERIES } from './vllm-metrics.ts';
 import { parsePrometheusText, WantedLines } from './prometheus-text.ts';
 
@@ -22,7 +23,8 @@ export interface MetricsScraperOptions {
   /** Age after which an endpoint's metrics count as stale (llm-d: --metrics-staleness-threshold, 2 s). */
   readonly stalenessMs: number;
   readonly path?: string;
-  readonly scheme?: 'http' | 'https';
+  /** Plain HTTP (the default) or HTTPS with the model servers' certificates verified. */
+  readonly transport?: ModelServerTransport;
   /** Clock used for scrapedAtMs; must be the one the scheduler compares against. */
   readonly now: () => number;
   /** Called when an endpoint turns stale or fresh again, and on every failed scrape. */
@@ -36,6 +38,8 @@ export type ScrapeEvent =
       readonly message: string;
       /** The connection was refused (nothing listens): the endpoint is likely down. */
       readonly refused: boolean;
+      /** The TLS handshake failed (certificate not trusted or for another name, or no TLS at all). */
+      readonly tls: boolean;
     }
   | { readonly kind: 'stale'; readonly key: string; readonly ageMs: number }
   | { readonly kind: 'fresh'; readonly key: string };
@@ -48,6 +52,7 @@ export interface ScrapeStats {
 export class MetricsScraper {
   readonly #opts: MetricsScraperOptions;
   readonly #agent: Agent;
+  readonly #transport: ModelServerTransport;
   readonly #inFlight = new Set<string>();
   readonly #stale = new Set<string>();
   /** Stale endpoints that were reported through onEvent, so that their recovery is reported too. */
@@ -64,12 +69,13 @@ export class MetricsScraper {
     const timeout = opts.timeoutMs ?? Math.max(opts.intervalMs, 1000);
     this.#timeoutMs = timeout;
     this.#maxBodyBytes = opts.maxBodyBytes ?? 8 * 1024 * 1024;
+    this.#transport = opts.transport ?? PLAIN_HTTP;
     this.#agent = new Agent({
       keepAliveTimeout: 30_000,
       connections: 1,
       headersTimeout: timeout,
       bodyTimeout: timeout,
-      connect: { timeout, rejectUnauthorized: false },
+      connect: this.#transport.connect(timeout),
     });
   }
 
@@ -122,15 +128,13 @@ export class MetricsScraper {
   }
 
   async #scrape(key: string, address: string, port: number): Promise<void> {
-    const scheme = this.#opts.scheme ?? 'http';
-    const host = address.includes(':') ? `[${address}]` : address;
     this.#scrapes++;
     const controller = new AbortController();
     const deadline = setTimeout(() => {
       controller.abort(new Error(`GET /metrics took longer than ${this.#timeoutMs} ms`));
     }, this.#timeoutMs);
     try {
-      const res = await request(`${scheme}://${host}:${port}${this.#opts.path ?? '/metrics'}`, {
+      const res = await request(`${this.#transport.origin(address, port)}${this.#opts.path ?? '/metrics'}`, {
         dispatcher: this.#agent,
         method: 'GET',
         headers: { accept: 'text/plain' },
@@ -168,6 +172,7 @@ export class MetricsScraper {
         key,
         message: reason instanceof Error ? reason.message : String(reason),
         refused: isConnectionRefusal(err),
+        tls: isTlsFailure(err),
       });
     } finally {
       clearTimeout(deadline);

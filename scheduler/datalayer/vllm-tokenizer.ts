@@ -7,6 +7,7 @@
 import { Agent, request } from 'undici';
 import type { Endpoint } from '../core/types.ts';
 import type { ParsedRequestBody } from '../extproc/request-body.ts';
+import { PLAIN_HTTP, type ModelServerTransport } from './model-server-transport.ts';
 
 export type TokenizeFallbackReason = 'timeout' | 'error' | 'no-endpoint' | 'unsupported';
 
@@ -24,6 +25,8 @@ export interface VllmTokenizerOptions {
   readonly random?: () => number;
   /** Largest answer read (default 16 MiB, about 1.5 M token ids). */
   readonly maxBodyBytes?: number;
+  /** Plain HTTP (the default) or HTTPS with the model servers' certificates verified. */
+  readonly transport?: ModelServerTransport;
 }
 
 function tokenizeBody(parsed: ParsedRequestBody, model: string): Record<string, unknown> | undefined {
@@ -52,16 +55,18 @@ function tokenIds(value: unknown): Uint32Array | undefined {
 export class VllmTokenizer implements PromptTokenizer {
   readonly #options: VllmTokenizerOptions;
   readonly #agent: Agent;
+  readonly #transport: ModelServerTransport;
   readonly #random: () => number;
 
   constructor(options: VllmTokenizerOptions) {
     this.#options = options;
     this.#random = options.random ?? Math.random;
+    this.#transport = options.transport ?? PLAIN_HTTP;
     this.#agent = new Agent({
       keepAliveTimeout: 30_000,
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
-      connect: { timeout: options.timeoutMs },
+      connect: this.#transport.connect(options.timeoutMs),
     });
   }
 
@@ -71,13 +76,12 @@ export class VllmTokenizer implements PromptTokenizer {
     const endpoints = this.#options.endpoints();
     const endpoint = endpoints[Math.floor(this.#random() * endpoints.length)];
     if (endpoint === undefined) return this.#fallback('no-endpoint');
-    const host = endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address;
     // A timer cleared when the call ends, so that no abort reaches a response already read or discarded.
     const controller = new AbortController();
     const signal = controller.signal;
     const deadline = setTimeout(() => controller.abort(), this.#options.timeoutMs);
     try {
-      const res = await request(`http://${host}:${String(endpoint.port)}/tokenize`, {
+      const res = await request(`${this.#transport.origin(endpoint.address, endpoint.port)}/tokenize`, {
         dispatcher: this.#agent,
         method: 'POST',
         headers: { 'content-type': 'application/json' },

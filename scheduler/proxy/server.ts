@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
 import { estimatePromptTokens } from '../core/index.ts';
 import type { Endpoint, PickResult } from '../core/types.ts';
+import { PLAIN_HTTP, type ModelServerTransport } from '../datalayer/model-server-transport.ts';
 import { RequestBodyError } from '../extproc/request-body.ts';
 import type { ModelNameRestorer, UsageReader } from '../extproc/response-body.ts';
 import {
@@ -51,6 +52,8 @@ export interface ProxyServerOptions {
   readonly metrics?: RouterMetrics;
   /** Uniform in [0, 1): weighted model rewrites; defaults to Math.random. */
   readonly random?: () => number;
+  /** Plain HTTP (the default) or HTTPS with the model servers' certificates verified. */
+  readonly transport?: ModelServerTransport;
 }
 
 export interface ProxyServer {
@@ -142,10 +145,6 @@ function flushSocket(res: ServerResponse): void {
   }
 }
 
-function upstreamUrlHost(endpoint: Endpoint): string {
-  return endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address;
-}
-
 /** 502 for a model server that failed after accepting the connection. */
 function sendUpstreamFailure(res: ServerResponse, endpoint: Endpoint, err: unknown): void {
   sendRejection(
@@ -170,11 +169,12 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
   const random = options.random ?? Math.random;
   const metrics = options.metrics;
   const upstreamTimeout = options.upstreamTimeoutMs ?? 600_000;
+  const transport = options.transport ?? PLAIN_HTTP;
   const agent = new Agent({
     headersTimeout: upstreamTimeout,
     bodyTimeout: upstreamTimeout,
     keepAliveTimeout: 4_000,
-    connect: { timeout: options.connectTimeoutMs ?? 5_000 },
+    connect: transport.connect(options.connectTimeoutMs ?? 5_000),
   });
   /** One per request being read, routed or streamed. */
   const active = new Set<Cancellation>();
@@ -268,7 +268,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
         const call = callUpstream(
           agent,
           {
-            origin: `http://${upstreamUrlHost(endpoint)}:${endpoint.port}`,
+            origin: transport.origin(endpoint.address, endpoint.port),
             path: req.url ?? '/',
             method: 'POST',
             headers: upstreamHeaders(req, lifecycle.id, body.length, decision.headers),
@@ -441,7 +441,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
       }
       try {
         const upstream = await agent.request({
-          origin: `http://${upstreamUrlHost(endpoint)}:${endpoint.port}`,
+          origin: transport.origin(endpoint.address, endpoint.port),
           path: '/v1/models',
           method: 'GET',
           signal: cancel.signal(),
