@@ -1,8 +1,10 @@
 // Command-line flags of the router. Names follow llm-d's endpoint picker where it has the same setting, so
 // charts written for it carry over: --pool-name, --pool-namespace, --config-file, --grpc-port 9002,
 // --grpc-health-port 9003, --metrics-port 9090, --refresh-metrics-interval, --secure-serving, --cert-path, …
+import { isIP } from 'node:net';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { POLICY_NAMES, type PolicyName } from '../core/index.ts';
+import type { ModelServerScheme, ModelServerTlsSettings } from '../datalayer/model-server-transport.ts';
 import { parseStaticEndpoints } from '../datalayer/static-endpoints.ts';
 import { parseIdentityObjectives, type IdentityObjectives } from '../lifecycle/identity-priority.ts';
 
@@ -64,6 +66,10 @@ export interface RouterOptions {
    * every endpoint there; undefined: no KV-cache events.
    */
   readonly kvEventsPort: number | undefined;
+  /** Scheme of every HTTP connection to the model servers (/metrics, /tokenize, forwarded requests). */
+  readonly modelServerScheme: ModelServerScheme;
+  /** With https: how the model servers' certificates are verified; undefined with http. */
+  readonly modelServerTls: ModelServerTlsSettings | undefined;
 }
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -312,6 +318,27 @@ export function buildProgram(): Command {
           parseByteSize,
         ),
       )
+      .addOption(
+        new Option(
+          '--model-server-metrics-scheme <scheme>',
+          "scheme of every HTTP connection to the model servers, despite llm-d's name: the /metrics scrapes, /tokenize (token-producer backend vllm) and the HTTP proxy's forwarded requests (KV-cache events stay plain ZMQ over TCP); https (vLLM --ssl-certfile/--ssl-keyfile) needs --model-server-ca-file or --model-server-metrics-https-insecure-skip-verify",
+        )
+          .choices(['http', 'https'])
+          .default('http'),
+      )
+      .option(
+        '--model-server-ca-file <file>',
+        "with https: PEM CA bundle the model servers' certificates must chain to (e.g. the ca.crt of a cert-manager Secret); re-read when it changes, new connections use the new bundle",
+      )
+      .option(
+        '--model-server-server-name <name>',
+        "with https: name sent as SNI and required among the model servers' certificate names, e.g. my-model-vllm.ns.svc (endpoints are dialled by pod IP); default: the certificate must name the endpoint's IP",
+      )
+      .option(
+        '--model-server-metrics-https-insecure-skip-verify [bool]',
+        "with https: accept any model server certificate, unverified (llm-d compatibility; llm-d's default is true, this router's false)",
+        bool('--model-server-metrics-https-insecure-skip-verify'),
+      )
       .option(
         '--identity-header <name>',
         "header the gateway sets from the caller's verified token (a claim); its value picks the highest objective the request may use (needs --identity-objectives)",
@@ -345,10 +372,6 @@ export function buildProgram(): Command {
         '--enable-cert-reload [bool]',
         'accepted for llm-d compatibility: --cert-path is always reloaded on change (true only)',
         bool('--enable-cert-reload'),
-      )
-      .option(
-        '--model-server-metrics-scheme <scheme>',
-        "scheme of the model servers' /metrics (llm-d compatibility: http only)",
       )
       .option(
         '--metrics-endpoint-auth [bool]',
@@ -415,7 +438,10 @@ interface RawOptions {
   zapEncoder?: string;
   tracing?: boolean;
   enableCertReload?: boolean;
-  modelServerMetricsScheme?: string;
+  modelServerMetricsScheme: ModelServerScheme;
+  modelServerCaFile?: string;
+  modelServerServerName?: string;
+  modelServerMetricsHttpsInsecureSkipVerify?: boolean;
   metricsEndpointAuth?: boolean;
   v?: string;
   kvEventsPort?: number;
@@ -442,11 +468,6 @@ function refuseUnsupportedCompatibilityFlags(raw: RawOptions): void {
   if (raw.enableCertReload === false) {
     throw new Error('--enable-cert-reload=false: the router always reloads --cert-path on change');
   }
-  if (raw.modelServerMetricsScheme !== undefined && raw.modelServerMetricsScheme !== 'http') {
-    throw new Error(
-      `--model-server-metrics-scheme: the router scrapes model servers over http only, got "${raw.modelServerMetricsScheme}"`,
-    );
-  }
   if (raw.metricsEndpointAuth === true) {
     throw new Error(
       '--metrics-endpoint-auth: TokenReview authentication is not implemented; protect /metrics with --metrics-client-ca (mutual TLS)',
@@ -454,6 +475,50 @@ function refuseUnsupportedCompatibilityFlags(raw: RawOptions): void {
   }
   if (raw.v !== undefined && !/^\d+$/.test(raw.v))
     throw new Error(`--v: expected a level such as 1, got "${raw.v}"`);
+}
+
+/** How model servers are reached: the TLS flags only go with https, and https says how to verify. */
+function modelServerTls(raw: RawOptions, bodyBasedRouting: boolean): ModelServerTlsSettings | undefined {
+  const skipVerify = raw.modelServerMetricsHttpsInsecureSkipVerify === true;
+  if (raw.modelServerMetricsScheme === 'http') {
+    const tlsFlags = [
+      ...(raw.modelServerCaFile !== undefined ? ['--model-server-ca-file'] : []),
+      ...(raw.modelServerServerName !== undefined ? ['--model-server-server-name'] : []),
+      ...(skipVerify ? ['--model-server-metrics-https-insecure-skip-verify'] : []),
+    ];
+    if (tlsFlags.length > 0) {
+      throw new Error(
+        `${tlsFlags.join(', ')}: only with --model-server-metrics-scheme https (with http there is no TLS to configure)`,
+      );
+    }
+    return undefined;
+  }
+  if (bodyBasedRouting) {
+    throw new Error(
+      '--model-server-metrics-scheme https: --body-based-routing makes no connection to model servers',
+    );
+  }
+  if (raw.modelServerCaFile === undefined && !skipVerify) {
+    throw new Error(
+      "--model-server-metrics-scheme https needs --model-server-ca-file <PEM bundle> to verify the model servers' certificates (or --model-server-metrics-https-insecure-skip-verify to accept any certificate unverified)",
+    );
+  }
+  if (raw.modelServerCaFile !== undefined && skipVerify) {
+    throw new Error(
+      '--model-server-ca-file and --model-server-metrics-https-insecure-skip-verify exclude each other: verify against the CA bundle, or do not verify',
+    );
+  }
+  const serverName = raw.modelServerServerName;
+  if (
+    serverName !== undefined &&
+    (isIP(serverName) !== 0 ||
+      !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i.test(serverName))
+  ) {
+    throw new Error(
+      `--model-server-server-name: expected a DNS name such as my-model-vllm.ns.svc, got "${serverName}" (without the flag the certificate must name the endpoint's IP)`,
+    );
+  }
+  return { caFile: raw.modelServerCaFile, serverName, insecureSkipVerify: skipVerify };
 }
 
 /** Checks combinations that single flags cannot express; throws naming the flags involved. */
@@ -513,6 +578,7 @@ export function resolveOptions(raw: RawOptions, env: NodeJS.ProcessEnv): RouterO
   if (raw.refreshMetricsInterval < 10) {
     throw new Error('--refresh-metrics-interval: must be at least 10ms');
   }
+  const tls = modelServerTls(raw, bodyBasedRouting);
   return {
     listenAddress: raw.listenAddress,
     grpcPort: raw.grpcPort,
@@ -553,6 +619,8 @@ export function resolveOptions(raw: RawOptions, env: NodeJS.ProcessEnv): RouterO
     bodyBasedRouting,
     modelCatalog: raw.modelCatalog,
     kvEventsPort: raw.kvEventsPort,
+    modelServerScheme: raw.modelServerMetricsScheme,
+    modelServerTls: tls,
     identity:
       raw.identityHeader === undefined || raw.identityObjectives === undefined
         ? undefined

@@ -14,6 +14,7 @@ import type { Endpoint } from '../core/types.ts';
 import { EndpointRegistry } from '../datalayer/endpoint-registry.ts';
 import { KubeDiscovery } from '../datalayer/kube-discovery.ts';
 import { MetricsScraper } from '../datalayer/metrics-scraper.ts';
+import { modelServerTransport, type ModelServerTransport } from '../datalayer/model-server-transport.ts';
 import { KvEventFeed } from '../datalayer/kv-events/index-feed.ts';
 import { KvEventSubscriber } from '../datalayer/kv-events/subscriber.ts';
 import { parseStaticEndpoints } from '../datalayer/static-endpoints.ts';
@@ -63,6 +64,23 @@ async function loadSchedulerConfig(options: RouterOptions): Promise<SchedulerCon
 
 /** At most one log line per endpoint and kind of problem every this many ms. */
 const KV_LOG_INTERVAL_MS = 10_000;
+/** At most one log line per endpoint whose TLS handshake fails every this many ms. */
+const TLS_LOG_INTERVAL_MS = 60_000;
+
+/** The connections to model servers the flags ask for; a CA bundle that does not load stops the start. */
+function startModelServerTransport(options: RouterOptions, log: Logger): ModelServerTransport {
+  try {
+    return modelServerTransport(options.modelServerScheme, options.modelServerTls, {
+      onReload: (file, certificates) => log.info('model server CA bundle reloaded', { file, certificates }),
+      onReloadError: (err) =>
+        log.warn('model server CA bundle not reloaded, keeping the last good one', { error: err.message }),
+    });
+  } catch (err) {
+    throw new Error(`--model-server-ca-file ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
+  }
+}
 
 /**
  * With --kv-events-port and a precise-prefix-cache-producer: one ZMQ subscriber per endpoint the registry
@@ -128,6 +146,7 @@ export async function startRouter(options: RouterOptions, log: Logger): Promise<
   const schedulerConfig = await loadSchedulerConfig(options);
   const scheduler = createScheduler(schedulerConfig, { now: Date.now, random: Math.random });
   const needs = dataLayerNeeds(schedulerConfig);
+  const transport = startModelServerTransport(options, log);
   const registry = new EndpointRegistry();
   const tokenizer: VllmTokenizer | undefined =
     needs.vllmTokenizer === undefined
@@ -136,6 +155,7 @@ export async function startRouter(options: RouterOptions, log: Logger): Promise<
           endpoints: (): readonly Endpoint[] => service.routableEndpoints(),
           timeoutMs: needs.vllmTokenizer.timeoutMs,
           onFallback: (reason) => metrics.tokenizeFallback(reason),
+          transport,
         });
   const service = new PoolRoutingService({
     ...(tokenizer !== undefined ? { promptTokenizer: tokenizer } : {}),
@@ -208,6 +228,7 @@ export async function startRouter(options: RouterOptions, log: Logger): Promise<
     await discovery.start();
   }
 
+  const tlsFailureLogged = new Map<string, number>();
   const scraper = new MetricsScraper({
     registry,
     intervalMs: options.refreshMetricsIntervalMs,
@@ -215,11 +236,20 @@ export async function startRouter(options: RouterOptions, log: Logger): Promise<
     timeoutMs: options.scrapeTimeoutMs,
     maxBodyBytes: options.scrapeMaxBodyBytes,
     now: Date.now,
+    transport,
     onEvent: (event) => {
-      // Scrape errors repeat every interval; only changes of freshness are worth a log line.
+      // Scrape errors repeat every interval; only changes of freshness are worth a log line, and TLS failures,
+      // which are configuration problems and leave an endpoint that was never scraped without any other line.
       if (event.kind === 'error' && event.refused) {
         // Nothing listens there: as telling as a refused request.
         service.observe(event.key, 'connect-failure');
+      } else if (event.kind === 'error' && event.tls) {
+        const now = Date.now();
+        if (now - (tlsFailureLogged.get(event.key) ?? Number.NEGATIVE_INFINITY) >= TLS_LOG_INTERVAL_MS) {
+          if (tlsFailureLogged.size > 10_000) tlsFailureLogged.clear();
+          tlsFailureLogged.set(event.key, now);
+          log.warn('model server TLS handshake failed', { endpoint: event.key, error: event.message });
+        }
       } else if (event.kind === 'stale') {
         log.warn('endpoint metrics are stale', { endpoint: event.key, ageMs: event.ageMs });
       } else if (event.kind === 'fresh') {
@@ -265,6 +295,7 @@ export async function startRouter(options: RouterOptions, log: Logger): Promise<
             activeIds,
             maxBodyBytes: options.maxRequestBodyBytes,
             maxConnectAttempts: options.maxAttempts,
+            transport,
           });
 
     log.info('router started', {
@@ -273,6 +304,7 @@ export async function startRouter(options: RouterOptions, log: Logger): Promise<
       metricsPort: metricsServer.port,
       httpPort: proxy?.port,
       tls: certDir !== undefined,
+      modelServerScheme: transport.scheme,
       discovery: discovery === undefined ? 'static' : `${options.poolNamespace}/${options.poolName ?? ''}`,
     });
 
@@ -290,6 +322,7 @@ export async function startRouter(options: RouterOptions, log: Logger): Promise<
         await discovery?.stop();
         await kvEvents?.close();
         await tokenizer?.close();
+        transport.close();
         await Promise.all([health.close(0), metricsServer.close()]);
         await certificate.close();
       },
@@ -299,6 +332,7 @@ export async function startRouter(options: RouterOptions, log: Logger): Promise<
     await discovery?.stop();
     await kvEvents?.close();
     await tokenizer?.close();
+    transport.close();
     await Promise.all(started.map((s) => s.close().catch(() => undefined)));
     throw err;
   }

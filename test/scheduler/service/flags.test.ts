@@ -145,7 +145,9 @@ describe("llm-d's own flags", () => {
     );
     expect(parse('--tracing=true')).toThrow('--tracing: OpenTelemetry tracing is not implemented');
     expect(parse('--enable-cert-reload=false')).toThrow('always reloads --cert-path');
-    expect(parse('--model-server-metrics-scheme=https')).toThrow('over http only, got "https"');
+    expect(parse('--model-server-metrics-scheme=https')).toThrow(
+      '--model-server-metrics-scheme https needs --model-server-ca-file',
+    );
     expect(parse('--metrics-endpoint-auth=true')).toThrow('protect /metrics with --metrics-client-ca');
     expect(parse('--v=loud')).toThrow('--v: expected a level such as 1, got "loud"');
   });
