@@ -41,6 +41,15 @@ const program = new Command('sim')
     '--num-gpu-blocks <n>',
     'override the profile’s KV cache size in 16-token blocks',
     number('--num-gpu-blocks'),
+  )
+  .option(
+    '--ssl-certfile <file>',
+    'serve HTTPS with this PEM certificate (vLLM --ssl-certfile; needs --ssl-keyfile)',
+  )
+  .option('--ssl-keyfile <file>', 'PEM private key of --ssl-certfile (vLLM --ssl-keyfile)')
+  .option(
+    '--enable-ssl-refresh',
+    'with --ssl-certfile: new connections get the certificate and key as they are on disk now (vLLM --enable-ssl-refresh)',
   );
 
 program.parse();
@@ -60,7 +69,17 @@ const options = program.opts<{
   maxNumBatchedTokens?: number;
   numGpuBlocks?: number;
   kvEventsPort?: number;
+  sslCertfile?: string;
+  sslKeyfile?: string;
+  enableSslRefresh?: boolean;
 }>();
+
+if ((options.sslCertfile === undefined) !== (options.sslKeyfile === undefined)) {
+  program.error('sim: --ssl-certfile and --ssl-keyfile go together');
+}
+if (options.enableSslRefresh === true && options.sslCertfile === undefined) {
+  program.error('sim: --enable-ssl-refresh needs --ssl-certfile and --ssl-keyfile');
+}
 
 const faults: SimFaults = {
   ...(options.errorRate === undefined ? {} : { errorRate: options.errorRate }),
@@ -80,6 +99,15 @@ try {
     ...(options.servedModelName === undefined ? {} : { servedModelNames: options.servedModelName }),
     faults,
     ...(options.kvEventsPort === undefined ? {} : { kvEventsPort: options.kvEventsPort }),
+    ...(options.sslCertfile === undefined || options.sslKeyfile === undefined
+      ? {}
+      : {
+          tls: {
+            certFile: options.sslCertfile,
+            keyFile: options.sslKeyfile,
+            refresh: options.enableSslRefresh === true,
+          },
+        }),
     engineLimits: {
       ...(options.maxNumSeqs === undefined ? {} : { maxNumSeqs: options.maxNumSeqs }),
       ...(options.maxNumBatchedTokens === undefined

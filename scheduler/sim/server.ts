@@ -1,8 +1,12 @@
 // The simulator as a real-time HTTP server on loopback: vLLM's OpenAI-compatible API, /health, /v1/models and
-// /metrics, backed by one engine driven by the wall clock, with fault injection for router tests.
+// /metrics, backed by one engine driven by the wall clock, with fault injection for router tests. With `tls`
+// it serves HTTPS, as vLLM does with --ssl-certfile and --ssl-keyfile.
 
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
+import { dirname } from 'node:path';
 import { Engine, EngineRequestError, type SequenceView } from './engine.ts';
 import { createSimMetrics } from './metrics.ts';
 import {
@@ -24,6 +28,7 @@ import { createRandom } from './random.ts';
 import { RealtimeReplica } from './realtime-replica.ts';
 import { KvEventRecorder, startKvEventPublisher, type KvEventPublisher } from './kv-publisher.ts';
 import { kvEventTopic } from '../datalayer/kv-events/codec.ts';
+import { reloadOnChange, type ChangeWatch } from '../reload-on-change.ts';
 
 export interface SimFaults {
   /** Probability in [0, 1] that a generation request fails at once with `errorStatus`. */
@@ -58,9 +63,21 @@ export interface SimServerOptions {
    * (0: any free port), topic `kv@<host>:<port>@<model>`. Undefined: no events.
    */
   readonly kvEventsPort?: number;
+  /** Serve HTTPS with this PEM pair instead of HTTP. */
+  readonly tls?: SimTls;
+}
+
+export interface SimTls {
+  /** vLLM's --ssl-certfile: the server certificate (and its chain). */
+  readonly certFile: string;
+  /** vLLM's --ssl-keyfile. */
+  readonly keyFile: string;
+  /** vLLM's --enable-ssl-refresh: new connections get the pair as it is on disk now. */
+  readonly refresh?: boolean;
 }
 
 export interface SimServer {
+  /** `http://host:port`, or `https://…` with `tls`. */
   readonly url: string;
   readonly port: number;
   readonly engine: Engine;
@@ -136,6 +153,26 @@ function readBody(request: IncomingMessage, limitBytes: number): Promise<string>
     });
     request.on('error', reject);
   });
+}
+
+function readKeyPair(tls: SimTls): { cert: Buffer; key: Buffer } {
+  return { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) };
+}
+
+/** With `refresh`, swaps in the pair on disk whenever it changes and loads; a half-written one is skipped. */
+function refreshKeyPair(server: HttpsServer, tls: SimTls): ChangeWatch {
+  let current = readKeyPair(tls);
+  const reload = (): void => {
+    try {
+      const next = readKeyPair(tls);
+      if (next.cert.equals(current.cert) && next.key.equals(current.key)) return;
+      server.setSecureContext(next);
+      current = next;
+    } catch {
+      // Keep serving the previous pair until the next change or poll.
+    }
+  };
+  return reloadOnChange(dirname(tls.certFile), reload, 1_000);
 }
 
 function sendJson(response: ServerResponse, status: number, body: unknown): void {
@@ -323,7 +360,7 @@ export async function startSimServer(options: SimServerOptions): Promise<SimServ
     throw new ApiError(404, 'NotFoundError', `no route for ${method} ${path ?? '/'}`);
   };
 
-  const server = createServer((request, response) => {
+  const handle = (request: IncomingMessage, response: ServerResponse): void => {
     route(request, response).catch((error: unknown) => {
       if (crashed || response.destroyed) return;
       const apiError =
@@ -333,7 +370,12 @@ export async function startSimServer(options: SimServerOptions): Promise<SimServ
       if (response.headersSent) response.destroy();
       else sendJson(response, apiError.status, errorBody(apiError.status, apiError.type, apiError.message));
     });
-  });
+  };
+  const tls = options.tls;
+  const httpsServer = tls === undefined ? undefined : createHttpsServer(readKeyPair(tls), handle);
+  const server = httpsServer ?? createServer(handle);
+  const keyPairWatch =
+    httpsServer !== undefined && tls?.refresh === true ? refreshKeyPair(httpsServer, tls) : undefined;
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -343,6 +385,7 @@ export async function startSimServer(options: SimServerOptions): Promise<SimServ
     if (crashed) return;
     crashed = true;
     if (crashTimer !== undefined) clearTimeout(crashTimer);
+    keyPairWatch?.close();
     server.close();
     for (const socket of sockets) socket.destroy();
     replica.stop('the engine crashed');
@@ -355,6 +398,9 @@ export async function startSimServer(options: SimServerOptions): Promise<SimServ
       server.off('error', reject);
       resolve();
     });
+  }).catch((error: unknown) => {
+    keyPairWatch?.close();
+    throw error;
   });
   const address = server.address();
   if (address === null || typeof address === 'string')
@@ -383,7 +429,7 @@ export async function startSimServer(options: SimServerOptions): Promise<SimServ
   }
 
   return {
-    url: `http://${urlHost}:${String(address.port)}`,
+    url: `${tls === undefined ? 'http' : 'https'}://${urlHost}:${String(address.port)}`,
     port: address.port,
     engine,
     kvEvents,
@@ -391,6 +437,7 @@ export async function startSimServer(options: SimServerOptions): Promise<SimServ
     close: async () => {
       await new Promise<void>((resolve) => {
         if (crashTimer !== undefined) clearTimeout(crashTimer);
+        keyPairWatch?.close();
         if (!crashed) replica.stop('the server is shutting down');
         crashed = true;
         for (const socket of sockets) socket.destroy();
