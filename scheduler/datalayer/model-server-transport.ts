@@ -92,6 +92,8 @@ class HttpsTransport implements ModelServerTransport {
   readonly #settings: ModelServerTlsSettings;
   readonly #hooks: HttpsTransportHooks;
   #caText: string | undefined;
+  /** The last content that did not load, reported once rather than on every poll. */
+  #rejectedText: string | undefined;
   #ca: readonly string[] | undefined;
   /** Bumped with every new bundle, so that each agent's connector is rebuilt with it. */
   #generation = 0;
@@ -141,19 +143,28 @@ class HttpsTransport implements ModelServerTransport {
   reload(): void {
     const file = this.#settings.caFile;
     if (file === undefined) return;
-    let bundle: { text: string; certificates: string[] };
+    let text: string;
+    let certificates: string[];
     try {
-      const text = readFileSync(file, 'utf8');
-      if (text === this.#caText) return;
-      bundle = { text, certificates: parseCaBundle(text, file) };
+      text = readFileSync(file, 'utf8');
     } catch (err) {
+      // Between kubelet's swaps, or deleted: the next change or poll tries again.
+      this.#hooks.onReloadError?.(new Error(`${file}: cannot read it: ${(err as Error).message}`));
+      return;
+    }
+    if (text === this.#caText || text === this.#rejectedText) return;
+    try {
+      certificates = parseCaBundle(text, file);
+    } catch (err) {
+      this.#rejectedText = text;
       this.#hooks.onReloadError?.(err as Error);
       return;
     }
-    this.#caText = bundle.text;
-    this.#ca = bundle.certificates;
+    this.#caText = text;
+    this.#rejectedText = undefined;
+    this.#ca = certificates;
     this.#generation++;
-    this.#hooks.onReload?.(file, bundle.certificates.length);
+    this.#hooks.onReload?.(file, certificates.length);
   }
 
   close(): void {

@@ -31,7 +31,7 @@ export function isConnectionRefusal(err: unknown): boolean {
  * SELF_SIGNED_CERT_IN_CHAIN, CERT_HAS_EXPIRED, …).
  */
 const TLS_FAILURE_CODE =
-  /^(ERR_TLS_|ERR_SSL_|EPROTO$)|CERT|SELF_SIGNED|INVALID_CA|INVALID_PURPOSE|PATH_LENGTH|HOSTNAME_MISMATCH/;
+  /^(ERR_TLS_|ERR_SSL_|EPROTO$|UNABLE_TO_)|CERT|CRL|SELF_SIGNED|INVALID_CA|INVALID_PURPOSE|PATH_LENGTH|HOSTNAME_MISMATCH/;
 
 export function isTlsFailure(err: unknown): boolean {
   return hasCode(err, (code) => TLS_FAILURE_CODE.test(code));
