@@ -91,6 +91,94 @@ describe('router flags', () => {
   });
 });
 
+describe('model server TLS flags', () => {
+  const parse = (...flags: string[]) => parseRouterArgs(argv('--pool-name', 'p', ...flags), {});
+  const https = ['--model-server-metrics-scheme', 'https'];
+
+  it('connects over plain HTTP by default', () => {
+    expect(parse()).toMatchObject({ modelServerScheme: 'http', modelServerTls: undefined });
+  });
+
+  it('verifies the model servers against a CA bundle, for a server name when one is given', () => {
+    expect(parse(...https, '--model-server-ca-file', '/tls/ca.crt')).toMatchObject({
+      modelServerScheme: 'https',
+      modelServerTls: { caFile: '/tls/ca.crt', serverName: undefined, insecureSkipVerify: false },
+    });
+    expect(
+      parse(...https, '--model-server-ca-file', '/tls/ca.crt', '--model-server-server-name', 'm-vllm.ns.svc')
+        .modelServerTls,
+    ).toEqual({ caFile: '/tls/ca.crt', serverName: 'm-vllm.ns.svc', insecureSkipVerify: false });
+  });
+
+  it("takes KServe's arguments: https without verification", () => {
+    const kserve = parse(
+      ...https,
+      '--model-server-metrics-https-insecure-skip-verify',
+      '--cert-path',
+      '/tls',
+    );
+    expect(kserve.modelServerTls).toEqual({
+      caFile: undefined,
+      serverName: undefined,
+      insecureSkipVerify: true,
+    });
+    expect(kserve.certPath).toBe('/tls');
+  });
+
+  it('says what https lacks, and refuses TLS flags that would do nothing', () => {
+    expect(() => parse(...https)).toThrow(
+      '--model-server-metrics-scheme https needs --model-server-ca-file <PEM bundle>',
+    );
+    expect(() => parse(...https, '--model-server-metrics-https-insecure-skip-verify=false')).toThrow(
+      'or --model-server-metrics-https-insecure-skip-verify to accept any certificate unverified',
+    );
+    expect(() =>
+      parse(
+        ...https,
+        '--model-server-ca-file',
+        'ca.crt',
+        '--model-server-metrics-https-insecure-skip-verify',
+      ),
+    ).toThrow(
+      '--model-server-ca-file and --model-server-metrics-https-insecure-skip-verify exclude each other',
+    );
+    expect(() => parse('--model-server-ca-file', 'ca.crt', '--model-server-server-name', 'm.ns.svc')).toThrow(
+      '--model-server-ca-file, --model-server-server-name: only with --model-server-metrics-scheme https',
+    );
+    expect(() => parse('--model-server-metrics-https-insecure-skip-verify=true')).toThrow(
+      '--model-server-metrics-https-insecure-skip-verify: only with --model-server-metrics-scheme https',
+    );
+    expect(parse('--model-server-metrics-https-insecure-skip-verify=false').modelServerScheme).toBe('http');
+    for (const name of ['10.0.0.7', 'bad_name.svc', '-x.svc']) {
+      expect(() =>
+        parse(...https, '--model-server-ca-file', 'ca.crt', '--model-server-server-name', name),
+      ).toThrow(
+        `--model-server-server-name: expected a DNS name such as my-model-vllm.ns.svc, got "${name}"`,
+      );
+    }
+    expect(() =>
+      parseRouterArgs(
+        argv(
+          '--body-based-routing',
+          '--model-catalog',
+          'c.yaml',
+          ...https,
+          '--model-server-ca-file',
+          'ca.crt',
+        ),
+        {},
+      ),
+    ).toThrow('--body-based-routing makes no connection to model servers');
+    const stderr = process.stderr.write.bind(process.stderr);
+    process.stderr.write = () => true; // commander prints the message before throwing
+    try {
+      expect(() => parse('--model-server-metrics-scheme', 'grpc')).toThrow('Allowed choices are http, https');
+    } finally {
+      process.stderr.write = stderr;
+    }
+  });
+});
+
 describe("llm-d's own flags", () => {
   // What llm-d's router chart passes its endpoint picker with default values and two replicas
   // (llm-d/llm-d-router config/charts/routerlib/templates/_deployment.yaml at ebab6879), plus a `flags` entry.
