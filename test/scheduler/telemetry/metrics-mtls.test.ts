@@ -1,89 +1,27 @@
 // The metrics port with mutual TLS, on loopback with real certificates: a cluster CA (made with openssl, as
 // cert-manager's CA issuer would sign them) signs the router's serving pair and Prometheus's client pair.
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Counter, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMetricsServer, type MetricsServer } from '../../../scheduler/telemetry/server.ts';
+import { createTestPki } from '../test-pki.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'metrics-mtls-'));
-const openssl = (...args: string[]): void => {
-  execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
-};
-
-function makeCa(name: string): void {
-  openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    `/CN=${name}`,
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.crt`,
-  );
-}
-
-/** A key and a certificate for `name`, signed by `signer`, with the extensions in `<name>.ext`. */
-function makeLeaf(name: string, signer: string): void {
-  openssl(
-    'req',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:P-256',
-    '-nodes',
-    '-subj',
-    `/CN=${name}`,
-    '-keyout',
-    `${name}.key`,
-    '-out',
-    `${name}.csr`,
-  );
-  openssl(
-    'x509',
-    '-req',
-    '-in',
-    `${name}.csr`,
-    '-CA',
-    `${signer}.crt`,
-    '-CAkey',
-    `${signer}.key`,
-    '-CAcreateserial',
-    '-days',
-    '1',
-    '-out',
-    `${name}.crt`,
-    '-extfile',
-    `${name}.ext`,
-  );
-}
+const pki = createTestPki('metrics-mtls-');
+const dir = pki.dir;
 
 let server: MetricsServer;
 const registry = new Registry();
 
 beforeAll(async () => {
-  makeCa('cluster-ca');
-  makeCa('other-ca');
-  const write = (file: string, text: string): void => writeFileSync(join(dir, file), text);
-  write('router.ext', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
-  write('switchyard-prometheus.ext', 'extendedKeyUsage=clientAuth\n');
-  write('intruder.ext', 'extendedKeyUsage=clientAuth\n');
-  write('stranger.ext', 'extendedKeyUsage=clientAuth\n');
-  makeLeaf('router', 'cluster-ca');
-  makeLeaf('switchyard-prometheus', 'cluster-ca');
-  makeLeaf('intruder', 'cluster-ca');
-  makeLeaf('stranger', 'other-ca');
+  pki.ca('cluster-ca');
+  pki.ca('other-ca');
+  pki.server('router', 'cluster-ca', ['IP:127.0.0.1', 'DNS:localhost']);
+  const client = ['extendedKeyUsage=clientAuth'];
+  pki.leaf('switchyard-prometheus', 'cluster-ca', client);
+  pki.leaf('intruder', 'cluster-ca', client);
+  pki.leaf('stranger', 'other-ca', client);
   // The router reads its pair from a directory laid out like a Kubernetes TLS Secret.
   const certDir = join(dir, 'router-tls');
   mkdirSync(certDir);
@@ -105,7 +43,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server.close();
-  rmSync(dir, { recursive: true, force: true });
+  pki.cleanup();
 });
 
 function scrape(client: string | undefined): Promise<{ status: number; body: string }> {
