@@ -92,8 +92,10 @@ class HttpsTransport implements ModelServerTransport {
   readonly #settings: ModelServerTlsSettings;
   readonly #hooks: HttpsTransportHooks;
   #caText: string | undefined;
-  /** The last content that did not load, reported once rather than on every poll. */
+  /** The last content that did not parse, not parsed again on every poll. */
   #rejectedText: string | undefined;
+  /** The last reload failure reported: the same one is reported once, not on every poll. */
+  #reportedError: string | undefined;
   #ca: readonly string[] | undefined;
   /** Bumped with every new bundle, so that each agent's connector is rebuilt with it. */
   #generation = 0;
@@ -148,8 +150,8 @@ class HttpsTransport implements ModelServerTransport {
     try {
       text = readFileSync(file, 'utf8');
     } catch (err) {
-      // Between kubelet's swaps, or deleted: the next change or poll tries again.
-      this.#hooks.onReloadError?.(new Error(`${file}: cannot read it: ${(err as Error).message}`));
+      // Deleted, or caught between two swaps: the next change or poll tries again.
+      this.#reloadFailed(new Error(`${file}: cannot read it: ${(err as Error).message}`, { cause: err }));
       return;
     }
     if (text === this.#caText || text === this.#rejectedText) return;
@@ -157,14 +159,21 @@ class HttpsTransport implements ModelServerTransport {
       certificates = parseCaBundle(text, file);
     } catch (err) {
       this.#rejectedText = text;
-      this.#hooks.onReloadError?.(err as Error);
+      this.#reloadFailed(err as Error);
       return;
     }
     this.#caText = text;
     this.#rejectedText = undefined;
+    this.#reportedError = undefined;
     this.#ca = certificates;
     this.#generation++;
     this.#hooks.onReload?.(file, certificates.length);
+  }
+
+  #reloadFailed(error: Error): void {
+    if (error.message === this.#reportedError) return;
+    this.#reportedError = error.message;
+    this.#hooks.onReloadError?.(error);
   }
 
   close(): void {

@@ -170,6 +170,8 @@ describe.skipIf(!hasOpenssl())('model servers over HTTPS', () => {
 
     writeFileSync(caFile, 'not a certificate\n');
     await expect.poll(() => errors).toEqual([expect.stringContaining('no PEM certificate')]);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // four polls: reported once
+    expect(errors).toHaveLength(1);
     const fresh = await scrape(transport, named);
     expect(fresh.metricsOf(named)).toBeDefined();
   });
