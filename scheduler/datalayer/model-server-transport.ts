@@ -154,7 +154,13 @@ class HttpsTransport implements ModelServerTransport {
       this.#reloadFailed(new Error(`${file}: cannot read it: ${(err as Error).message}`, { cause: err }));
       return;
     }
-    if (text === this.#caText || text === this.#rejectedText) return;
+    if (text === this.#caText) {
+      // Back to the bundle in use after a failure: a later failure is news again.
+      this.#rejectedText = undefined;
+      this.#reportedError = undefined;
+      return;
+    }
+    if (text === this.#rejectedText) return;
     try {
       certificates = parseCaBundle(text, file);
     } catch (err) {
