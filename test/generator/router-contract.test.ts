@@ -210,7 +210,7 @@ describe.each(modelApplications())('router of %s', (key, app) => {
           trafficPolicy: { portLevelSettings: { port: { number: number }; tls: { mode: string } }[] };
         };
       }
-    >(objects, 'DestinationRule');
+    >(objects, 'DestinationRule', 'router');
     expect(rule.spec.host).toBe(`${service.metadata.name}.${namespace}.svc.cluster.local`);
     const servicePorts: number[][] = [];
     for (const picker of pod.containers) {

@@ -134,6 +134,35 @@ kserve.io/component: workload
 {{- end }}
 
 {{/*
+vLLM's TLS (vllm.tls.enabled): its certificate's Secret, where the pods mount it, the name every client checks in
+it (pods are dialled by IP, so clients verify this name rather than the address), and the scheme clients use.
+*/}}
+{{- define "model-server.vllmTlsName" -}}{{ include "model-server.objectName" (list . "vllm-tls") }}{{- end }}
+{{- define "model-server.vllmCertDir" -}}/var/run/switchyard/vllm-tls{{- end }}
+{{- define "model-server.vllmServerName" -}}{{ include "model-server.vllmName" . }}.{{ .Release.Namespace }}.svc{{- end }}
+{{- define "model-server.vllmScheme" -}}{{ ternary "https" "http" .Values.vllm.tls.enabled }}{{- end }}
+
+{{/* vLLM's flags that serve the certificate and reload it when cert-manager renews it, as a YAML list. */}}
+{{- define "model-server.vllmTlsArgs" -}}
+{{- if .Values.vllm.tls.enabled }}
+- --ssl-certfile
+- {{ include "model-server.vllmCertDir" . }}/tls.crt
+- --ssl-keyfile
+- {{ include "model-server.vllmCertDir" . }}/tls.key
+- --enable-ssl-refresh
+{{- end }}
+{{- end }}
+
+{{/*
+Istio's name for the Service it creates for an InferencePool and routes the pool's traffic through ("shadow"
+Service: the pool name, "-ip-", the first 8 hex digits of the name's SHA-256, the name cut to fit 63 characters).
+A DestinationRule on this host sets how the gateway connects to the pool's pods.
+*/}}
+{{- define "model-server.poolShadowServiceName" -}}
+{{- printf "%s-ip-%s" (trunc 51 .) (sha256sum . | trunc 8) -}}
+{{- end }}
+
+{{/*
 Prefill/decode disaggregation: a decode pod's vLLM listens on decodeVllmPort behind llm-d's routing sidecar, which
 takes the HTTP port; both stages serve the NIXL handshake on nixlSideChannelPort. The pods' role label is what the
 router's prefill-filter and decode-filter read.
@@ -162,11 +191,25 @@ watches with the token mounted into this container alone.
     - --port={{ include "model-server.vllmPort" $ }}
     - --model-server-port={{ include "model-server.decodeVllmPort" $ }}
     - --kv-connector={{ $.Values.disaggregation.sidecar.kvConnector }}
-    # The gateway reaches vLLM pods over plain HTTP inside the mesh, like the prefill pods.
+    {{- if $.Values.vllm.tls.enabled }}
+    # Serves with the model's vLLM certificate, like every vLLM pod; reaches its own vLLM over TLS on localhost,
+    # verified against the platform CA (SSL_CERT_FILE). Prefill pods are dialled by IP, which their certificate
+    # does not name: those connections are encrypted but not verified.
+    - --secure-proxy=true
+    - --cert-path={{ include "model-server.vllmCertDir" $ }}
+    - --enable-tls=decoder,prefiller
+    - --tls-insecure-skip-verify=prefiller
+    {{- else }}
     - --secure-proxy=false
+    {{- end }}
     - --enable-ssrf-protection=true
     - --inference-pool={{ $.Release.Namespace }}/{{ include "model-server.objectName" (list $ $track) }}
     - --pool-group=inference.networking.k8s.io
+  {{- if $.Values.vllm.tls.enabled }}
+  env:
+    - name: SSL_CERT_FILE
+      value: {{ include "model-server.vllmCertDir" $ }}/ca.crt
+  {{- end }}
   ports:
     - name: http
       containerPort: {{ include "model-server.vllmPort" $ }}
@@ -175,6 +218,7 @@ watches with the token mounted into this container alone.
     httpGet:
       path: /health
       port: http
+      scheme: {{ include "model-server.vllmScheme" $ | upper }}
     periodSeconds: 5
     timeoutSeconds: 3
   resources:
@@ -189,6 +233,11 @@ watches with the token mounted into this container alone.
     - name: {{ include "model-server.pdSidecarTokenVolume" $ }}
       mountPath: /var/run/secrets/kubernetes.io/serviceaccount
       readOnly: true
+    {{- if $.Values.vllm.tls.enabled }}
+    - name: vllm-tls
+      mountPath: {{ include "model-server.vllmCertDir" $ }}
+      readOnly: true
+    {{- end }}
 {{- end }}
 
 {{/*

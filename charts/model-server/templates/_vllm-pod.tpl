@@ -42,6 +42,7 @@ containers:
     {{- if eq $role "server" }}
     args:
       {{- toYaml .Values.vllm.args | nindent 6 }}
+      {{- include "model-server.vllmTlsArgs" . | nindent 6 }}
     {{- else if eq $role "leader" }}
     # The leader heads the group's Ray cluster, waits until every node of the group has joined, then serves.
     command: ["/bin/sh", "-c"]
@@ -50,7 +51,7 @@ containers:
         ray start --head --port={{ include "model-server.rayPort" . }} --disable-usage-stats &&
         until [ "$(python3 -c 'import ray; ray.init(address="auto", logging_level="ERROR"); print(sum(1 for n in ray.nodes() if n["Alive"]))')" -ge "$LWS_GROUP_SIZE" ];
         do sleep 5; done &&
-        exec vllm serve{{ range .Values.vllm.args }} {{ . | squote }}{{ end }}
+        exec vllm serve{{ range concat .Values.vllm.args (include "model-server.vllmTlsArgs" . | fromYamlArray) }} {{ . | squote }}{{ end }}
     {{- else }}
     # A worker joins the leader's Ray cluster and holds its GPUs for the ranks vLLM places there.
     command: ["/bin/sh", "-c"]
@@ -114,6 +115,7 @@ containers:
       httpGet:
         path: /health
         port: {{ ternary "vllm" "http" $sidecar }}
+        scheme: {{ include "model-server.vllmScheme" . | upper }}
       periodSeconds: 10
       timeoutSeconds: 5
       failureThreshold: {{ .Values.vllm.startupFailureThreshold }}
@@ -121,6 +123,7 @@ containers:
       httpGet:
         path: /health
         port: {{ ternary "vllm" "http" $sidecar }}
+        scheme: {{ include "model-server.vllmScheme" . | upper }}
       periodSeconds: 10
       timeoutSeconds: 5
       failureThreshold: 3
@@ -128,6 +131,7 @@ containers:
       httpGet:
         path: /health
         port: {{ ternary "vllm" "http" $sidecar }}
+        scheme: {{ include "model-server.vllmScheme" . | upper }}
       periodSeconds: 5
       timeoutSeconds: 3
       failureThreshold: 3
@@ -156,6 +160,11 @@ containers:
         mountPath: {{ include "model-server.modelMountPath" . }}
         readOnly: true
       {{- end }}
+      {{- if and .Values.vllm.tls.enabled (ne $role "worker") }}
+      - name: vllm-tls
+        mountPath: {{ include "model-server.vllmCertDir" . }}
+        readOnly: true
+      {{- end }}
 volumes:
   - name: dshm
     emptyDir:
@@ -173,6 +182,13 @@ volumes:
     emptyDir: {}
   - name: tmp
     emptyDir: {}
+  {{- if and .Values.vllm.tls.enabled (ne $role "worker") }}
+  # Issued by cert-manager (vllm-certificate.yaml); vLLM and the routing sidecar reload it when it is renewed.
+  - name: vllm-tls
+    secret:
+      secretName: {{ include "model-server.vllmTlsName" . }}
+      defaultMode: 0440
+  {{- end }}
   {{- if $sidecar }}
   - name: {{ include "model-server.pdSidecarTokenVolume" . }}
     projected:
