@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { buildConnector } from 'undici';
 import { reloadOnChange, type ChangeWatch } from '../reload-on-change.ts';
+import { endpointKey } from './endpoint-registry.ts';
 
 export type ModelServerScheme = 'http' | 'https';
 
@@ -35,13 +36,10 @@ export interface ModelServerTransport {
   close(): void;
 }
 
-function urlHost(address: string): string {
-  return address.includes(':') ? `[${address}]` : address;
-}
-
 export const PLAIN_HTTP: ModelServerTransport = {
   scheme: 'http',
-  origin: (address, port) => `http://${urlHost(address)}:${String(port)}`,
+  // An endpoint's key is its URL authority: host:port, an IPv6 address in brackets.
+  origin: (address, port) => `http://${endpointKey(address, port)}`,
   connect: (timeoutMs) => ({ timeout: timeoutMs }),
   reload: () => undefined,
   close: () => undefined,
@@ -68,14 +66,12 @@ export function parseCaBundle(text: string, file: string): string[] {
   return pems;
 }
 
-function readCaBundle(file: string): { text: string; certificates: string[] } {
-  let text: string;
+function readCaText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     throw new Error(`${file}: cannot read it: ${(err as Error).message}`, { cause: err });
   }
-  return { text, certificates: parseCaBundle(text, file) };
 }
 
 export interface HttpsTransportHooks {
@@ -106,15 +102,14 @@ class HttpsTransport implements ModelServerTransport {
     this.#hooks = hooks;
     const file = settings.caFile;
     if (file !== undefined) {
-      const bundle = readCaBundle(file);
-      this.#caText = bundle.text;
-      this.#ca = bundle.certificates;
+      this.#caText = readCaText(file);
+      this.#ca = parseCaBundle(this.#caText, file);
       this.#changes = reloadOnChange(dirname(file), () => this.reload(), hooks.reloadIntervalMs ?? 10_000);
     }
   }
 
   origin(address: string, port: number): string {
-    return `https://${urlHost(address)}:${String(port)}`;
+    return `https://${endpointKey(address, port)}`;
   }
 
   connect(timeoutMs: number): ConnectOption {
@@ -148,10 +143,10 @@ class HttpsTransport implements ModelServerTransport {
     let text: string;
     let certificates: string[];
     try {
-      text = readFileSync(file, 'utf8');
+      text = readCaText(file);
     } catch (err) {
       // Deleted, or caught between two swaps: the next change or poll tries again.
-      this.#reloadFailed(new Error(`${file}: cannot read it: ${(err as Error).message}`, { cause: err }));
+      this.#reloadFailed(err as Error);
       return;
     }
     if (text === this.#caText) {
