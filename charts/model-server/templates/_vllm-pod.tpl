@@ -111,30 +111,7 @@ containers:
     resources:
       {{- include "model-server.vllmResources" . | nindent 6 }}
     {{- if ne $role "worker" }}
-    startupProbe:
-      httpGet:
-        path: /health
-        port: {{ ternary "vllm" "http" $sidecar }}
-        scheme: {{ include "model-server.vllmScheme" . | upper }}
-      periodSeconds: 10
-      timeoutSeconds: 5
-      failureThreshold: {{ .Values.vllm.startupFailureThreshold }}
-    livenessProbe:
-      httpGet:
-        path: /health
-        port: {{ ternary "vllm" "http" $sidecar }}
-        scheme: {{ include "model-server.vllmScheme" . | upper }}
-      periodSeconds: 10
-      timeoutSeconds: 5
-      failureThreshold: 3
-    readinessProbe:
-      httpGet:
-        path: /health
-        port: {{ ternary "vllm" "http" $sidecar }}
-        scheme: {{ include "model-server.vllmScheme" . | upper }}
-      periodSeconds: 5
-      timeoutSeconds: 3
-      failureThreshold: 3
+    {{- include "model-server.vllmProbes" (list . (ternary "vllm" "http" $sidecar)) | nindent 4 }}
     {{- end }}
     lifecycle:
       preStop:
@@ -252,4 +229,32 @@ requests:
 limits:
   memory: {{ .Values.vllm.resources.memory | quote }}
   {{ .Values.vllm.gpuResource }}: {{ .Values.vllm.gpus | quote }}
+{{- end }}
+
+{{/*
+vLLM's startup, liveness and readiness probes on /health: (list $ port), the port by name or number, in the scheme
+vLLM serves (vllm.tls.enabled). One definition for the chart's own pods and KServe's main container.
+*/}}
+{{- define "model-server.vllmProbes" -}}
+{{- $ := index . 0 -}}
+{{- $port := index . 1 -}}
+{{- $get := dict "path" "/health" "port" $port "scheme" (include "model-server.vllmScheme" $ | upper) -}}
+startupProbe:
+  httpGet:
+    {{- toYaml $get | nindent 4 }}
+  periodSeconds: 10
+  timeoutSeconds: 5
+  failureThreshold: {{ $.Values.vllm.startupFailureThreshold }}
+livenessProbe:
+  httpGet:
+    {{- toYaml $get | nindent 4 }}
+  periodSeconds: 10
+  timeoutSeconds: 5
+  failureThreshold: 3
+readinessProbe:
+  httpGet:
+    {{- toYaml $get | nindent 4 }}
+  periodSeconds: 5
+  timeoutSeconds: 3
+  failureThreshold: 3
 {{- end }}
