@@ -210,7 +210,16 @@ describe('KV-cache events from simulated vLLM replicas to the router', () => {
 
   it('clears the entries of an endpoint that leaves the pool, and starts it empty when it comes back', async () => {
     const leaving = 0;
-    expect((await indexedBlocks(leaving)) ?? 0).toBeGreaterThan(0);
+    // The earlier tests may have sent every prompt to the other replica: give this one blocks of its own,
+    // sent to its engine directly, so that there is something to clear.
+    await fetch(`${sims[leaving]!.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(chat('leaving', 'warm up')),
+    }).then((res) => res.arrayBuffer());
+    await waitFor('blocks of the leaving replica in the index', async () =>
+      ((await indexedBlocks(leaving)) ?? 0) > 0 ? true : undefined,
+    );
     api.delete(PODS, `qwen-${String(leaving)}`);
     await waitFor('the endpoint to leave', async () =>
       router.service.endpoints().length === 1 ? true : undefined,
