@@ -217,8 +217,9 @@ export function sessionAffinityScorer(spec: PluginSpec): ScorerPlugin {
 
 /**
  * prefill-load-scorer (Switchyard): estimated time-to-first-token in prompt tokens. For each candidate,
- * cost = prompt tokens it still has to prefill for earlier requests (from local accounting reconciled with the
- * last scrape) + `uncachedTokenWeight` × this request's uncached tokens there (prompt − indexed prefix; a
+ * cost = prompt tokens it still has to prefill for earlier requests (the largest of: local accounting reconciled
+ * with the last scrape; a bucket draining at `prefillTokensPerSecond`; `awaitingFirstTokenWeight` × the work of
+ * picked requests whose first token has not come back) + `uncachedTokenWeight` × this request's uncached tokens there (prompt − indexed prefix; a
  * weight above 1 also charges the KV memory a cache miss takes from other prefixes) + `decodeTokenCost` per
  * in-flight request (decode steps slow down prefill). Score = (min cost + s)/(cost + s), s = `smoothingTokens`:
  * the cheapest candidate scores 1 and a candidate twice as costly about one half.
@@ -230,16 +231,34 @@ export function prefillLoadScorer(spec: PluginSpec): ScorerPlugin {
   const outputTokenCost = params.number('outputTokenCost', 0, { min: 0 });
   const prefillRate = params.number('prefillTokensPerSecond', 0, { min: 0 });
   const queuedRequestCost = params.number('queuedRequestCost', 0, { min: 0 });
+  const awaitingWeight = params.number('awaitingFirstTokenWeight', 0, { min: 0 });
+  const countAwaiting = awaitingWeight > 0;
   /** With a prefill rate: per endpoint key, when its assigned prefill work would be done (ms). */
   const drainsAt = new Map<string, number>();
   /** Where each picked request sits in its endpoint's bucket, so an early end can be refunded. */
-  const charged = new Map<string, { key: string; startMs: number; endMs: number }>();
+  const charged = new Map<
+    string,
+    { key: string; startMs: number; endMs: number; work: number; awaitingFirstToken: boolean }
+  >();
+  /**
+   * Per endpoint key: prefill work of the picked requests whose first token has not come back yet. Unlike the
+   * bucket, it is observed rather than modelled: an endpoint slower than prefillTokensPerSecond (a throttled
+   * GPU, a noisy neighbour) keeps it high for as long as it really takes.
+   */
+  const awaiting = new Map<string, number>();
+  const settle = (charge: { key: string; work: number; awaitingFirstToken: boolean }): void => {
+    if (!charge.awaitingFirstToken) return;
+    charge.awaitingFirstToken = false;
+    const left = (awaiting.get(charge.key) ?? 0) - charge.work;
+    if (left > 1e-6) awaiting.set(charge.key, left);
+    else awaiting.delete(charge.key);
+  };
   const queued = (context: PickContext, state: EndpointState, endpoint: Endpoint): number => {
     const scraped = queuedUncachedTokens(state, endpoint);
     if (prefillRate === 0) return scraped;
     const drain = drainsAt.get(endpoint.key) ?? 0;
     const bucket = (Math.max(0, drain - context.nowMs) * prefillRate) / 1000;
-    return Math.max(bucket, scraped);
+    return Math.max(bucket, scraped, awaitingWeight * (awaiting.get(endpoint.key) ?? 0));
   };
   const smoothing = params.number('smoothingTokens', 256, { min: 1 });
   const attentionMs = params.number('prefillAttentionMsPerTokenContext', 0, { min: 0 });
@@ -284,13 +303,24 @@ export function prefillLoadScorer(spec: PluginSpec): ScorerPlugin {
       const cached = prefix === undefined ? 0 : (prefix.matchedBlocks[chosen] ?? 0) * prefix.blockSize;
       const uncached = Math.max(0, context.request.promptTokens.length - cached);
       const start = Math.max(drainsAt.get(endpoint.key) ?? 0, context.nowMs);
-      const end = start + (prefillWork(uncached, cached) / prefillRate) * 1000;
+      const work = prefillWork(uncached, cached);
+      const end = start + (work / prefillRate) * 1000;
       drainsAt.set(endpoint.key, end);
+      const previous = charged.get(context.request.id);
+      if (previous !== undefined) settle(previous);
       charged.delete(context.request.id);
-      charged.set(context.request.id, { key: endpoint.key, startMs: start, endMs: end });
+      charged.set(context.request.id, {
+        key: endpoint.key,
+        startMs: start,
+        endMs: end,
+        work,
+        awaitingFirstToken: countAwaiting,
+      });
+      if (countAwaiting) awaiting.set(endpoint.key, (awaiting.get(endpoint.key) ?? 0) + work);
       if (charged.size > 100_000) {
         // Completions that never came (a broken adapter): forget the oldest charges.
-        for (const id of charged.keys()) {
+        for (const [id, charge] of charged) {
+          settle(charge);
           charged.delete(id);
           if (charged.size <= 100_000) break;
         }
@@ -304,6 +334,7 @@ export function prefillLoadScorer(spec: PluginSpec): ScorerPlugin {
       const charge = charged.get(requestId);
       if (charge === undefined) return;
       charged.delete(requestId);
+      settle(charge);
       if (ok) return;
       // The request ended early (rejected by the engine, failed, cancelled): whatever of its prefill the
       // bucket still holds will not run. Later work moves up by that much.
@@ -311,6 +342,10 @@ export function prefillLoadScorer(spec: PluginSpec): ScorerPlugin {
       const drain = drainsAt.get(endpointKey);
       if (left <= 0 || drain === undefined || charge.key !== endpointKey) return;
       drainsAt.set(endpointKey, Math.max(nowMs, drain - left));
+    },
+    firstToken(requestId, endpointKey) {
+      const charge = charged.get(requestId);
+      if (charge !== undefined && charge.key === endpointKey) settle(charge);
     },
   };
 }

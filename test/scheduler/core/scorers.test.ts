@@ -295,6 +295,47 @@ describe('prefill-load-scorer drain model', () => {
   });
 });
 
+describe('prefill-load-scorer awaitingFirstTokenWeight', () => {
+  const config = single(
+    'prefill-load-scorer',
+    { prefillTokensPerSecond: 10_000, awaitingFirstTokenWeight: 0.5, decodeTokenCost: 0, smoothingTokens: 1 },
+    [{ type: 'approx-prefix-cache-producer', name: 'p', parameters: {} }],
+  );
+
+  it('counts the work whose first token has not come back, past the time the bucket gives it', () => {
+    const deps = fakeDeps();
+    const scheduler = createScheduler(config, deps);
+    const slow = request({ promptTokens: tokens(20_000, 1) });
+    scheduler.pick(slow, [endpoint(0, { scrapedAtMs: 0 })]); // 2 s at the configured rate
+    deps.advance(5000); // the bucket is empty, but endpoint 0 has not answered: it is slower than configured
+    const eps = [endpoint(0, { scrapedAtMs: deps.now() }), endpoint(1, { scrapedAtMs: deps.now() })];
+    const next = request({ promptTokens: tokens(1000, 50_000) });
+    const r = scheduler.pick(next, eps);
+    if (r.kind !== 'picked') throw new Error('expected a pick');
+    // 0.5 × 20,000 tokens awaiting their first token.
+    expect(r.scores.get(eps[0]!.key)).toBeCloseTo(1001 / (10_000 + 1000 + 1), 9);
+    expect(r.endpoints[0]!.key).toBe(eps[1]!.key);
+
+    scheduler.firstToken(slow.id);
+    const after = scheduler.pick(request({ promptTokens: tokens(1000, 60_000) }), eps);
+    if (after.kind !== 'picked') throw new Error('expected a pick');
+    expect(after.scores.get(eps[0]!.key)).toBe(1);
+  });
+
+  it('forgets a request that ends before its first token', () => {
+    const deps = fakeDeps();
+    const scheduler = createScheduler(config, deps);
+    const failed = request({ promptTokens: tokens(20_000, 1) });
+    scheduler.pick(failed, [endpoint(0, { scrapedAtMs: 0 })]);
+    deps.advance(5000);
+    scheduler.complete(failed.id, { ok: false });
+    const eps = [endpoint(0, { scrapedAtMs: deps.now() }), endpoint(1, { scrapedAtMs: deps.now() })];
+    const r = scheduler.pick(request({ promptTokens: tokens(1000, 50_000) }), eps);
+    if (r.kind !== 'picked') throw new Error('expected a pick');
+    expect(r.scores.get(eps[0]!.key)).toBe(1);
+  });
+});
+
 describe('prefill-load-scorer attention term', () => {
   const config = single(
     'prefill-load-scorer',
