@@ -20,10 +20,22 @@ export const loraAffinityWeight = 2;
 /**
  * The switchyard profile (the router's `switchyard` preset, scheduler/core/presets.ts): score = matched prefix
  * fraction + 4 × (1 − in-flight uncached tokens / 4τ), so a fully cached prompt is worth τ in-flight tokens on
- * its endpoint. The index keeps llm-d's 31,250 entries per endpoint rather than the engine's capacity (sized to
- * the capacity it forgets where prefix groups live under load) and learns from completions' cached tokens.
+ * its endpoint, + the prefill-load score (the wait for the prefill queued ahead of the prompt, with its own).
+ * The index keeps llm-d's 31,250 entries per endpoint rather than the engine's capacity (sized to the capacity
+ * it forgets where prefix groups live under load) and learns from completions' cached tokens.
  */
 const SWITCHYARD_LOAD_WEIGHT = 4;
+
+/** llm-d calibrates τ as the engine's peak prefill tokens/s × 14 s; the prefill rate follows from τ. */
+const TAU_SECONDS = 14;
+
+/**
+ * Attention's share of prefill per token of context, as milliseconds per token per context token at the τ
+ * llm-d calibrated (286,720: Qwen3-32B on H100 TP2, where it is 1.5e-6 ms at 20,480 tokens/s). Scaled with
+ * 1/τ it keeps the same ratio to the linear prefill cost on other hardware.
+ */
+const ATTENTION_MS_AT_REFERENCE_TAU = 1.5e-6;
+const REFERENCE_TAU = 286_720;
 
 /** Scheduling profiles llm-d's disagg-profile-handler runs: decode always, prefill when the decider asks. */
 const disaggregatedProfiles = [
@@ -75,10 +87,20 @@ function scoringOf(profile: RouterProfileName, affinityTokens: number): Scoring 
           type: 'token-load-scorer',
           parameters: { queueThresholdTokens: SWITCHYARD_LOAD_WEIGHT * affinityTokens },
         },
+        {
+          type: 'prefill-load-scorer',
+          parameters: {
+            prefillTokensPerSecond: affinityTokens / TAU_SECONDS,
+            prefillAttentionMsPerTokenContext:
+              ATTENTION_MS_AT_REFERENCE_TAU * (REFERENCE_TAU / affinityTokens),
+            awaitingFirstTokenWeight: 0.5,
+          },
+        },
       ],
       refs: [
         { pluginRef: 'prefix-cache-scorer', weight: 1 },
         { pluginRef: 'token-load-scorer', weight: SWITCHYARD_LOAD_WEIGHT },
+        { pluginRef: 'prefill-load-scorer', weight: 1 },
       ],
     };
   }

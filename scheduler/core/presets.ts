@@ -65,16 +65,34 @@ const queueKvPrefix = (prefixProducer: PluginSpec, weights: readonly [number, nu
     ],
   );
 
-/** Switchyard's prefix and token-load scorers over its approximate index (its two presets share them). */
+/** llm-d's τ for Qwen3-32B on H100 TP2: the engine's peak prefill throughput (20,480 tokens/s) × 14 s. */
+const TAU_TOKENS = 286_720;
+
+/**
+ * Switchyard's scorers over its approximate index (its two presets share them): prefix affinity, in-flight
+ * uncached tokens against 4τ, and the estimated wait for prefill (prefill-load-scorer at τ / 14 s tokens/s,
+ * with attention over the context, and half the work still awaiting its first token).
+ */
 const switchyardScoring: readonly PluginSpec[] = [
   plugin('prefix-cache-scorer'),
-  plugin('token-load-scorer', { queueThresholdTokens: 4 * 286_720 }),
+  plugin('token-load-scorer', { queueThresholdTokens: 4 * TAU_TOKENS }),
+  plugin('prefill-load-scorer', {
+    prefillTokensPerSecond: TAU_TOKENS / 14,
+    prefillAttentionMsPerTokenContext: 1.5e-6,
+    awaitingFirstTokenWeight: 0.5,
+  }),
   plugin('approx-prefix-cache-producer', {
     blockSizeTokens: 64,
     lruCapacityPerServer: 31_250,
     autoTune: false,
     learnFromCompletions: true,
   }),
+];
+
+const switchyardRefs: readonly ProfilePluginRef[] = [
+  ref('prefix-cache-scorer', 1),
+  ref('token-load-scorer', 4),
+  ref('prefill-load-scorer', 1),
 ];
 
 export const policyPresets: Readonly<Record<PolicyName, SchedulerConfig>> = {
@@ -129,23 +147,21 @@ export const policyPresets: Readonly<Record<PolicyName, SchedulerConfig>> = {
   // counted locally at each pick, so a burst between two scrapes does not herd. The index keeps llm-d's
   // 31,250 entries per endpoint, which remembers where each prefix group lives (sized to the true capacity it
   // forgets homes under load and scatters groups), holds a running request's blocks until it completes, and
-  // corrects its capacity from the cached-token counts completions report.
+  // corrects its capacity from the cached-token counts completions report. The prefill-load scorer adds the
+  // wait a prompt would have for the prefill queued ahead of it, with its own prefill (attention over the
+  // context included): it moves long prompts off replicas already busy prefilling (Mooncake), and since it
+  // also counts half the work whose first token has not come back, it sees a replica slower than the model.
   switchyard: config(
     [...switchyardScoring, plugin('max-score-picker')],
-    [ref('prefix-cache-scorer', 1), ref('token-load-scorer', 4), ref('max-score-picker')],
+    [...switchyardRefs, ref('max-score-picker')],
   ),
   // switchyard plus what the router learns of each endpoint (endpoint-health-scorer, weight 0.5): speed from
   // time to first token and time per output token against the pool's median, and the failed share of recent
-  // requests (maxErrorRate 2: a replica failing 20% scores 0.9). Not the default: on the Mooncake trace it
-  // takes replicas busy with long contexts for slow ones (docs/benchmarks.md, degraded-replica).
+  // requests (maxErrorRate 2: a replica failing 20% scores 0.9). Not the default: it takes replicas busy with
+  // long contexts for slow ones (docs/benchmarks.md, degraded-replica).
   'switchyard-health': config(
     [...switchyardScoring, plugin('endpoint-health-scorer', { maxErrorRate: 2 }), plugin('max-score-picker')],
-    [
-      ref('prefix-cache-scorer', 1),
-      ref('token-load-scorer', 4),
-      ref('endpoint-health-scorer', 0.5),
-      ref('max-score-picker'),
-    ],
+    [...switchyardRefs, ref('endpoint-health-scorer', 0.5), ref('max-score-picker')],
   ),
 };
 

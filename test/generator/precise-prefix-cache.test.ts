@@ -91,10 +91,11 @@ describe('router.prefixCache: precise', () => {
       blockSizeTokens: 32,
     });
     expect(config.plugins.find((p) => p.type === 'token-producer')?.parameters).toEqual({ backend: 'vllm' });
-    // The default profile's scorers are unchanged: switchyard's prefix and token-load terms.
+    // The default profile's scorers are unchanged: switchyard's prefix, token-load and prefill-load terms.
     expect(config.schedulingProfiles[0]!.plugins.map((r) => r.pluginRef)).toEqual([
       'prefix-cache-scorer',
       'token-load-scorer',
+      'prefill-load-scorer',
       'max-score-picker',
     ]);
     expect((parse(text) as { apiVersion: string }).apiVersion).toBe('llm-d.ai/v1alpha1');

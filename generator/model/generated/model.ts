@@ -158,11 +158,11 @@ export interface ModelSpec {
    */
   router?: {
     /**
-     * Scoring profile: 'switchyard' (prefix affinity traded against in-flight uncached prompt tokens at affinityTokens, learning from completions' cached-token counts; the router's best policy in the routing benchmark), or llm-d's queue / kv-cache / prefix weights: 'balanced' (2 / 2 / 3), 'prefix-affinity' (1 / 1 / 5) or 'load' (3 / 3 / 1).
+     * Scoring profile: 'switchyard' (prefix affinity traded against in-flight uncached prompt tokens at affinityTokens and against the estimated wait for prefill, learning from completions' cached-token counts; the router's best policy in the routing benchmark), or llm-d's queue / kv-cache / prefix weights: 'balanced' (2 / 2 / 3), 'prefix-affinity' (1 / 1 / 5) or 'load' (3 / 3 / 1).
      */
     profile?: 'switchyard' | 'balanced' | 'prefix-affinity' | 'load';
     /**
-     * The switchyard profile's exchange rate (llm-d's tau): in-flight uncached prompt tokens an endpoint may carry above the least loaded one before a prompt fully cached there goes elsewhere. Set it to the engine's peak prefill tokens/s times the longest extra queueing to accept for a cache hit; 286720 is llm-d's calibration for Qwen3-32B on H100 at tensor parallelism 2 (about 20,480 tokens/s for 14 s).
+     * The switchyard profile's exchange rate (llm-d's tau): in-flight uncached prompt tokens an endpoint may carry above the least loaded one before a prompt fully cached there goes elsewhere (the prefill-load scorer's rate is affinityTokens / 14 s). Set it to the engine's peak prefill tokens/s times the longest extra queueing to accept for a cache hit; 286720 is llm-d's calibration for Qwen3-32B on H100 at tensor parallelism 2 (about 20,480 tokens/s for 14 s).
      */
     affinityTokens?: number;
     /**
