@@ -50,6 +50,11 @@ export interface RoutingRequest {
   readonly maxOutputTokens?: number;
   /** Session key for session affinity (x-session-id header), when present. */
   readonly sessionId?: string;
+  /**
+   * Whether the response streams. false: its first body bytes come with the whole answer, so `firstToken`
+   * marks the end of the decode rather than of the prefill. Undefined: treated as streaming.
+   */
+  readonly streaming?: boolean;
   /** Restrict candidates to these endpoint keys (Envoy subset hint); undefined = no restriction. */
   readonly subset?: readonly string[];
 }

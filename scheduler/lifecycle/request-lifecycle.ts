@@ -198,6 +198,7 @@ export class RequestLifecycle {
         parsed.promptTokenIds ?? (this.#needsTokens ? NO_TOKENS : deps.tokenize(parsed.promptText)),
       ...(parsed.maxOutputTokens !== undefined ? { maxOutputTokens: parsed.maxOutputTokens } : {}),
       ...(sessionId !== undefined ? { sessionId } : {}),
+      streaming: parsed.stream,
       ...(input.subset !== undefined ? { subset: input.subset } : {}),
     };
   }

@@ -49,6 +49,8 @@ interface Pending {
   readonly uncachedTokens: number;
   /** Whether the router's accounting had other prefill queued at the endpoint when it picked this request. */
   readonly queuedBehind: boolean;
+  /** Whether the answer streams; a non-streamed one's first bytes come with its last token. */
+  readonly streaming: boolean;
   firstTokenMs: number;
 }
 
@@ -222,6 +224,7 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
         pickedAtMs: context.nowMs,
         uncachedTokens: own,
         queuedBehind: queued > own,
+        streaming: context.request.streaming !== false,
         firstTokenMs: -1,
       };
       pending.set(context.request.id, p);
@@ -239,7 +242,7 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
       p.firstTokenMs = nowMs;
       // Only requests that queued behind nobody: their time to first token is the engine's own pace (one step
       // plus their prefill), not how much work others sent there.
-      if (p.queuedBehind) return;
+      if (p.queuedBehind || !p.streaming) return;
       const ttft = Math.max(0, nowMs - p.pickedAtMs);
       observe(healthOf(endpointKey).ttft, ttft / (p.uncachedTokens + overheadTokens), nowMs);
     },
@@ -257,7 +260,7 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
         h.size = Math.min(windowRequests, h.size + 1);
       }
       const tokens = completion?.completionTokens ?? 0;
-      if (ok && p.firstTokenMs >= 0 && tokens >= 2) {
+      if (ok && p.streaming && p.firstTokenMs >= 0 && tokens >= 2) {
         observe(healthOf(endpointKey).tpot, (nowMs - p.firstTokenMs) / (tokens - 1), nowMs);
       }
     },

@@ -308,15 +308,17 @@ export function prefillLoadScorer(spec: PluginSpec): ScorerPlugin {
       drainsAt.set(endpoint.key, end);
       const previous = charged.get(context.request.id);
       if (previous !== undefined) settle(previous);
+      // A non-streamed answer's first bytes come after its decode: they say nothing about the prefill.
+      const awaitingFirstToken = countAwaiting && context.request.streaming !== false;
       charged.delete(context.request.id);
       charged.set(context.request.id, {
         key: endpoint.key,
         startMs: start,
         endMs: end,
         work,
-        awaitingFirstToken: countAwaiting,
+        awaitingFirstToken,
       });
-      if (countAwaiting) awaiting.set(endpoint.key, (awaiting.get(endpoint.key) ?? 0) + work);
+      if (awaitingFirstToken) awaiting.set(endpoint.key, (awaiting.get(endpoint.key) ?? 0) + work);
       if (charged.size > 100_000) {
         // Completions that never came (a broken adapter): forget the oldest charges.
         for (const [id, charge] of charged) {

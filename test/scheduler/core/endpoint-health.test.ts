@@ -96,6 +96,23 @@ describe('endpoint-health-scorer: speed', () => {
     expect(scores(plugin, t)[0]).toBeCloseTo(2.5 / 4, 2);
   });
 
+  it('learns no speed from answers that do not stream (their first bytes come with the last token)', () => {
+    const plugin = scorer({ slowThreshold: 1.5 });
+    let t = 1000;
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < eps.length; i++) {
+        const ctx = { ...context(t), request: request({ promptTokens: tokens(1000), streaming: false }) };
+        plugin.picked?.(ctx, i);
+        // Endpoint 0 answers long requests: 30 s to its whole answer, which is its first body byte.
+        const end = t + (i === 0 ? 30_000 : 1000);
+        plugin.firstToken?.(ctx.request.id, eps[i]!.key, end);
+        plugin.completed?.(ctx.request.id, eps[i]!.key, end, true, { ok: true, completionTokens: 100 });
+        t += 50;
+      }
+    }
+    expect(scores(plugin, t + 30_000)).toEqual([1, 1, 1]);
+  });
+
   it('does not take an endpoint slow in only one of the two for a slow one', () => {
     // Long contexts slow decoding without slowing the first token, and the other way round.
     for (const [ttftMs, tpotMs] of [

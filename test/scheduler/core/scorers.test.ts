@@ -322,6 +322,19 @@ describe('prefill-load-scorer awaitingFirstTokenWeight', () => {
     expect(after.scores.get(eps[0]!.key)).toBe(1);
   });
 
+  it('does not count a request whose answer does not stream (its first bytes come after the decode)', () => {
+    const deps = fakeDeps();
+    const scheduler = createScheduler(config, deps);
+    scheduler.pick(request({ promptTokens: tokens(20_000, 1), streaming: false }), [
+      endpoint(0, { scrapedAtMs: 0 }),
+    ]);
+    deps.advance(5000);
+    const eps = [endpoint(0, { scrapedAtMs: deps.now() }), endpoint(1, { scrapedAtMs: deps.now() })];
+    const r = scheduler.pick(request({ promptTokens: tokens(1000, 50_000) }), eps);
+    if (r.kind !== 'picked') throw new Error('expected a pick');
+    expect(r.scores.get(eps[0]!.key)).toBe(1);
+  });
+
   it('forgets a request that ends before its first token', () => {
     const deps = fakeDeps();
     const scheduler = createScheduler(config, deps);
