@@ -105,6 +105,21 @@ describe('KV-cache events from simulated vLLM replicas to the router', () => {
     return res.headers.get('x-gateway-destination-endpoint-served') ?? '';
   };
 
+  /**
+   * Blocks of replica `i` in the router's index, from a prompt sent to its engine directly: the router may have
+   * sent every earlier prompt to the other replica, and a test about dropping an index needs one to drop.
+   */
+  const giveBlocks = async (i: 0 | 1, group: string): Promise<void> => {
+    await fetch(`${sims[i]!.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(chat(group, 'warm up')),
+    }).then((res) => res.arrayBuffer());
+    await waitFor(`blocks of replica ${String(i)} in the index`, async () =>
+      ((await indexedBlocks(i)) ?? 0) > 0 ? true : undefined,
+    );
+  };
+
   beforeAll(async () => {
     httpPort = await freePort();
     kvPort = await freePort();
@@ -178,6 +193,7 @@ describe('KV-cache events from simulated vLLM replicas to the router', () => {
 
   it('reconnects to a publisher that restarted, after dropping what it knew of that replica', async () => {
     const restarted = 1;
+    await giveBlocks(restarted, 'before-restart');
     await sims[restarted]!.close();
     await waitFor('the index of the stopped replica to be dropped', async () =>
       (await indexedBlocks(restarted)) === 0 ? true : undefined,
@@ -210,16 +226,7 @@ describe('KV-cache events from simulated vLLM replicas to the router', () => {
 
   it('clears the entries of an endpoint that leaves the pool, and starts it empty when it comes back', async () => {
     const leaving = 0;
-    // The earlier tests may have sent every prompt to the other replica: give this one blocks of its own,
-    // sent to its engine directly, so that there is something to clear.
-    await fetch(`${sims[leaving]!.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(chat('leaving', 'warm up')),
-    }).then((res) => res.arrayBuffer());
-    await waitFor('blocks of the leaving replica in the index', async () =>
-      ((await indexedBlocks(leaving)) ?? 0) > 0 ? true : undefined,
-    );
+    await giveBlocks(leaving, 'leaving');
     api.delete(PODS, `qwen-${String(leaving)}`);
     await waitFor('the endpoint to leave', async () =>
       router.service.endpoints().length === 1 ? true : undefined,
