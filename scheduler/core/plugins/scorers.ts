@@ -299,6 +299,10 @@ export function prefillLoadScorer(spec: PluginSpec): ScorerPlugin {
     picked(context, chosen) {
       const endpoint = context.candidates[chosen];
       if (prefillRate === 0 || endpoint === undefined) return;
+      // The decode endpoint of a disaggregated request receives the prompt's KV cache: its prefill is charged
+      // to the prefill endpoint, picked just before (the scheduler records the request before telling us).
+      const record = context.states[chosen]?.records.at(-1);
+      if (record?.requestId === context.request.id && record.prefill !== undefined) return;
       const prefix = context.prefix();
       const cached = prefix === undefined ? 0 : (prefix.matchedBlocks[chosen] ?? 0) * prefix.blockSize;
       const uncached = Math.max(0, context.request.promptTokens.length - cached);
@@ -334,7 +338,8 @@ export function prefillLoadScorer(spec: PluginSpec): ScorerPlugin {
     },
     completed(requestId, endpointKey, nowMs, ok) {
       const charge = charged.get(requestId);
-      if (charge === undefined) return;
+      // A disaggregated request ends once per endpoint; its charge is the prefill endpoint's.
+      if (charge === undefined || charge.key !== endpointKey) return;
       charged.delete(requestId);
       settle(charge);
       if (ok) return;
@@ -342,12 +347,13 @@ export function prefillLoadScorer(spec: PluginSpec): ScorerPlugin {
       // bucket still holds will not run. Later work moves up by that much.
       const left = charge.endMs - Math.max(nowMs, charge.startMs);
       const drain = drainsAt.get(endpointKey);
-      if (left <= 0 || drain === undefined || charge.key !== endpointKey) return;
+      if (left <= 0 || drain === undefined) return;
       drainsAt.set(endpointKey, Math.max(nowMs, drain - left));
     },
-    firstToken(requestId, endpointKey) {
+    // Wherever the first token comes from (the decode endpoint, after a remote prefill), the prefill is done.
+    firstToken(requestId) {
       const charge = charged.get(requestId);
-      if (charge !== undefined && charge.key === endpointKey) settle(charge);
+      if (charge !== undefined) settle(charge);
     },
   };
 }

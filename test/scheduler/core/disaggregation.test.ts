@@ -188,6 +188,78 @@ describe('disagg-profile-handler with prefix-based-pd-decider', () => {
     expect(accountingOf(scheduler, otherDecode)?.inFlightUncachedTokens).toBe(0);
   });
 
+  describe('with one prefill-load-scorer shared by both profiles', () => {
+    const yaml = `apiVersion: llm-d.ai/v1alpha1
+kind: EndpointPickerConfig
+plugins:
+- type: disagg-profile-handler
+  parameters: {deciders: {prefill: prefix-based-pd-decider}}
+- type: prefix-based-pd-decider
+  parameters: {nonCachedTokens: 16}
+- type: prefill-filter
+- type: decode-filter
+- type: prefill-load-scorer
+  parameters: {prefillTokensPerSecond: 10000, awaitingFirstTokenWeight: 1, decodeTokenCost: 0, smoothingTokens: 1}
+- type: approx-prefix-cache-producer
+  parameters: {blockSizeTokens: 64, autoTune: false, lruCapacityPerServer: 31250}
+- type: max-score-picker
+schedulingProfiles:
+- name: prefill
+  plugins: [{pluginRef: prefill-filter}, {pluginRef: prefill-load-scorer}, {pluginRef: max-score-picker}]
+- name: decode
+  plugins: [{pluginRef: decode-filter}, {pluginRef: prefill-load-scorer}, {pluginRef: max-score-picker}]
+`;
+    /** A 20,000-token prompt disaggregated at t = 0 (2 s of prefill at 10,000 tokens/s), then `laterMs` pass. */
+    const setup = (laterMs: number) => {
+      const deps = fakeDeps();
+      const scheduler = createScheduler(parseSchedulerConfig(yaml, 'pd.yaml'), deps);
+      const first = picked(scheduler.pick(request({ id: 'long', promptTokens: tokens(20_000) }), POOL));
+      deps.advance(laterMs);
+      const prefillOf = (promptTokens: number, subset?: string[]) =>
+        picked(
+          scheduler.pick(
+            request({
+              promptTokens: tokens(promptTokens, 100_000 + promptTokens),
+              ...(subset ? { subset } : {}),
+            }),
+            POOL,
+          ),
+        );
+      const other = first.prefill === prefill1 ? prefill2 : prefill1;
+      // 2,000 tokens on the other prefill endpoint, still awaiting their first token: whichever of the two
+      // prefill endpoints the scorer believes emptier takes the next prompt.
+      prefillOf(2000, [decode1.key, decode2.key, other.key]);
+      return { scheduler, first, other, next: () => prefillOf(1000).prefill };
+    };
+
+    it('charges the prefill endpoint, not the decode endpoint that receives the KV cache', () => {
+      const { first, other, next } = setup(3000);
+      expect(first.disaggregation).toBe('prefill-decode');
+      // The bucket has drained, but the first token has not come back.
+      expect(next()).toBe(other);
+    });
+
+    it('clears the awaited prefill when the first token comes back from the decode endpoint', () => {
+      const { scheduler, first, next } = setup(3000);
+      scheduler.firstToken('long');
+      expect(next()).toBe(first.prefill);
+    });
+
+    it('refunds the prefill endpoint when the request fails', () => {
+      const { scheduler, first, next } = setup(500); // 1.5 s of its prefill left in the bucket
+      scheduler.complete('long', { ok: false });
+      expect(next()).toBe(first.prefill);
+    });
+
+    it('leaves the decode endpoint of a disaggregated request uncharged', () => {
+      const deps = fakeDeps();
+      const scheduler = createScheduler(parseSchedulerConfig(yaml, 'pd.yaml'), deps);
+      const first = picked(scheduler.pick(request({ id: 'long', promptTokens: tokens(20_000) }), POOL));
+      const second = picked(scheduler.pick(request({ promptTokens: tokens(1000, 100_000) }), POOL));
+      expect(second.scores.get(first.endpoints[0]!.key)).toBe(1);
+    });
+  });
+
   it('forgets the blocks on both endpoints when the request fails without cached tokens', () => {
     const scheduler = pdScheduler();
     const result = picked(scheduler.pick(request({ id: 'fails', promptTokens: tokens(1000) }), POOL));
