@@ -302,50 +302,48 @@ describe('prefill-load-scorer awaitingFirstTokenWeight', () => {
     [{ type: 'approx-prefix-cache-producer', name: 'p', parameters: {} }],
   );
 
-  it('counts the work whose first token has not come back, past the time the bucket gives it', () => {
+  /**
+   * A 20,000-token prompt (2 s at the configured rate) picked for endpoint 0, then 5 s later: its bucket is
+   * empty. `endpoint0Score` picks a 1,000-token prompt between endpoints 0 and 1: endpoint 0's score, and the pick.
+   */
+  function fiveSecondsAfterLongPrompt(streaming?: boolean) {
     const deps = fakeDeps();
     const scheduler = createScheduler(config, deps);
-    const slow = request({ promptTokens: tokens(20_000, 1) });
-    scheduler.pick(slow, [endpoint(0, { scrapedAtMs: 0 })]); // 2 s at the configured rate
-    deps.advance(5000); // the bucket is empty, but endpoint 0 has not answered: it is slower than configured
-    const eps = [endpoint(0, { scrapedAtMs: deps.now() }), endpoint(1, { scrapedAtMs: deps.now() })];
-    const next = request({ promptTokens: tokens(1000, 50_000) });
-    const r = scheduler.pick(next, eps);
-    if (r.kind !== 'picked') throw new Error('expected a pick');
-    // 0.5 × 20,000 tokens awaiting their first token.
-    expect(r.scores.get(eps[0]!.key)).toBeCloseTo(1001 / (10_000 + 1000 + 1), 9);
-    expect(r.endpoints[0]!.key).toBe(eps[1]!.key);
+    const long = request({
+      promptTokens: tokens(20_000, 1),
+      ...(streaming === undefined ? {} : { streaming }),
+    });
+    scheduler.pick(long, [endpoint(0, { scrapedAtMs: 0 })]);
+    deps.advance(5000);
+    let offset = 50_000;
+    const endpoint0Score = (): { score: number; picked: string } => {
+      const eps = [endpoint(0, { scrapedAtMs: deps.now() }), endpoint(1, { scrapedAtMs: deps.now() })];
+      const r = scheduler.pick(request({ promptTokens: tokens(1000, (offset += 10_000)) }), eps);
+      if (r.kind !== 'picked') throw new Error('expected a pick');
+      return { score: r.scores.get(eps[0]!.key)!, picked: r.endpoints[0]!.key };
+    };
+    return { scheduler, long, endpoint0Score };
+  }
 
-    scheduler.firstToken(slow.id);
-    const after = scheduler.pick(request({ promptTokens: tokens(1000, 60_000) }), eps);
-    if (after.kind !== 'picked') throw new Error('expected a pick');
-    expect(after.scores.get(eps[0]!.key)).toBe(1);
+  it('counts the work whose first token has not come back, past the time the bucket gives it', () => {
+    // Endpoint 0 has not answered: it is slower than configured.
+    const { scheduler, long, endpoint0Score } = fiveSecondsAfterLongPrompt();
+    const before = endpoint0Score();
+    // 0.5 × 20,000 tokens awaiting their first token.
+    expect(before.score).toBeCloseTo(1001 / (10_000 + 1000 + 1), 9);
+    expect(before.picked).toBe(endpoint(1).key);
+    scheduler.firstToken(long.id);
+    expect(endpoint0Score().score).toBe(1);
   });
 
   it('does not count a request whose answer does not stream (its first bytes come after the decode)', () => {
-    const deps = fakeDeps();
-    const scheduler = createScheduler(config, deps);
-    scheduler.pick(request({ promptTokens: tokens(20_000, 1), streaming: false }), [
-      endpoint(0, { scrapedAtMs: 0 }),
-    ]);
-    deps.advance(5000);
-    const eps = [endpoint(0, { scrapedAtMs: deps.now() }), endpoint(1, { scrapedAtMs: deps.now() })];
-    const r = scheduler.pick(request({ promptTokens: tokens(1000, 50_000) }), eps);
-    if (r.kind !== 'picked') throw new Error('expected a pick');
-    expect(r.scores.get(eps[0]!.key)).toBe(1);
+    expect(fiveSecondsAfterLongPrompt(false).endpoint0Score().score).toBe(1);
   });
 
   it('forgets a request that ends before its first token', () => {
-    const deps = fakeDeps();
-    const scheduler = createScheduler(config, deps);
-    const failed = request({ promptTokens: tokens(20_000, 1) });
-    scheduler.pick(failed, [endpoint(0, { scrapedAtMs: 0 })]);
-    deps.advance(5000);
-    scheduler.complete(failed.id, { ok: false });
-    const eps = [endpoint(0, { scrapedAtMs: deps.now() }), endpoint(1, { scrapedAtMs: deps.now() })];
-    const r = scheduler.pick(request({ promptTokens: tokens(1000, 50_000) }), eps);
-    if (r.kind !== 'picked') throw new Error('expected a pick');
-    expect(r.scores.get(eps[0]!.key)).toBe(1);
+    const { scheduler, long, endpoint0Score } = fiveSecondsAfterLongPrompt();
+    scheduler.complete(long.id, { ok: false });
+    expect(endpoint0Score().score).toBe(1);
   });
 });
 
