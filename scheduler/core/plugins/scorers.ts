@@ -217,13 +217,24 @@ export function sessionAffinityScorer(spec: PluginSpec): ScorerPlugin {
 
 /**
  * prefill-load-scorer (Switchyard): estimated time-to-first-token in prompt tokens. For each candidate,
- * cost = prompt tokens it still has to prefill for earlier requests (the largest of: local accounting reconciled
- * with the last scrape; a bucket draining at `prefillTokensPerSecond`; `awaitingFirstTokenWeight` × the work of
- * picked requests whose first token has not come back) + `uncachedTokenWeight` × this request's uncached tokens there (prompt − indexed prefix; a
- * weight above 1 also charges the KV memory a cache miss takes from other prefixes) + `decodeTokenCost` per
- * in-flight request (decode steps slow down prefill). Score = (min cost + s)/(cost + s), s = `smoothingTokens`:
- * the cheapest candidate scores 1 and a candidate twice as costly about one half.
+ * cost = prompt tokens it still has to prefill for earlier requests (the largest of: local accounting
+ * reconciled with the last scrape; a bucket draining at `prefillTokensPerSecond`; `awaitingFirstTokenWeight` ×
+ * the work of streamed requests picked there whose first token has not come back) + `uncachedTokenWeight` ×
+ * this request's uncached tokens there (prompt − indexed prefix; a weight above 1 also charges the KV memory a
+ * cache miss takes from other prefixes) + `decodeTokenCost` per in-flight request (decode steps slow down
+ * prefill). Score = (min cost + s)/(cost + s), s = `smoothingTokens`: the cheapest candidate scores 1 and a
+ * candidate twice as costly about one half.
  */
+interface PrefillCharge {
+  readonly key: string;
+  readonly startMs: number;
+  readonly endMs: number;
+  /** Prefill work in prompt tokens at the linear rate, attention included. */
+  readonly work: number;
+  /** Still counted in its endpoint's work awaiting a first token. */
+  awaitingFirstToken: boolean;
+}
+
 export function prefillLoadScorer(spec: PluginSpec): ScorerPlugin {
   const params = paramReader(spec.name, spec.parameters);
   const decodeTokenCost = params.number('decodeTokenCost', 64, { min: 0 });
@@ -236,17 +247,14 @@ export function prefillLoadScorer(spec: PluginSpec): ScorerPlugin {
   /** With a prefill rate: per endpoint key, when its assigned prefill work would be done (ms). */
   const drainsAt = new Map<string, number>();
   /** Where each picked request sits in its endpoint's bucket, so an early end can be refunded. */
-  const charged = new Map<
-    string,
-    { key: string; startMs: number; endMs: number; work: number; awaitingFirstToken: boolean }
-  >();
+  const charged = new Map<string, PrefillCharge>();
   /**
    * Per endpoint key: prefill work of the picked requests whose first token has not come back yet. Unlike the
    * bucket, it is observed rather than modelled: an endpoint slower than prefillTokensPerSecond (a throttled
    * GPU, a noisy neighbour) keeps it high for as long as it really takes.
    */
   const awaiting = new Map<string, number>();
-  const settle = (charge: { key: string; work: number; awaitingFirstToken: boolean }): void => {
+  const settle = (charge: PrefillCharge): void => {
     if (!charge.awaitingFirstToken) return;
     charge.awaitingFirstToken = false;
     const left = (awaiting.get(charge.key) ?? 0) - charge.work;
