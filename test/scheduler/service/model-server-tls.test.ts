@@ -73,24 +73,26 @@ describe.skipIf(!hasOpenssl())('a router in front of model servers serving HTTPS
       body: JSON.stringify({ model: MODEL, prompt: 'hello there', max_tokens: maxTokens }),
     });
 
+  /**
+   * Verify against the cluster CA and the Service name; llm-d-precise: queue and KV-cache scorers over the
+   * scraped metrics, prompts tokenized by a model server.
+   */
+  const verifyingPrecise = (): string[] => [
+    '--model-server-ca-file',
+    clusterCa,
+    '--model-server-server-name',
+    SERVICE_NAME,
+    '--policy',
+    'llm-d-precise',
+  ];
+
   const routerMetrics = async (r: RunningRouter): Promise<string> =>
     (await fetch(`http://127.0.0.1:${String(r.ports.metrics)}/metrics`)).text();
 
   it('routes by the metrics it scrapes over TLS, tokenizes and forwards requests over TLS', async () => {
     const busy = await sim(servingPair, 1);
     const idle = await sim(servingPair);
-    // llm-d-precise: queue and KV-cache scorers over the scraped metrics, prompts tokenized by a model server.
-    const r = await router(
-      [busy, idle],
-      [
-        '--model-server-ca-file',
-        clusterCa,
-        '--model-server-server-name',
-        SERVICE_NAME,
-        '--policy',
-        'llm-d-precise',
-      ],
-    );
+    const r = await router([busy, idle], verifyingPrecise());
 
     // Three long requests sent to one replica directly, over TLS: one runs, two wait.
     const client = new Agent({ connect: { ca: readFileSync(clusterCa), servername: SERVICE_NAME } });
@@ -131,18 +133,7 @@ describe.skipIf(!hasOpenssl())('a router in front of model servers serving HTTPS
   it('refuses a model server whose certificate comes from another CA, says so, and keeps running', async () => {
     const impostor = await sim(pki.server('impostor', 'other-ca', [`DNS:${SERVICE_NAME}`]));
     const lines: string[] = [];
-    const r = await router(
-      [impostor],
-      [
-        '--model-server-ca-file',
-        clusterCa,
-        '--model-server-server-name',
-        SERVICE_NAME,
-        '--policy',
-        'llm-d-precise',
-      ],
-      (line) => lines.push(line),
-    );
+    const r = await router([impostor], verifyingPrecise(), (line) => lines.push(line));
     const key = `127.0.0.1:${String(impostor.port)}`;
     await expect
       .poll(() => lines.find((line) => line.includes('model server TLS handshake failed')))
