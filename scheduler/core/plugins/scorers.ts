@@ -215,16 +215,7 @@ export function sessionAffinityScorer(spec: PluginSpec): ScorerPlugin {
   };
 }
 
-/**
- * prefill-load-scorer (Switchyard): estimated time-to-first-token in prompt tokens. For each candidate,
- * cost = prompt tokens it still has to prefill for earlier requests (the largest of: local accounting
- * reconciled with the last scrape; a bucket draining at `prefillTokensPerSecond`; `awaitingFirstTokenWeight` ×
- * the work of streamed requests picked there whose first token has not come back) + `uncachedTokenWeight` ×
- * this request's uncached tokens there (prompt − indexed prefix; a weight above 1 also charges the KV memory a
- * cache miss takes from other prefixes) + `decodeTokenCost` per in-flight request (decode steps slow down
- * prefill). Score = (min cost + s)/(cost + s), s = `smoothingTokens`: the cheapest candidate scores 1 and a
- * candidate twice as costly about one half.
- */
+/** Where a picked request sits in its endpoint's prefill bucket. */
 interface PrefillCharge {
   readonly key: string;
   readonly startMs: number;
@@ -235,6 +226,16 @@ interface PrefillCharge {
   awaitingFirstToken: boolean;
 }
 
+/**
+ * prefill-load-scorer (Switchyard): estimated time-to-first-token in prompt tokens. For each candidate,
+ * cost = prompt tokens it still has to prefill for earlier requests (the largest of: local accounting
+ * reconciled with the last scrape; a bucket draining at `prefillTokensPerSecond`; `awaitingFirstTokenWeight` ×
+ * the work of streamed requests picked there whose first token has not come back) + `uncachedTokenWeight` ×
+ * this request's uncached tokens there (prompt − indexed prefix; a weight above 1 also charges the KV memory a
+ * cache miss takes from other prefixes) + `decodeTokenCost` per in-flight request (decode steps slow down
+ * prefill). Score = (min cost + s)/(cost + s), s = `smoothingTokens`: the cheapest candidate scores 1 and a
+ * candidate twice as costly about one half.
+ */
 export function prefillLoadScorer(spec: PluginSpec): ScorerPlugin {
   const params = paramReader(spec.name, spec.parameters);
   const decodeTokenCost = params.number('decodeTokenCost', 64, { min: 0 });
