@@ -348,9 +348,6 @@ function normalizeModel(
   for (const found of disaggregation?.problems ?? []) problem(found.path, found.message);
   const prefill = disaggregation?.plan.prefill;
   const kserve = platform.profile.serving === 'kserve';
-  if (kserve)
-    for (const found of kserveProblems(spec, { nodes: topology.nodes, source }))
-      problem(found.path, found.message);
   if (spec.rollout !== undefined && spec.versions !== undefined) {
     problem(
       ['versions'],
@@ -414,10 +411,25 @@ function normalizeModel(
           source,
           replicas,
           parseSource,
-          vllmArgs: argsFor,
+          ...(kserve
+            ? { vllmArgs: (from) => kserveVllmArgs(argsFor(from)), workloadUri: kserveModelUri }
+            : { vllmArgs: argsFor }),
           ...(disaggregation === undefined ? {} : { prefillArgs: prefillArgsFor }),
         });
   for (const found of versions?.problems ?? []) problem(found.path, found.message);
+  if (kserve) {
+    const facts = {
+      nodes: topology.nodes,
+      source,
+      versionSources: versions?.split.versions.map((version) => version.source) ?? [],
+      ...(platform.release === undefined
+        ? {}
+        : {
+            release: { id: platform.release.id, apiVersion: platform.release.llmInferenceServiceApiVersion },
+          }),
+    };
+    for (const found of kserveProblems(spec, facts)) problem(found.path, found.message);
+  }
   const ociProblem = imageVolumeProblem({
     kubernetesVersion: platform.profile.cloud.kubernetesVersion,
     imageVolumes: platform.profile.cloud.imageVolumes,

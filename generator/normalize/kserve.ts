@@ -1,9 +1,10 @@
-// KServe mode: a KServe LLMInferenceService runs the model's vLLM pods; the model chart keeps its router,
-// InferencePool, route, objectives and monitors in front of them. What KServe cannot run the way the spec asks,
+// KServe mode: a KServe LLMInferenceService (one per version of a version split) runs the model's vLLM pods; the
+// model chart keeps its router, InferencePools, route, objectives and monitors in front of them. What KServe cannot run the way the spec asks,
 // on the KServe versions the release table allows, is refused here with the reason.
 import type { ModelSpec } from '../model/generated/model.ts';
 import type { FieldProblem } from './rollout.ts';
 import type { ModelSource } from './types.ts';
+import { PLATFORM_RELEASES, type PlatformRelease } from '../platform/releases.ts';
 import { modelMountPath } from './vllm-args.ts';
 
 /** KServe's storage initializer reads a Hugging Face token from this Secret key only. */
@@ -13,7 +14,20 @@ export interface KserveFacts {
   /** Nodes one replica spans. */
   readonly nodes: number;
   readonly source: ModelSource;
+  /** The sources of a version split's versions, in order. */
+  readonly versionSources: readonly ModelSource[];
+  /** The platform release and the LLMInferenceService API version its KServe serves. */
+  readonly release?: {
+    readonly id: string;
+    readonly apiVersion: PlatformRelease['llmInferenceServiceApiVersion'];
+  };
 }
+
+/** A version split's pods are told apart by labels of ours, which KServe hands its pods from v1alpha2 on. */
+const VERSION_SPLIT_API_VERSION = 'serving.kserve.io/v1alpha2';
+
+const OCI_REFUSAL =
+  'expected an hf:// or pvc:// model with serving: kserve: KServe mounts oci:// weights only in its OCI modelcar mode, which the platform does not turn on';
 
 export function kserveProblems(spec: ModelSpec, facts: KserveFacts): FieldProblem[] {
   const problems: FieldProblem[] = [];
@@ -41,12 +55,26 @@ export function kserveProblems(spec: ModelSpec, facts: KserveFacts): FieldProble
       'expected no rollout with serving: kserve: KServe owns the vLLM Deployment and reconciles its pod template, so Argo Rollouts cannot run a canary of it',
     );
   }
-  if (spec.versions !== undefined) {
+  if (
+    spec.versions !== undefined &&
+    facts.release !== undefined &&
+    facts.release.apiVersion !== VERSION_SPLIT_API_VERSION
+  ) {
+    const releases = PLATFORM_RELEASES.filter(
+      (r) => r.llmInferenceServiceApiVersion === VERSION_SPLIT_API_VERSION,
+    )
+      .map((r) => r.id)
+      .join(', ');
     refuse(
       ['versions'],
-      "expected no version split with serving: kserve: KServe weighs traffic between versions only from v0.20 (router.route weight), newer than the release table's KServe",
+      `expected no version split with serving: kserve on release ${facts.release.id}: its KServe serves LLMInferenceService ${facts.release.apiVersion}, which does not hand the pods the labels each version's InferencePool selects by (spec.labels); use a release whose KServe serves ${VERSION_SPLIT_API_VERSION} (${releases})`,
     );
   }
+  facts.versionSources.forEach((source, index) => {
+    if (source.kind === 'oci' && facts.source.kind !== 'oci') {
+      refuse(['versions', 'split', String(index), 'uri'], OCI_REFUSAL);
+    }
+  });
   if (spec.vllm?.cache === 'shared') {
     refuse(
       ['vllm', 'cache'],
@@ -68,12 +96,7 @@ export function kserveProblems(spec: ModelSpec, facts: KserveFacts): FieldProble
       );
     }
   });
-  if (facts.source.kind === 'oci') {
-    refuse(
-      ['model', 'uri'],
-      'expected an hf:// or pvc:// model with serving: kserve: KServe mounts oci:// weights only in its OCI modelcar mode, which the platform does not turn on',
-    );
-  }
+  if (facts.source.kind === 'oci') refuse(['model', 'uri'], OCI_REFUSAL);
   return problems;
 }
 

@@ -13,6 +13,8 @@ export interface VersionContext {
   readonly parseSource: (uri: string) => ModelSource;
   /** vLLM's arguments for a source; everything else about the pods is the model's. */
   readonly vllmArgs: (source: ModelSource) => readonly string[];
+  /** The URI the pods are given for a version's source (KServe's form in KServe mode); the spec's by default. */
+  readonly workloadUri?: (source: ModelSource, uri: string) => string;
   /** A disaggregated model's prefill arguments for a source. */
   readonly prefillArgs?: (source: ModelSource) => readonly string[];
 }
@@ -63,7 +65,7 @@ export function normalizeVersions(
       name: version.name,
       weight: version.weight,
       replicas,
-      uri,
+      uri: context.workloadUri === undefined ? uri : context.workloadUri(source, uri),
       source,
       args: context.vllmArgs(source),
       ...(context.prefillArgs === undefined ? {} : { prefillArgs: context.prefillArgs(source) }),

@@ -45,6 +45,16 @@ const models = {
     aliases: [{ name: 'basic' }],
   },
   'ks-scaled': { autoscaling: { maxReplicas: 3 } },
+  'ks-split': {
+    model: { uri: 'hf://example/ks-split', revision: 'v1' },
+    autoscaling: { maxReplicas: 4 },
+    versions: {
+      split: [
+        { name: 'stable', weight: 90 },
+        { name: 'next', weight: 10, revision: 'v2' },
+      ],
+    },
+  },
 };
 const current = generatedDevRepo(platform('2026.11'), models);
 const older = generatedDevRepo(platform('2026.05'), { 'ks-basic': models['ks-basic'] });
@@ -130,6 +140,98 @@ describe('a model in KServe mode', () => {
       kind: 'Deployment',
       name: 'ks-scaled-kserve',
     });
+  });
+});
+
+describe('a version split in KServe mode', () => {
+  const objects = renderedApplication(current.root, 'dev', 'dev-ks-split');
+  const services = objects.filter((o) => o.kind === 'LLMInferenceService') as (LlmInferenceService & {
+    spec: { labels?: Record<string, string> };
+  })[];
+  // The labels KServe's controller gives the pods of an LLMInferenceService: its own, and spec.labels.
+  const podsOf = (service: (typeof services)[number]): Record<string, string> => ({
+    ...KSERVE_POD,
+    'app.kubernetes.io/name': service.metadata.name,
+    'app.kubernetes.io/component': 'llminferenceservice-workload',
+    'llm-d.ai/role': 'both',
+    ...service.spec.labels,
+  });
+  const matchLabels = (kind: string, name?: string): Record<string, string>[] =>
+    objects
+      .filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name))
+      .map((o) => {
+        const spec = (o as KubeObject & { spec: Record<string, { matchLabels?: Record<string, string> }> })
+          .spec;
+        const selector = spec.selector ?? spec.podSelector;
+        return (selector?.matchLabels ?? selector) as Record<string, string>;
+      });
+
+  it('is one LLMInferenceService per version, each with its revision, valid against the schema', () => {
+    expect(services.map((s) => s.metadata.name)).toEqual(['ks-split-stable', 'ks-split-next']);
+    for (const service of services) expect(validateObject(service)).toEqual([]);
+    expect(services.map((s) => s.spec.model.uri)).toEqual([
+      'hf://example/ks-split:v1',
+      'hf://example/ks-split:v2',
+    ]);
+    for (const service of services) {
+      const args = service.spec.template.containers[0]?.args ?? [];
+      expect(args[0]).toBe('/mnt/models');
+      expect(args).not.toContain('--revision');
+      expect(args[args.indexOf('--served-model-name') + 1]).toBe('example/ks-split');
+      expect(service.spec.replicas).toBeUndefined();
+    }
+    expect(services.map((s) => s.spec.labels)).toEqual([
+      { 'switchyard.dev/model': 'ks-split', 'switchyard.dev/track': 'stable' },
+      { 'switchyard.dev/model': 'ks-split', 'switchyard.dev/track': 'next' },
+    ]);
+  });
+
+  it('gives each version a pool that selects exactly that version’s pods, and the route the weights', () => {
+    const pools = objects.filter((o) => o.kind === 'InferencePool');
+    expect(pools.map((p) => p.metadata.name)).toEqual(['ks-split-stable', 'ks-split-next']);
+    const poolSelectors = matchLabels('InferencePool');
+    const pods = services.map(podsOf);
+    poolSelectors.forEach((selector, i) => {
+      pods.forEach((labels, j) => expect(selects(selector, labels)).toBe(i === j));
+    });
+    const route = objects.find(
+      (o) => o.kind === 'HTTPRoute' && o.metadata.name === 'ks-split',
+    ) as KubeObject & {
+      spec: { rules: { backendRefs: { kind: string; name: string; weight: number }[] }[] };
+    };
+    const backends = route.spec.rules.flatMap((rule) => rule.backendRefs);
+    expect(new Set(backends.map((b) => `${b.kind}/${b.name}=${b.weight}`))).toEqual(
+      new Set(['InferencePool/ks-split-stable=90', 'InferencePool/ks-split-next=10']),
+    );
+  });
+
+  it('holds every version’s pods, and only this model’s, in its Service, policy and monitor', () => {
+    const pods = services.map(podsOf);
+    const otherModel = { ...KSERVE_POD, 'app.kubernetes.io/name': 'ks-basic' };
+    const selectors = [
+      ...matchLabels('Service', 'ks-split-vllm'),
+      ...matchLabels('NetworkPolicy', 'ks-split-vllm'),
+      ...matchLabels('PodMonitor'),
+    ];
+    expect(selectors).toHaveLength(3);
+    for (const selector of selectors) {
+      for (const labels of pods) expect(selects(selector, labels)).toBe(true);
+      expect(selects(selector, otherModel)).toBe(false);
+    }
+  });
+
+  it('autoscales each version’s KServe Deployment on that version’s queue', () => {
+    const scalers = objects.filter((o) => o.kind === 'ScaledObject') as (KubeObject & {
+      spec: { scaleTargetRef: { name: string }; triggers: { metadata: { query: string } }[] };
+    })[];
+    expect(scalers.map((s) => s.spec.scaleTargetRef.name)).toEqual([
+      'ks-split-stable-kserve',
+      'ks-split-next-kserve',
+    ]);
+    expect(scalers.map((s) => s.spec.triggers[0]?.metadata.query)).toEqual([
+      expect.stringContaining('track="stable"'),
+      expect.stringContaining('track="next"'),
+    ]);
   });
 });
 

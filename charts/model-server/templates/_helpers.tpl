@@ -112,13 +112,21 @@ scaleDown:
 
 {{/*
 Labels of the vLLM pods KServe's controller runs for this model's LLMInferenceService (its workload pods), and
-the pods this chart's policies then hold: KServe's in KServe mode, the chart's own otherwise.
+the pods this chart's policies then hold: KServe's in KServe mode, the chart's own otherwise. KServe names the pods
+after their LLMInferenceService; with a version split there is one per version, so the pods are found by the model
+label each version's LLMInferenceService hands them (spec.labels).
 */}}
 {{- define "model-server.kservePodLabels" -}}
-app.kubernetes.io/name: {{ include "model-server.fullname" . }}
 app.kubernetes.io/part-of: llminferenceservice
 kserve.io/component: workload
+{{- if .Values.versions.enabled }}
+{{ include "model-server.modelLabel" . }}: {{ include "model-server.fullname" . }}
+{{- else }}
+app.kubernetes.io/name: {{ include "model-server.fullname" . }}
 {{- end }}
+{{- end }}
+
+{{- define "model-server.modelLabel" -}}switchyard.dev/model{{- end }}
 
 {{- define "model-server.vllmPodLabels" -}}
 {{- if .Values.kserve.enabled -}}

@@ -15,7 +15,7 @@ export interface PlatformProfile {
    */
   release: '2026.05' | '2026.11';
   /**
-   * Who runs each model's vLLM pods: model-server (the model chart's own Deployments, LeaderWorkerSets and canaries) or kserve (a KServe LLMInferenceService per model, which needs components.kserve; the router, InferencePool, route, objectives and monitors stay the chart's).
+   * Who runs each model's vLLM pods: model-server (the model chart's own Deployments, LeaderWorkerSets and canaries) or kserve (a KServe LLMInferenceService per model, one per version of a version split, which needs components.kserve; the router, InferencePool, route, objectives and monitors stay the chart's).
    */
   serving?: 'model-server' | 'kserve';
   /**
