@@ -45,6 +45,11 @@ export const versionGateKinds: readonly { group: string; kind: string }[] = [
   { group: 'argoproj.io', kind: 'AnalysisRun' },
 ];
 
+/** KServe mode's workload; allowed where a model is served by KServe. */
+export const kserveKinds: readonly { group: string; kind: string }[] = [
+  { group: 'serving.kserve.io', kind: 'LLMInferenceService' },
+];
+
 /** The claim of a shared model cache; allowed where a model has one. */
 export const sharedCacheKinds: readonly { group: string; kind: string }[] = [
   { group: '', kind: 'PersistentVolumeClaim' },
@@ -63,6 +68,7 @@ function modelKinds(env: NormalizedEnvironment): readonly { group: string; kind:
     ...modelNamespacedKinds,
     ...(env.models.some((model) => model.vllm.sharedCacheStorageClass !== undefined) ? sharedCacheKinds : []),
     ...(env.models.some((model) => model.rollout !== undefined) ? rolloutKinds : []),
+    ...(env.models.some((model) => model.kserve !== undefined) ? kserveKinds : []),
     ...(env.models.some((model) => model.versionSplit?.analysis !== undefined) ? versionGateKinds : []),
     ...(['hpa', 'keda'] as const).flatMap((engine): readonly { group: string; kind: string }[] =>
       env.models.some((model) => model.autoscaling?.engine === engine) ? autoscalerKinds[engine] : [],

@@ -3,6 +3,7 @@
 // does not exist or lacks the port, a pool or Service whose selector matches no pod. Schemas and CEL rules see
 // one object at a time, so these are checked here, across every Application of the environment.
 import { isJsonObject, type FieldError, type JsonObject } from './openapi-schema.ts';
+import { llmInferenceServicePods } from './kserve-pods.ts';
 
 export interface PlacedObject {
   object: JsonObject;
@@ -65,6 +66,9 @@ function podTemplates(object: JsonObject): { template: JsonObject; extraLabels: 
         extraLabels: extra.some((labels) => Object.keys(labels).length > 0) ? extra : [{}],
       },
     ];
+  }
+  if (group === 'serving.kserve.io' && kind === 'LLMInferenceService') {
+    return llmInferenceServicePods(object).map(({ template }) => ({ template, extraLabels: [{}] }));
   }
   if (group === 'leaderworkerset.x-k8s.io' && kind === 'LeaderWorkerSet') {
     // The controller labels each pod with its index in the group: the leader is worker 0 (and uses the worker
