@@ -420,6 +420,9 @@ function normalizeModel(
   if (kserve) {
     const facts = {
       nodes: topology.nodes,
+      gpusPerNode: nodeShape.gpusPerNode,
+      tensor,
+      pipeline,
       source,
       versionSources: versions?.split.versions.map((version) => version.source) ?? [],
       ...(platform.release === undefined

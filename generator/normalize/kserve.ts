@@ -11,8 +11,11 @@ import { modelMountPath } from './vllm-args.ts';
 export const KSERVE_HF_TOKEN_KEY = 'HF_TOKEN';
 
 export interface KserveFacts {
-  /** Nodes one replica spans. */
+  /** Nodes one replica spans, of gpusPerNode GPUs each. */
   readonly nodes: number;
+  readonly gpusPerNode: number;
+  readonly tensor: number;
+  readonly pipeline: number;
   readonly source: ModelSource;
   /** The sources of a version split's versions, in order. */
   readonly versionSources: readonly ModelSource[];
@@ -34,13 +37,11 @@ export function kserveProblems(spec: ModelSpec, facts: KserveFacts): FieldProble
   const refuse = (path: readonly string[], message: string): void => {
     problems.push({ path, message });
   };
-  if (facts.nodes > 1) {
+  // KServe sizes the LeaderWorkerSet of a replica across nodes by its pipeline stages (spec.parallelism.pipeline).
+  if (facts.nodes > 1 && facts.pipeline !== facts.nodes) {
     refuse(
-      [
-        'parallelism',
-        spec.parallelism?.pipeline !== undefined && spec.parallelism.pipeline > 1 ? 'pipeline' : 'tensor',
-      ],
-      `expected a replica on one node with serving: kserve (this one spans ${facts.nodes}): KServe spreads a replica over nodes only by data-parallel ranks (its pipeline-parallel preset is not shipped), never by tensor or pipeline stages; use serving: model-server for it`,
+      ['parallelism', spec.parallelism?.pipeline !== undefined ? 'pipeline' : 'tensor'],
+      `expected one pipeline stage per node with serving: kserve (tensor ${facts.tensor} x pipeline ${facts.pipeline} spans ${facts.nodes} nodes of ${facts.gpusPerNode} GPUs): KServe makes a group of as many pods as pipeline stages; write parallelism.tensor: ${facts.gpusPerNode} and pipeline: ${facts.nodes}, or use serving: model-server`,
     );
   }
   if (spec.disaggregation !== undefined) {

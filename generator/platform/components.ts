@@ -11,6 +11,7 @@ export const SYNC_WAVES = {
   meshBase: -20,
   meshControlPlane: -15,
   controllers: -10,
+  controllerPresets: -8,
   gateway: -5,
   monitoring: -5,
   models: 10,
@@ -426,6 +427,18 @@ export function platformComponents(settings: PlatformSettings): PlatformComponen
       ],
       clusterKinds: RBAC_AND_WEBHOOKS,
       ignoreDifferences: WEBHOOK_CA_BUNDLES,
+    });
+    components.push({
+      name: 'kserve-presets',
+      description: 'KServe presets the controller looks up and does not ship (pipeline-parallel workers)',
+      // After the controller: its webhook validates LLMInferenceServiceConfigs.
+      wave: SYNC_WAVES.controllerPresets,
+      namespace: 'kserve',
+      source: { type: 'local', chart: 'kserve-presets' },
+      installsCrds: [],
+      usesKinds: CRD_BUNDLES.kserve.filter((ref) => ref.kind === 'LLMInferenceServiceConfig'),
+      clusterKinds: [],
+      ignoreDifferences: [],
     });
   }
 

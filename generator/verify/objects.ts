@@ -15,17 +15,19 @@ const embeddedPodTypes: Record<
     ['spec.leaderWorkerTemplate.workerTemplate', 'PodTemplateSpec'],
   ],
   ...Object.fromEntries(
-    ['v1alpha1', 'v1alpha2'].map((version) => [
-      `serving.kserve.io/${version} LLMInferenceService`,
-      [
-        ['spec.template', 'PodSpec'],
-        ['spec.worker', 'PodSpec'],
-        ['spec.prefill.template', 'PodSpec'],
-        ['spec.prefill.worker', 'PodSpec'],
-        ['spec.router.scheduler.template', 'PodSpec'],
-        ['spec.router.scheduler.tokenizer.template', 'PodSpec'],
-      ] as const,
-    ]),
+    ['v1alpha1', 'v1alpha2'].flatMap((version) =>
+      ['LLMInferenceService', 'LLMInferenceServiceConfig'].map((kind) => [
+        `serving.kserve.io/${version} ${kind}`,
+        [
+          ['spec.template', 'PodSpec'],
+          ['spec.worker', 'PodSpec'],
+          ['spec.prefill.template', 'PodSpec'],
+          ['spec.prefill.worker', 'PodSpec'],
+          ['spec.router.scheduler.template', 'PodSpec'],
+          ['spec.router.scheduler.tokenizer.template', 'PodSpec'],
+        ] as const,
+      ]),
+    ),
   ),
 };
 

@@ -1,8 +1,11 @@
 // KServe mode (serving: kserve), rendered by real helm from the generated Applications: each model becomes a
 // KServe LLMInferenceService of the release's API version running vLLM with the spec's arguments, and the model
 // chart's router, InferencePool, policies and monitors select the pods KServe's controller labels.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validateObject } from '../../generator/verify/objects.ts';
+import { formatProblem, validateRepository } from '../../generator/verify/run.ts';
 import { generatedDevRepo } from './helpers.ts';
 import { renderedApplication, type KubeObject } from './platform/platform-helpers.ts';
 
@@ -31,9 +34,15 @@ const KSERVE_POD = {
 const platform = (release: string) => ({
   release,
   serving: 'kserve',
-  components: { kserve: true, keda: true },
+  components: { kserve: true, keda: true, leaderWorkerSet: true },
   cloud: { provider: 'generic' },
-  accelerators: { 'nvidia-gpu': { resourceName: 'nvidia.com/gpu', gpusPerNode: 4 } },
+  accelerators: {
+    'nvidia-gpu': {
+      resourceName: 'nvidia.com/gpu',
+      gpusPerNode: 4,
+      groupTopologyKey: 'example.com/node-group',
+    },
+  },
 });
 const models = {
   'ks-basic': {
@@ -45,6 +54,22 @@ const models = {
     aliases: [{ name: 'basic' }],
   },
   'ks-scaled': { autoscaling: { maxReplicas: 3 } },
+  // Two nodes of four GPUs per replica: one pipeline stage per node.
+  'ks-groups': {
+    model: { uri: 'hf://example/ks-groups' },
+    parallelism: { tensor: 4, pipeline: 2 },
+    autoscaling: { maxReplicas: 2 },
+  },
+  // Groups across nodes, two versions of them.
+  'ks-groups-split': {
+    parallelism: { tensor: 4, pipeline: 2 },
+    versions: {
+      split: [
+        { name: 'a', weight: 50 },
+        { name: 'b', weight: 50, revision: 'v2' },
+      ],
+    },
+  },
   'ks-split': {
     model: { uri: 'hf://example/ks-split', revision: 'v1' },
     autoscaling: { maxReplicas: 4 },
@@ -57,7 +82,10 @@ const models = {
   },
 };
 const current = generatedDevRepo(platform('2026.11'), models);
-const older = generatedDevRepo(platform('2026.05'), { 'ks-basic': models['ks-basic'] });
+const older = generatedDevRepo(platform('2026.05'), {
+  'ks-basic': models['ks-basic'],
+  'ks-groups': models['ks-groups'],
+});
 afterAll(() => {
   current.cleanup();
   older.cleanup();
@@ -111,7 +139,9 @@ describe('a model in KServe mode', () => {
     const vllmPolicy = objects.find(
       (o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'ks-basic-vllm',
     ) as (KubeObject & { spec: { podSelector: { matchLabels: Record<string, string> } } }) | undefined;
-    expect(vllmPolicy?.spec.podSelector.matchLabels).toEqual(podLabels);
+    // Every pod of the service (the workers of a group too), not only its workload pods.
+    const { 'kserve.io/component': _workload, ...servicePods } = podLabels;
+    expect(vllmPolicy?.spec.podSelector.matchLabels).toEqual(servicePods);
     const routerPolicy = objects.find(
       (o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'ks-basic-router',
     ) as KubeObject & {
@@ -140,6 +170,112 @@ describe('a model in KServe mode', () => {
       kind: 'Deployment',
       name: 'ks-scaled-kserve',
     });
+  });
+});
+
+describe('a model whose replicas span nodes, in KServe mode', () => {
+  const objects = renderedApplication(current.root, 'dev', 'dev-ks-groups');
+  const service = objects.find((o) => o.kind === 'LLMInferenceService') as LlmInferenceService & {
+    spec: { parallelism: { tensor: number; pipeline: number }; worker: { containers: Container[] } };
+  };
+  const leader = service.spec.template.containers[0];
+  const worker = service.spec.worker.containers[0];
+  // The labels KServe's controller gives a group's pods (the leader is the workload pod that serves HTTP).
+  const group = { 'app.kubernetes.io/name': 'ks-groups', 'app.kubernetes.io/part-of': 'llminferenceservice' };
+  const leaderPod = {
+    ...group,
+    'app.kubernetes.io/component': 'llminferenceservice-workload-leader',
+    'kserve.io/component': 'workload',
+    'llm-d.ai/role': 'both',
+  };
+  const workerPod = { ...group, 'app.kubernetes.io/component': 'llminferenceservice-workload-worker' };
+  const selectorOf = (kind: string, name: string): Record<string, string> => {
+    const found = objects.find((o) => o.kind === kind && o.metadata.name === name) as KubeObject & {
+      spec: { selector: Record<string, string> | { matchLabels: Record<string, string> } };
+    };
+    const { selector } = found.spec;
+    // A Service's selector is the labels themselves; the others' are label selectors.
+    return kind === 'Service'
+      ? (selector as Record<string, string>)
+      : (selector as { matchLabels: Record<string, string> }).matchLabels;
+  };
+
+  it('is a leader and workers whose group KServe sizes by the pipeline stages, one per node', () => {
+    expect(validateObject(service)).toEqual([]);
+    // KServe's LeaderWorkerSet size is spec.parallelism.pipeline; each pod holds one node's GPUs.
+    expect(service.spec.parallelism).toEqual({ tensor: 4, pipeline: 2 });
+    expect(leader?.resources.limits['nvidia.com/gpu']).toBe('4');
+    expect(worker?.resources.limits['nvidia.com/gpu']).toBe('4');
+    expect(service.metadata.annotations?.['leaderworkerset.sigs.k8s.io/exclusive-topology']).toBe(
+      'example.com/node-group',
+    );
+  });
+
+  it('starts the leader’s Ray head and vLLM with the spec’s parallelism, and the workers into its cluster', () => {
+    expect(leader?.command).toEqual(['/bin/sh', '-c']);
+    const script = leader?.args.join(' ') ?? '';
+    expect(script).toContain('ray start --head --port=6379');
+    expect(script).toContain('"$LWS_GROUP_SIZE"');
+    expect(script).toMatch(/exec vllm serve '\/mnt\/models'/);
+    expect(script).toContain("'--tensor-parallel-size' '4'");
+    expect(script).toContain("'--pipeline-parallel-size' '2'");
+    expect(worker?.args).toEqual([
+      'exec ray start --address=$(LWS_LEADER_ADDRESS):6379 --block --disable-usage-stats',
+    ]);
+    expect(leader?.ports.map((p) => p.name)).toEqual(['http', 'ray']);
+    expect(worker?.ports.map((p) => p.name)).toEqual(['ray']);
+  });
+
+  it('routes to the leaders only, and lets a group’s pods reach one another', () => {
+    for (const [kind, name] of [
+      ['InferencePool', 'ks-groups'],
+      ['Service', 'ks-groups-vllm'],
+      ['PodMonitor', 'ks-groups-vllm'],
+    ] as const) {
+      expect(selects(selectorOf(kind, name), leaderPod), `${kind} ${name}`).toBe(true);
+      expect(selects(selectorOf(kind, name), workerPod), `${kind} ${name}`).toBe(false);
+    }
+    const policy = objects.find(
+      (o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'ks-groups-vllm',
+    ) as KubeObject & {
+      spec: {
+        podSelector: { matchLabels: Record<string, string> };
+        ingress: { from?: { podSelector?: { matchLabels: Record<string, string> } }[] }[];
+      };
+    };
+    for (const pod of [leaderPod, workerPod]) {
+      expect(selects(policy.spec.podSelector.matchLabels, pod)).toBe(true);
+      const admitted = policy.spec.ingress.some((rule) =>
+        (rule.from ?? []).some(
+          (peer) => peer.podSelector !== undefined && selects(peer.podSelector.matchLabels, pod),
+        ),
+      );
+      expect(admitted).toBe(true);
+    }
+  });
+
+  it('autoscales KServe’s LeaderWorkerSet by whole groups', () => {
+    const scaler = objects.find((o) => o.kind === 'ScaledObject') as KubeObject & {
+      spec: { scaleTargetRef: { apiVersion: string; kind: string; name: string } };
+    };
+    expect(scaler.spec.scaleTargetRef).toEqual({
+      apiVersion: 'leaderworkerset.x-k8s.io/v1',
+      kind: 'LeaderWorkerSet',
+      name: 'ks-groups-kserve-mn',
+    });
+  });
+
+  it('has the pipeline-parallel preset KServe looks up, from the platform, in KServe’s namespace', () => {
+    for (const [repo, apiVersion] of [
+      [current, 'serving.kserve.io/v1alpha2'],
+      [older, 'serving.kserve.io/v1alpha1'],
+    ] as const) {
+      const presets = renderedApplication(repo.root, 'dev', 'dev-platform-kserve-presets');
+      expect(presets.map((o) => `${o.apiVersion} ${o.kind} ${o.metadata.name}`)).toEqual([
+        `${apiVersion} LLMInferenceServiceConfig kserve-config-llm-worker-pipeline-parallel`,
+      ]);
+      for (const preset of presets) expect(validateObject(preset)).toEqual([]);
+    }
   });
 });
 
@@ -235,12 +371,41 @@ describe('a version split in KServe mode', () => {
   });
 });
 
+// The upstream CRDs next to the repository, where present (not on a fresh clone).
+const referenceCrds = join(import.meta.dirname, '../../../shared/reference/crds');
+
+describe('the KServe-mode environments as a whole', () => {
+  it.each([
+    ['2026.11', current],
+    ['2026.05', older],
+  ])(
+    'validate on release %s: the models project allows the services, and pools and Services find their pods',
+    async (_release, repo) => {
+      const report = await validateRepository({
+        root: repo.root,
+        envs: ['dev'],
+        ...(existsSync(referenceCrds) ? { crdsDir: referenceCrds } : {}),
+      });
+      expect(report.problems.map(formatProblem)).toEqual([]);
+      expect(report.objects).toBeGreaterThan(50);
+    },
+    120_000,
+  );
+});
+
 describe('KServe mode on a release whose KServe serves v1alpha1', () => {
   it('renders a v1alpha1 LLMInferenceService valid against that version’s schema', () => {
     const service = renderedApplication(older.root, 'dev', 'dev-ks-basic').find(
       (o) => o.kind === 'LLMInferenceService',
     ) as LlmInferenceService;
     expect(service.apiVersion).toBe('serving.kserve.io/v1alpha1');
+    expect(validateObject(service)).toEqual([]);
+  });
+
+  it('renders a group across nodes valid against that version’s schema', () => {
+    const service = renderedApplication(older.root, 'dev', 'dev-ks-groups').find(
+      (o) => o.kind === 'LLMInferenceService',
+    ) as LlmInferenceService;
     expect(validateObject(service)).toEqual([]);
   });
 });

@@ -111,14 +111,14 @@ scaleDown:
 {{- end }}
 
 {{/*
-Labels of the vLLM pods KServe's controller runs for this model's LLMInferenceService (its workload pods), and
-the pods this chart's policies then hold: KServe's in KServe mode, the chart's own otherwise. KServe names the pods
-after their LLMInferenceService; with a version split there is one per version, so the pods are found by the model
-label each version's LLMInferenceService hands them (spec.labels).
+Labels of the vLLM pods KServe's controller runs for this model's LLMInferenceService, and the pods this chart's
+policies then hold: KServe's in KServe mode, the chart's own otherwise. KServe names the pods after their
+LLMInferenceService; with a version split there is one per version, so the pods are found by the model label each
+version's LLMInferenceService hands them (spec.labels). Of a group across nodes, only the leader is a workload pod
+(kserve.io/component), the one that serves HTTP.
 */}}
-{{- define "model-server.kservePodLabels" -}}
+{{- define "model-server.kserveModelPodLabels" -}}
 app.kubernetes.io/part-of: llminferenceservice
-kserve.io/component: workload
 {{- if .Values.versions.enabled }}
 {{ include "model-server.modelLabel" . }}: {{ include "model-server.fullname" . }}
 {{- else }}
@@ -126,11 +126,16 @@ app.kubernetes.io/name: {{ include "model-server.fullname" . }}
 {{- end }}
 {{- end }}
 
+{{- define "model-server.kservePodLabels" -}}
+{{ include "model-server.kserveModelPodLabels" . }}
+kserve.io/component: workload
+{{- end }}
+
 {{- define "model-server.modelLabel" -}}switchyard.dev/model{{- end }}
 
 {{- define "model-server.vllmPodLabels" -}}
 {{- if .Values.kserve.enabled -}}
-{{ include "model-server.kservePodLabels" . }}
+{{ include "model-server.kserveModelPodLabels" . }}
 {{- else -}}
 {{ include "model-server.selectorLabels" (list . "vllm") }}
 {{- end -}}

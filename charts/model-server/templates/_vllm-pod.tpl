@@ -43,20 +43,8 @@ containers:
     args:
       {{- toYaml .Values.vllm.args | nindent 6 }}
       {{- include "model-server.vllmTlsArgs" . | nindent 6 }}
-    {{- else if eq $role "leader" }}
-    # The leader heads the group's Ray cluster, waits until every node of the group has joined, then serves.
-    command: ["/bin/sh", "-c"]
-    args:
-      - >-
-        ray start --head --port={{ include "model-server.rayPort" . }} --disable-usage-stats &&
-        until [ "$(python3 -c 'import ray; ray.init(address="auto", logging_level="ERROR"); print(sum(1 for n in ray.nodes() if n["Alive"]))')" -ge "$LWS_GROUP_SIZE" ];
-        do sleep 5; done &&
-        exec vllm serve{{ range concat .Values.vllm.args (include "model-server.vllmTlsArgs" . | fromYamlArray) }} {{ . | squote }}{{ end }}
     {{- else }}
-    # A worker joins the leader's Ray cluster and holds its GPUs for the ranks vLLM places there.
-    command: ["/bin/sh", "-c"]
-    args:
-      - exec ray start --address=$(LWS_LEADER_ADDRESS):{{ include "model-server.rayPort" . }} --block --disable-usage-stats
+    {{- include "model-server.rayLaunch" (list . $role .Values.vllm.args) | nindent 4 }}
     {{- end }}
     env:
       - name: HOME
@@ -257,4 +245,26 @@ readinessProbe:
   periodSeconds: 5
   timeoutSeconds: 3
   failureThreshold: 3
+{{- end }}
+
+{{/*
+How a pod of a group that spans nodes starts: (list $ role args), role "leader" or "worker", args vLLM's. The
+leader heads the group's Ray cluster, waits until every node of the group has joined (LeaderWorkerSet sets
+LWS_GROUP_SIZE and LWS_LEADER_ADDRESS), then serves; a worker joins the leader's Ray cluster and holds its GPUs for
+the ranks vLLM places there. The chart's LeaderWorkerSets and KServe's both start their pods this way.
+*/}}
+{{- define "model-server.rayLaunch" -}}
+{{- $ := index . 0 -}}
+{{- $port := include "model-server.rayPort" $ -}}
+command: ["/bin/sh", "-c"]
+args:
+{{- if eq (index . 1) "leader" }}
+  - >-
+    ray start --head --port={{ $port }} --disable-usage-stats &&
+    until [ "$(python3 -c 'import ray; ray.init(address="auto", logging_level="ERROR"); print(sum(1 for n in ray.nodes() if n["Alive"]))')" -ge "$LWS_GROUP_SIZE" ];
+    do sleep 5; done &&
+    exec vllm serve{{ range concat (index . 2) (include "model-server.vllmTlsArgs" $ | fromYamlArray) }} {{ . | squote }}{{ end }}
+{{- else }}
+  - exec ray start --address=$(LWS_LEADER_ADDRESS):{{ $port }} --block --disable-usage-stats
+{{- end }}
 {{- end }}

@@ -103,6 +103,10 @@ export function istioControlPlaneValues(settings: PlatformSettings): Record<stri
   };
 }
 
+export function kservePresetsValues(settings: PlatformSettings): Record<string, unknown> {
+  return { apiVersion: settings.release.llmInferenceServiceApiVersion };
+}
+
 /** Our platform charts by name, with the function that derives an environment's values. */
 export const platformChartValues: Readonly<
   Record<string, (settings: PlatformSettings) => Record<string, unknown>>
@@ -110,6 +114,7 @@ export const platformChartValues: Readonly<
   'argocd-config': argocdConfigValues,
   gateway: gatewayValues,
   'istio-control-plane': istioControlPlaneValues,
+  'kserve-presets': kservePresetsValues,
   monitoring: monitoringValues,
   pki: pkiValues,
 };

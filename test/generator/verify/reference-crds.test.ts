@@ -160,9 +160,15 @@ interface ProjectSchemaNode {
   additionalProperties?: ProjectSchemaNode | boolean;
 }
 
+/** The node a `$ref` names: a definition of the same schema (`#/$defs/x`) or of another project schema file. */
 function resolveRef(root: ProjectSchemaNode, node: ProjectSchemaNode): ProjectSchemaNode {
-  if (node.$ref?.startsWith('#/$defs/') === true) {
-    const target = root.$defs?.[node.$ref.slice('#/$defs/'.length)];
+  const [file, pointer] = node.$ref?.split('#') ?? [];
+  if (pointer?.startsWith('/$defs/') === true) {
+    const holder =
+      file === '' || file === undefined
+        ? root
+        : (JSON.parse(readFileSync(join(projectSchemaDir, file), 'utf8')) as ProjectSchemaNode);
+    const target = holder.$defs?.[pointer.slice('/$defs/'.length)];
     if (target !== undefined) {
       return target;
     }
