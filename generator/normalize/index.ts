@@ -357,12 +357,6 @@ function normalizeModel(
 
   const blockSize = spec.vllm?.blockSize ?? modelDefaults.blockSize;
   const prefixCache = spec.router?.prefixCache ?? modelDefaults.prefixCache;
-  if (kserve && prefixCache === 'precise') {
-    problem(
-      ['router', 'prefixCache'],
-      "expected approximate in KServe mode: the LLMInferenceService's pod template has no KV-cache event port or POD_IP for vLLM's publisher yet",
-    );
-  }
   const maxModelLen = spec.vllm?.maxModelLen;
   const gpuMemoryUtilization = spec.vllm?.gpuMemoryUtilization;
   const argsOf = (from: ModelSource, stage: 'decode' | 'prefill' | undefined): readonly string[] =>

@@ -60,6 +60,7 @@ const models = {
     parallelism: { tensor: 4, pipeline: 2 },
     autoscaling: { maxReplicas: 2 },
   },
+  'ks-precise': { router: { prefixCache: 'precise' } },
   // Groups across nodes, two versions of them.
   'ks-groups-split': {
     parallelism: { tensor: 4, pipeline: 2 },
@@ -276,6 +277,30 @@ describe('a model whose replicas span nodes, in KServe mode', () => {
       ]);
       for (const preset of presets) expect(validateObject(preset)).toEqual([]);
     }
+  });
+});
+
+describe('the precise prefix cache in KServe mode', () => {
+  const objects = renderedApplication(current.root, 'dev', 'dev-ks-precise');
+  const service = objects.find((o) => o.kind === 'LLMInferenceService') as LlmInferenceService;
+  const main = service.spec.template.containers[0];
+
+  it('publishes vLLM’s KV-cache events from each pod, on a port the router may reach', () => {
+    const args = main?.args ?? [];
+    const config = args[args.indexOf('--kv-events-config') + 1] ?? '';
+    expect(config).toContain('tcp://*:5557');
+    expect(config).toContain('$(POD_IP)');
+    expect(main?.env.find((e) => e.name === 'POD_IP')).toEqual({
+      name: 'POD_IP',
+      valueFrom: { fieldRef: { fieldPath: 'status.podIP' } },
+    });
+    expect(main?.ports).toContainEqual({ name: 'kv-events', containerPort: 5557, protocol: 'TCP' });
+    const policy = objects.find(
+      (o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'ks-precise-vllm',
+    ) as KubeObject & {
+      spec: { ingress: { ports?: { port: number }[] }[] };
+    };
+    expect(policy.spec.ingress.some((rule) => (rule.ports ?? []).some((p) => p.port === 5557))).toBe(true);
   });
 });
 
