@@ -408,7 +408,9 @@ function normalizeModel(
           ...(kserve
             ? { vllmArgs: (from) => kserveVllmArgs(argsFor(from)), workloadUri: kserveModelUri }
             : { vllmArgs: argsFor }),
-          ...(disaggregation === undefined ? {} : { prefillArgs: prefillArgsFor }),
+          ...(disaggregation === undefined
+            ? {}
+            : { prefillArgs: kserve ? (from) => kserveVllmArgs(prefillArgsFor(from)) : prefillArgsFor }),
         });
   for (const found of versions?.problems ?? []) problem(found.path, found.message);
   if (kserve) {
@@ -417,6 +419,9 @@ function normalizeModel(
       gpusPerNode: nodeShape.gpusPerNode,
       tensor,
       pipeline,
+      ...(prefill === undefined
+        ? {}
+        : { prefill: { tensor: prefill.tensor, pipeline: prefill.pipeline, nodes: prefill.topology.nodes } }),
       source,
       versionSources: versions?.split.versions.map((version) => version.source) ?? [],
       ...(platform.release === undefined
@@ -544,6 +549,7 @@ function normalizeModel(
             apiVersion: platform.release.llmInferenceServiceApiVersion,
             uri: kserveModelUri(source, spec.model.uri),
             args: kserveVllmArgs(argsFor(source)),
+            prefillArgs: disaggregation === undefined ? [] : kserveVllmArgs(prefillArgsFor(source)),
           },
         }
       : {}),

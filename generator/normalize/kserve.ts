@@ -16,6 +16,8 @@ export interface KserveFacts {
   readonly gpusPerNode: number;
   readonly tensor: number;
   readonly pipeline: number;
+  /** A disaggregated model's prefill stage, placed like the model's. */
+  readonly prefill?: { readonly tensor: number; readonly pipeline: number; readonly nodes: number };
   readonly source: ModelSource;
   /** The sources of a version split's versions, in order. */
   readonly versionSources: readonly ModelSource[];
@@ -37,17 +39,27 @@ export function kserveProblems(spec: ModelSpec, facts: KserveFacts): FieldProble
   const refuse = (path: readonly string[], message: string): void => {
     problems.push({ path, message });
   };
-  // KServe sizes the LeaderWorkerSet of a replica across nodes by its pipeline stages (spec.parallelism.pipeline).
-  if (facts.nodes > 1 && facts.pipeline !== facts.nodes) {
-    refuse(
-      ['parallelism', spec.parallelism?.pipeline !== undefined ? 'pipeline' : 'tensor'],
-      `expected one pipeline stage per node with serving: kserve (tensor ${facts.tensor} x pipeline ${facts.pipeline} spans ${facts.nodes} nodes of ${facts.gpusPerNode} GPUs): KServe makes a group of as many pods as pipeline stages; write parallelism.tensor: ${facts.gpusPerNode} and pipeline: ${facts.nodes}, or use serving: model-server`,
-    );
-  }
-  if (spec.disaggregation !== undefined) {
-    refuse(
-      ['disaggregation'],
-      "expected no disaggregation with serving: kserve: KServe's decode preset brings its own routing sidecar, whose flags change between the KServe versions the release table allows; use serving: model-server for it",
+  // KServe sizes the LeaderWorkerSet of a replica across nodes by its pipeline stages (parallelism.pipeline).
+  const onePipelineStagePerNode = (
+    stage: { readonly tensor: number; readonly pipeline: number; readonly nodes: number },
+    field: readonly string[],
+    explicitPipeline: boolean,
+    what: string,
+  ): void => {
+    if (stage.nodes > 1 && stage.pipeline !== stage.nodes) {
+      refuse(
+        [...field, explicitPipeline ? 'pipeline' : 'tensor'],
+        `expected one pipeline stage per node with serving: kserve (${what}tensor ${stage.tensor} x pipeline ${stage.pipeline} spans ${stage.nodes} nodes of ${facts.gpusPerNode} GPUs): KServe makes a group of as many pods as pipeline stages; write ${field.join('.')}.tensor: ${facts.gpusPerNode} and pipeline: ${stage.nodes}, or use serving: model-server`,
+      );
+    }
+  };
+  onePipelineStagePerNode(facts, ['parallelism'], spec.parallelism?.pipeline !== undefined, '');
+  if (facts.prefill !== undefined) {
+    onePipelineStagePerNode(
+      facts.prefill,
+      ['disaggregation', 'prefill', 'parallelism'],
+      spec.disaggregation?.prefill?.parallelism?.pipeline !== undefined,
+      'prefill pods: ',
     );
   }
   if (spec.rollout !== undefined) {

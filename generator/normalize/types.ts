@@ -199,8 +199,10 @@ export interface NormalizedModel {
     readonly apiVersion: 'serving.kserve.io/v1alpha1' | 'serving.kserve.io/v1alpha2';
     /** The URI KServe's storage initializer reads (a revision after a colon). */
     readonly uri: string;
-    /** vLLM's arguments in KServe's pod (weights at /mnt/models). */
+    /** vLLM's arguments in KServe's pod (weights at /mnt/models); a disaggregated model's decode pods'. */
     readonly args: readonly string[];
+    /** A disaggregated model's prefill pods' arguments (spec.prefill); empty otherwise. */
+    readonly prefillArgs: readonly string[];
   };
   /** The autoscaler of the model's (decode) workloads; replicas is then its floor. */
   readonly autoscaling?: NormalizedAutoscaling;

@@ -7,37 +7,42 @@ export interface KservePodTemplate {
   readonly template: JsonObject;
 }
 
-const PART_OF = { 'app.kubernetes.io/part-of': 'llminferenceservice' } as const;
-
 /**
- * One pod template per kind of pod: a single-node service's workload pods, or a group's leader and workers (only
- * the leader counts as a workload pod). spec.labels reach the pods from v1alpha2 on.
+ * One pod template per kind of pod, for the main workload and for spec.prefill: a single-node workload's pods, or
+ * a group's leader and workers (only the leader counts as a workload pod, the one the pool may select). The main
+ * workload's role is "decode" beside a prefill stage, "both" without one. A workload's labels (spec.labels,
+ * spec.prefill.labels) reach its pods from v1alpha2 on.
  */
 export function llmInferenceServicePods(service: JsonObject): KservePodTemplate[] {
   const metadata = isJsonObject(service.metadata) ? service.metadata : {};
   const spec = isJsonObject(service.spec) ? service.spec : {};
   const name = typeof metadata.name === 'string' ? metadata.name : '';
-  const own =
-    service.apiVersion === 'serving.kserve.io/v1alpha2' && isJsonObject(spec.labels)
-      ? Object.fromEntries(Object.entries(spec.labels).filter(([, value]) => typeof value === 'string'))
+  const labelsOf = (workload: JsonObject): Record<string, string> =>
+    service.apiVersion === 'serving.kserve.io/v1alpha2' && isJsonObject(workload.labels)
+      ? Object.fromEntries(
+          Object.entries(workload.labels).filter(
+            (entry): entry is [string, string] => typeof entry[1] === 'string',
+          ),
+        )
       : {};
-  const pod = (component: string, workload: boolean, podSpec: unknown): KservePodTemplate => ({
-    template: {
-      metadata: {
-        labels: {
-          ...own,
-          'app.kubernetes.io/component': component,
-          'app.kubernetes.io/name': name,
-          ...PART_OF,
-          ...(workload ? { 'kserve.io/component': 'workload', 'llm-d.ai/role': 'both' } : {}),
+  const podsOf = (workload: JsonObject, role: string, suffix: string): KservePodTemplate[] => {
+    const pod = (component: string, serving: boolean, podSpec: unknown): KservePodTemplate => ({
+      template: {
+        metadata: {
+          labels: {
+            ...labelsOf(workload),
+            'app.kubernetes.io/component': `llminferenceservice-workload${component}${suffix}`,
+            'app.kubernetes.io/name': name,
+            'app.kubernetes.io/part-of': 'llminferenceservice',
+            ...(serving ? { 'kserve.io/component': 'workload', 'llm-d.ai/role': role } : {}),
+          },
         },
+        spec: isJsonObject(podSpec) ? podSpec : {},
       },
-      spec: isJsonObject(podSpec) ? podSpec : {},
-    },
-  });
-  if (!isJsonObject(spec.worker)) return [pod('llminferenceservice-workload', true, spec.template)];
-  return [
-    pod('llminferenceservice-workload-leader', true, spec.template),
-    pod('llminferenceservice-workload-worker', false, spec.worker),
-  ];
+    });
+    if (!isJsonObject(workload.worker)) return [pod('', true, workload.template)];
+    return [pod('-leader', true, workload.template), pod('-worker', false, workload.worker)];
+  };
+  if (!isJsonObject(spec.prefill)) return podsOf(spec, 'both', '');
+  return [...podsOf(spec, 'decode', ''), ...podsOf(spec.prefill, 'prefill', '-prefill')];
 }

@@ -175,7 +175,7 @@ describe('a disaggregated model on one node per replica', () => {
     };
     const target = pool.spec.targetPorts[0]?.number;
     const decodePod = pods(decode).serving;
-    const sidecar = decodePod.spec.initContainers?.find((c) => c.name === 'routing-sidecar');
+    const sidecar = decodePod.spec.initContainers?.find((c) => c.name === 'llm-d-routing-sidecar');
     const vllm = decodePod.spec.containers.find((c) => c.name === 'vllm');
     expect(sidecar?.restartPolicy).toBe('Always');
     expect(portNamed(sidecar, 'http')).toBe(target);
@@ -281,7 +281,7 @@ describe('a disaggregated model whose decode replicas span nodes', () => {
   });
 
   it('runs the sidecar on the group leader only, and the pool selects exactly the pods that serve HTTP', () => {
-    expect(leader.spec.initContainers?.map((c) => c.name)).toEqual(['routing-sidecar']);
+    expect(leader.spec.initContainers?.map((c) => c.name)).toEqual(['llm-d-routing-sidecar']);
     expect(worker?.spec.initContainers).toBeUndefined();
     const pool = named(objects, 'InferencePool', 'pd-wide') as KubeObject & {
       spec: { selector: { matchLabels: Record<string, string> } };
@@ -304,7 +304,7 @@ describe('a disaggregated model whose prefill replicas span nodes', () => {
       'leaderworkerset.sigs.k8s.io/exclusive-topology': 'example.com/node-group',
     });
     const decode = named(objects, 'Deployment', 'pd-wide-prefill-vllm-decode') as Workload;
-    expect(pods(decode).serving.spec.initContainers?.map((c) => c.name)).toEqual(['routing-sidecar']);
+    expect(pods(decode).serving.spec.initContainers?.map((c) => c.name)).toEqual(['llm-d-routing-sidecar']);
   });
 });
 

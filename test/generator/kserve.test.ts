@@ -61,6 +61,12 @@ const models = {
     autoscaling: { maxReplicas: 2 },
   },
   'ks-precise': { router: { prefixCache: 'precise' } },
+  'ks-pd': { disaggregation: { kvConnector: 'nixl', prefill: { replicas: 2 } } },
+  // Disaggregated, each stage a group across nodes.
+  'ks-pd-groups': {
+    parallelism: { tensor: 4, pipeline: 2 },
+    disaggregation: { kvConnector: 'nixl', prefill: { replicas: 1 } },
+  },
   // Groups across nodes, two versions of them.
   'ks-groups-split': {
     parallelism: { tensor: 4, pipeline: 2 },
@@ -272,9 +278,12 @@ describe('a model whose replicas span nodes, in KServe mode', () => {
       [older, 'serving.kserve.io/v1alpha1'],
     ] as const) {
       const presets = renderedApplication(repo.root, 'dev', 'dev-platform-kserve-presets');
-      expect(presets.map((o) => `${o.apiVersion} ${o.kind} ${o.metadata.name}`)).toEqual([
-        `${apiVersion} LLMInferenceServiceConfig kserve-config-llm-worker-pipeline-parallel`,
-      ]);
+      expect(presets.map((o) => `${o.apiVersion} ${o.kind} ${o.metadata.name}`)).toEqual(
+        ['worker', 'decode-worker', 'prefill-worker'].map(
+          (workload) =>
+            `${apiVersion} LLMInferenceServiceConfig kserve-config-llm-${workload}-pipeline-parallel`,
+        ),
+      );
       for (const preset of presets) expect(validateObject(preset)).toEqual([]);
     }
   });
@@ -301,6 +310,90 @@ describe('the precise prefix cache in KServe mode', () => {
       spec: { ingress: { ports?: { port: number }[] }[] };
     };
     expect(policy.spec.ingress.some((rule) => (rule.ports ?? []).some((p) => p.port === 5557))).toBe(true);
+  });
+});
+
+describe('a disaggregated model in KServe mode', () => {
+  const objects = renderedApplication(current.root, 'dev', 'dev-ks-pd');
+  const service = objects.find((o) => o.kind === 'LLMInferenceService') as LlmInferenceService & {
+    spec: {
+      template: { serviceAccountName?: string; initContainers?: (Container & { livenessProbe: unknown })[] };
+      prefill: { replicas: number; template: { containers: Container[] } };
+    };
+  };
+  const decode = service.spec.template;
+  const decodeMain = decode.containers[0];
+  const prefillMain = service.spec.prefill.template.containers[0];
+  // The labels KServe gives the decode and the prefill pods of a disaggregated service.
+  const decodePod = {
+    ...KSERVE_POD,
+    'app.kubernetes.io/name': 'ks-pd',
+    'app.kubernetes.io/component': 'llminferenceservice-workload',
+    'llm-d.ai/role': 'decode',
+  };
+  const prefillPod = {
+    ...decodePod,
+    'app.kubernetes.io/component': 'llminferenceservice-workload-prefill',
+    'llm-d.ai/role': 'prefill',
+  };
+
+  it('is a decode workload and spec.prefill, each running vLLM with the KV connector', () => {
+    expect(validateObject(service)).toEqual([]);
+    expect(service.spec.prefill.replicas).toBe(2);
+    for (const main of [decodeMain, prefillMain]) {
+      expect(main?.args[0]).toBe('/mnt/models');
+      expect(main?.args).toContain('--kv-transfer-config');
+      expect(main?.env.map((e) => e.name)).toContain('VLLM_NIXL_SIDE_CHANNEL_HOST');
+    }
+    // Decode vLLM listens behind the sidecar; prefill vLLM on the pool's port.
+    const portOf = (args: readonly string[] = []): string | undefined => args[args.indexOf('--port') + 1];
+    expect(portOf(decodeMain?.args)).toBe('8200');
+    expect(portOf(prefillMain?.args)).toBe('8000');
+  });
+
+  it('puts the routing sidecar in front of decode vLLM under KServe’s name for it, with the chart’s identity', () => {
+    expect(decode.initContainers?.map((c) => c.name)).toEqual(['llm-d-routing-sidecar']);
+    const sidecar = decode.initContainers?.[0];
+    expect(sidecar?.args).toContain('--inference-pool=llm/ks-pd');
+    expect(sidecar?.args).toContain('--model-server-port=8200');
+    expect(sidecar?.ports).toContainEqual({ name: 'http', containerPort: 8000, protocol: 'TCP' });
+    expect(sidecar?.livenessProbe).toBeDefined();
+    expect(decode.serviceAccountName).toBe('ks-pd-pd-sidecar');
+    expect(objects.some((o) => o.kind === 'RoleBinding' && o.metadata.name === 'ks-pd-pd-sidecar')).toBe(
+      true,
+    );
+  });
+
+  it('gives the router both stages in one pool, told apart by llm-d’s role label', () => {
+    const pool = objects.find((o) => o.kind === 'InferencePool') as KubeObject & {
+      spec: { selector: { matchLabels: Record<string, string> } };
+    };
+    expect(selects(pool.spec.selector.matchLabels, decodePod)).toBe(true);
+    expect(selects(pool.spec.selector.matchLabels, prefillPod)).toBe(true);
+    const sidecarPolicy = objects.find(
+      (o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'ks-pd-pd-sidecar',
+    ) as KubeObject & { spec: { podSelector: { matchLabels: Record<string, string> } } };
+    expect(selects(sidecarPolicy.spec.podSelector.matchLabels, decodePod)).toBe(true);
+    expect(selects(sidecarPolicy.spec.podSelector.matchLabels, prefillPod)).toBe(false);
+  });
+
+  it('runs each stage across nodes as its own group when the spec says so', () => {
+    const groups = renderedApplication(current.root, 'dev', 'dev-ks-pd-groups').find(
+      (o) => o.kind === 'LLMInferenceService',
+    ) as LlmInferenceService & {
+      spec: {
+        parallelism: unknown;
+        worker?: unknown;
+        template: { initContainers?: { name: string }[] };
+        prefill: { parallelism: unknown; worker?: unknown };
+      };
+    };
+    expect(validateObject(groups)).toEqual([]);
+    expect(groups.spec.parallelism).toEqual({ tensor: 4, pipeline: 2 });
+    expect(groups.spec.prefill.parallelism).toEqual({ tensor: 4, pipeline: 2 });
+    expect(groups.spec.worker).toBeDefined();
+    expect(groups.spec.prefill.worker).toBeDefined();
+    expect(groups.spec.template.initContainers?.map((c) => c.name)).toEqual(['llm-d-routing-sidecar']);
   });
 });
 

@@ -173,7 +173,7 @@ describe('vLLM over TLS', () => {
     );
     const decode = workloads.find((d) => d.spec.template!.spec.initContainers !== undefined)!.spec.template!
       .spec;
-    const sidecar = decode.initContainers!.find((c) => c.name === 'routing-sidecar')!;
+    const sidecar = decode.initContainers!.find((c) => c.name === 'llm-d-routing-sidecar')!;
     const certPath = sidecar.args!.find((a) => a.startsWith('--cert-path='))!.slice('--cert-path='.length);
     expect(sidecar.args).toContain('--secure-proxy=true');
     expect(secretFile(decode, sidecar, `${certPath}/tls.crt`)).toEqual([secret, 'tls.crt']);

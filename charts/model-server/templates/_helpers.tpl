@@ -186,6 +186,8 @@ router's prefill-filter and decode-filter read.
 {{- define "model-server.servingLabel" -}}switchyard.dev/serving{{- end }}
 {{- define "model-server.pdSidecarName" -}}{{ include "model-server.objectName" (list . "pd-sidecar") }}{{- end }}
 {{- define "model-server.pdSidecarTokenVolume" -}}pd-sidecar-token{{- end }}
+{{/* KServe's name for the routing sidecar: its decode preset's container of that name merges into this chart's. */}}
+{{- define "model-server.pdSidecarContainerName" -}}llm-d-routing-sidecar{{- end }}
 
 {{/*
 llm-d's routing sidecar of a decode pod, as a native sidecar: (list $ track). It sends the prefill of a request to
@@ -196,7 +198,7 @@ watches with the token mounted into this container alone.
 {{- define "model-server.pdSidecarContainer" -}}
 {{- $ := index . 0 -}}
 {{- $track := index . 1 -}}
-- name: routing-sidecar
+- name: {{ include "model-server.pdSidecarContainerName" $ }}
   image: {{ include "model-server.image" $.Values.disaggregation.sidecar.image | quote }}
   imagePullPolicy: IfNotPresent
   restartPolicy: Always
@@ -234,6 +236,15 @@ watches with the token mounted into this container alone.
       scheme: {{ include "model-server.vllmScheme" $ | upper }}
     periodSeconds: 5
     timeoutSeconds: 3
+  # Stated, so that KServe's decode preset cannot bring its own (plain HTTP) under this name.
+  livenessProbe:
+    httpGet:
+      path: /health
+      port: http
+      scheme: {{ include "model-server.vllmScheme" $ | upper }}
+    periodSeconds: 10
+    timeoutSeconds: 5
+    failureThreshold: 3
   resources:
     {{- toYaml $.Values.disaggregation.sidecar.resources | nindent 4 }}
   securityContext:

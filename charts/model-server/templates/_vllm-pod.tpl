@@ -155,22 +155,7 @@ volumes:
       defaultMode: 0440
   {{- end }}
   {{- if $sidecar }}
-  - name: {{ include "model-server.pdSidecarTokenVolume" . }}
-    projected:
-      sources:
-        - serviceAccountToken:
-            path: token
-            expirationSeconds: 3607
-        - configMap:
-            name: kube-root-ca.crt
-            items:
-              - key: ca.crt
-                path: ca.crt
-        - downwardAPI:
-            items:
-              - path: namespace
-                fieldRef:
-                  fieldPath: metadata.namespace
+  {{- include "model-server.pdSidecarTokenVolumeSpec" . | nindent 2 }}
   {{- end }}
   {{- if eq .Values.model.source.kind "pvc" }}
   - name: model-source
@@ -267,4 +252,26 @@ args:
 {{- else }}
   - exec ray start --address=$(LWS_LEADER_ADDRESS):{{ $port }} --block --disable-usage-stats
 {{- end }}
+{{- end }}
+
+{{/*
+The routing sidecar's service account token, mounted into the sidecar only (the pod mounts none): a volume entry.
+*/}}
+{{- define "model-server.pdSidecarTokenVolumeSpec" -}}
+- name: {{ include "model-server.pdSidecarTokenVolume" . }}
+  projected:
+    sources:
+      - serviceAccountToken:
+          path: token
+          expirationSeconds: 3607
+      - configMap:
+          name: kube-root-ca.crt
+          items:
+            - key: ca.crt
+              path: ca.crt
+      - downwardAPI:
+          items:
+            - path: namespace
+              fieldRef:
+                fieldPath: metadata.namespace
 {{- end }}

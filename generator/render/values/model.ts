@@ -89,6 +89,7 @@ export function derivedModelValues(env: NormalizedEnvironment, model: Normalized
             apiVersion: model.kserve.apiVersion,
             uri: model.kserve.uri,
             args: model.kserve.args,
+            prefillArgs: model.kserve.prefillArgs,
           },
     analysis: analysisValues(model),
     objectives: model.objectives,
