@@ -4,7 +4,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { llmInferenceServicePods } from '../../generator/verify/kserve-pods.ts';
 import { validateObject } from '../../generator/verify/objects.ts';
+import type { JsonObject } from '../../generator/verify/openapi-schema.ts';
+import { parseSchedulerConfig } from '../../scheduler/core/config.ts';
+import { createScheduler } from '../../scheduler/core/scheduler.ts';
+import type { Endpoint } from '../../scheduler/core/types.ts';
+import { metrics } from '../scheduler/core/helpers.ts';
 import { formatProblem, validateRepository } from '../../generator/verify/run.ts';
 import { generatedDevRepo } from './helpers.ts';
 import { renderedApplication, type KubeObject } from './platform/platform-helpers.ts';
@@ -61,6 +67,9 @@ const models = {
     autoscaling: { maxReplicas: 2 },
   },
   'ks-precise': { router: { prefixCache: 'precise' } },
+  // Mixture of experts: experts sharded over the tensor-parallel ranks of one node.
+  'ks-moe': { parallelism: { tensor: 4, expert: true } },
+  'ks-pvc': { model: { uri: 'pvc://models/qwen' } },
   'ks-pd': { disaggregation: { kvConnector: 'nixl', prefill: { replicas: 2 } } },
   // Disaggregated, each stage a group across nodes.
   'ks-pd-groups': {
@@ -289,6 +298,26 @@ describe('a model whose replicas span nodes, in KServe mode', () => {
   });
 });
 
+describe('other models in KServe mode', () => {
+  const serviceOf = (name: string): LlmInferenceService =>
+    renderedApplication(current.root, 'dev', `dev-${name}`).find(
+      (o) => o.kind === 'LLMInferenceService',
+    ) as LlmInferenceService;
+
+  it('shards a mixture of experts over the tensor-parallel ranks, on one node’s GPUs', () => {
+    const main = serviceOf('ks-moe').spec.template.containers[0];
+    expect(main?.args).toContain('--enable-expert-parallel');
+    expect(main?.args[(main.args.indexOf('--tensor-parallel-size') ?? 0) + 1]).toBe('4');
+    expect(main?.resources.limits['nvidia.com/gpu']).toBe('4');
+  });
+
+  it('reads pvc:// weights where KServe mounts the claim’s path', () => {
+    const service = serviceOf('ks-pvc');
+    expect(service.spec.model.uri).toBe('pvc://models/qwen');
+    expect(service.spec.template.containers[0]?.args[0]).toBe('/mnt/models');
+  });
+});
+
 describe('the precise prefix cache in KServe mode', () => {
   const objects = renderedApplication(current.root, 'dev', 'dev-ks-precise');
   const service = objects.find((o) => o.kind === 'LLMInferenceService') as LlmInferenceService;
@@ -375,6 +404,47 @@ describe('a disaggregated model in KServe mode', () => {
     ) as KubeObject & { spec: { podSelector: { matchLabels: Record<string, string> } } };
     expect(selects(sidecarPolicy.spec.podSelector.matchLabels, decodePod)).toBe(true);
     expect(selects(sidecarPolicy.spec.podSelector.matchLabels, prefillPod)).toBe(false);
+  });
+
+  it('has a router that picks a decode pod and a prefill pod among the pods KServe labels', () => {
+    const configMap = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'ks-pd-router') as
+      (KubeObject & { data: Record<string, string> }) | undefined;
+    const config = parseSchedulerConfig(
+      Object.values(configMap?.data ?? {})[0] ?? '',
+      'ks-pd-router ConfigMap',
+    );
+    let now = 0;
+    const scheduler = createScheduler(config, { now: () => now, random: () => 0.5 });
+    const [decodeLabels, prefillLabels] = llmInferenceServicePods(service as unknown as JsonObject).map(
+      ({ template }) => (template.metadata as { labels: Record<string, string> }).labels,
+    );
+    const endpoint = (address: string, labels: Record<string, string> | undefined): Endpoint => ({
+      key: `${address}:8000`,
+      address,
+      port: 8000,
+      labels: labels ?? {},
+      metrics: metrics(),
+    });
+    const endpoints = [
+      endpoint('10.0.0.1', decodeLabels),
+      endpoint('10.0.0.2', decodeLabels),
+      endpoint('10.0.1.1', prefillLabels),
+    ];
+    now = 10;
+    const picked = scheduler.pick(
+      {
+        id: 'long',
+        model: 'example/ks-pd',
+        priority: 0,
+        fairnessId: 'default-flow',
+        promptTokens: Uint32Array.from({ length: 4096 }, (_, i) => i + 1),
+      },
+      endpoints,
+    );
+    expect(picked.kind).toBe('picked');
+    if (picked.kind !== 'picked') return;
+    expect(picked.endpoints[0]?.labels['llm-d.ai/role']).toBe('decode');
+    expect(picked.prefill?.address).toBe('10.0.1.1');
   });
 
   it('runs each stage across nodes as its own group when the spec says so', () => {
