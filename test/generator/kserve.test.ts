@@ -107,6 +107,14 @@ afterAll(() => {
   older.cleanup();
 });
 
+/** What the one KEDA ScaledObject among a model's objects scales. */
+const scaleTargetOf = (objects: readonly KubeObject[]): unknown =>
+  (
+    objects.find((o) => o.kind === 'ScaledObject') as
+      | (KubeObject & { spec: { scaleTargetRef: { apiVersion: string; kind: string; name: string } } })
+      | undefined
+  )?.spec.scaleTargetRef;
+
 const selects = (selector: Record<string, string>, labels: Record<string, string>): boolean =>
   Object.entries(selector).every(([key, value]) => labels[key] === value);
 
@@ -178,10 +186,7 @@ describe('a model in KServe mode', () => {
     const scaled = renderedApplication(current.root, 'dev', 'dev-ks-scaled');
     const llmisvc = scaled.find((o) => o.kind === 'LLMInferenceService') as LlmInferenceService;
     expect(llmisvc.spec.replicas).toBeUndefined();
-    const scaler = scaled.find((o) => o.kind === 'ScaledObject') as KubeObject & {
-      spec: { scaleTargetRef: { apiVersion: string; kind: string; name: string } };
-    };
-    expect(scaler.spec.scaleTargetRef).toEqual({
+    expect(scaleTargetOf(scaled)).toEqual({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       name: 'ks-scaled-kserve',
@@ -271,10 +276,7 @@ describe('a model whose replicas span nodes, in KServe mode', () => {
   });
 
   it('autoscales KServe’s LeaderWorkerSet by whole groups', () => {
-    const scaler = objects.find((o) => o.kind === 'ScaledObject') as KubeObject & {
-      spec: { scaleTargetRef: { apiVersion: string; kind: string; name: string } };
-    };
-    expect(scaler.spec.scaleTargetRef).toEqual({
+    expect(scaleTargetOf(objects)).toEqual({
       apiVersion: 'leaderworkerset.x-k8s.io/v1',
       kind: 'LeaderWorkerSet',
       name: 'ks-groups-kserve-mn',
