@@ -1,24 +1,61 @@
 // `npm run router -- [flags]` (or `node router.mjs [flags]` from the bundle): starts the router and drains it
-// on SIGTERM / SIGINT. A second signal exits at once.
+// on SIGTERM / SIGINT. A second signal exits at once. `router.mjs metrics-proxy [flags]` starts the vLLM
+// metrics proxy instead (scheduler/metrics-proxy/).
 import { CommanderError } from 'commander';
 import { parseRouterArgs } from './service/flags.ts';
 import { jsonLogger } from './service/log.ts';
 import { startBodyRouter } from './bbr/body-router-app.ts';
+import { parseMetricsProxyArgs } from './metrics-proxy/flags.ts';
+import { startMetricsProxy } from './metrics-proxy/app.ts';
 import { startRouter } from './service/router-app.ts';
 
 const log = jsonLogger();
 
+/** Exits as a bad command line does: status 0 after --help, else 2 with the message. */
+function exitOnBadArguments(command: string, err: unknown): never {
+  if (err instanceof CommanderError) {
+    // Commander already printed the message (or the help text, exit code 0).
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  }
+  process.stderr.write(`${command}: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(2);
+}
+
+async function metricsProxyMain(args: readonly string[]): Promise<void> {
+  let options;
+  try {
+    options = parseMetricsProxyArgs(args);
+  } catch (err) {
+    exitOnBadArguments('metrics-proxy', err);
+  }
+  let proxy;
+  try {
+    proxy = await startMetricsProxy(options, log);
+  } catch (err) {
+    log.error('metrics proxy failed to start', { error: err instanceof Error ? err.message : String(err) });
+    process.exit(1);
+  }
+  const stop = (signal: string): void => {
+    log.info('shutting down', { signal });
+    proxy.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === 'metrics-proxy') {
+    await metricsProxyMain(process.argv.slice(3));
+    return;
+  }
   let options;
   try {
     options = parseRouterArgs(process.argv, process.env);
   } catch (err) {
-    if (err instanceof CommanderError) {
-      // Commander already printed the message (or the help text, exit code 0).
-      process.exit(err.exitCode === 0 ? 0 : 2);
-    }
-    process.stderr.write(`router: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(2);
+    exitOnBadArguments('router', err);
   }
   let router;
   try {

@@ -110,7 +110,7 @@ export function parseByteSize(text: string, flag: string): number {
   return Number(m[1]) * factor;
 }
 
-function port(flag: string) {
+export function port(flag: string) {
   return (value: string): number => {
     const n = Number(value);
     if (!/^\d+$/.test(value.trim()) || n < 0 || n > 65535) {

@@ -1,4 +1,5 @@
-// Serves the router's metrics in the Prometheus text format on GET /metrics (port 9090 in the cluster). With
+// Serves metrics in the Prometheus text format on GET /metrics: the router's (port 9090 in the cluster), or what
+// another source collects (the vLLM metrics proxy). Every other path is 404, every other method 405. With
 // `mutualTls`, the port serves TLS with the router's serving pair and only answers clients that present a
 // certificate from the given CA (and, when names are listed, with one of those common names), the way the
 // platform's Prometheus scrapes with its client certificate from the cluster PKI.
@@ -10,6 +11,29 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import type { Registry } from 'prom-client';
 import { CERT_FILE, KEY_FILE } from '../extproc/tls.ts';
+
+/** One scrape's answer: the text and its media type. */
+export interface Exposition {
+  readonly contentType: string;
+  readonly body: string;
+}
+
+/** What a failed collection says to the scraper: an HTTP status and a line of text. */
+export class CollectionFailure extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** Where a metrics server's text comes from: a prom-client registry, or anything else that collects it. */
+export type MetricsSource = Registry | (() => Promise<Exposition>);
+
+async function collect(source: MetricsSource): Promise<Exposition> {
+  if (typeof source === 'function') return source();
+  return { contentType: source.contentType, body: await source.metrics() };
+}
 
 export interface MetricsServer {
   readonly port: number;
@@ -38,7 +62,7 @@ function tlsMaterial(tls: MetricsMutualTls): { cert: Buffer; key: Buffer; ca: Bu
 export async function startMetricsServer(options: {
   readonly host: string;
   readonly port: number;
-  readonly registry: Registry;
+  readonly registry: MetricsSource;
   readonly mutualTls?: MetricsMutualTls;
 }): Promise<MetricsServer> {
   const allowed = new Set(options.mutualTls?.clientNames ?? []);
@@ -54,16 +78,29 @@ export async function startMetricsServer(options: {
       }
     }
     const path = (request.url ?? '/').split('?')[0];
-    if (request.method !== 'GET' || path !== '/metrics') {
-      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+    if (path !== '/metrics') {
+      response
+        .writeHead(404, { 'content-type': 'text/plain' })
+        .end('not found: only /metrics is served here\n');
       return;
     }
-    options.registry.metrics().then(
-      (text) => response.writeHead(200, { 'content-type': options.registry.contentType }).end(text),
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response
+        .writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' })
+        .end('method not allowed\n');
+      return;
+    }
+    collect(options.registry).then(
+      ({ contentType, body }) =>
+        response
+          .writeHead(200, { 'content-type': contentType })
+          .end(request.method === 'HEAD' ? undefined : body),
       (error: unknown) =>
         response
-          .writeHead(500, { 'content-type': 'text/plain' })
-          .end(`metrics collection failed: ${String(error)}\n`),
+          .writeHead(error instanceof CollectionFailure ? error.status : 500, {
+            'content-type': 'text/plain',
+          })
+          .end(`metrics collection failed: ${error instanceof Error ? error.message : String(error)}\n`),
     );
   };
   const tls = options.mutualTls;
