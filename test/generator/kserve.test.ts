@@ -179,7 +179,8 @@ describe('a model in KServe mode', () => {
       spec: { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: { port: string }[] };
     };
     expect(monitor.spec.selector.matchLabels).toEqual(podLabels);
-    expect(monitor.spec.podMetricsEndpoints[0]?.port).toBe('http');
+    expect(monitor.spec.podMetricsEndpoints[0]?.port).toBe('metrics');
+    expect(service.spec.template.containers.map((c) => c.name)).toEqual(['main', 'metrics-proxy']);
   });
 
   it('autoscales KServe’s Deployment and leaves its replicas to the autoscaler', () => {

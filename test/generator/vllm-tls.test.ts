@@ -6,6 +6,7 @@
 // own flag parser reads the rendered arguments) and Prometheus (the PodMonitor).
 import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseMetricsProxyArgs } from '../../scheduler/metrics-proxy/flags.ts';
 import { parseRouterArgs } from '../../scheduler/service/flags.ts';
 import { validateObject } from '../../generator/verify/objects.ts';
 import { generatedDevRepo, nodeShapePlatform } from './helpers.ts';
@@ -262,6 +263,61 @@ describe('vLLM over TLS', () => {
     );
     expect(caSource!.spec.issuerRef.name).toBe(CA_ISSUER);
     expect(endpoint.tlsConfig.ca.secret.key).toBe('ca.crt');
+  });
+
+  it("has Prometheus scrape vLLM's metrics through the proxy: verified both ways, and the only port it may reach", () => {
+    const objects = rendered('tls-basic');
+    const pod = ofKind<Workload>(objects, 'Deployment').find((d) => d.metadata.name === 'tls-basic-vllm')!
+      .spec.template!.spec;
+    const proxy = pod.containers.find((c) => c.name === 'metrics-proxy')!;
+    const options = parseMetricsProxyArgs(proxy.args!.slice(1));
+    const certificate = servingCertificate(objects, 'tls-basic');
+    // The proxy checks vLLM's certificate against the platform CA and a name it holds, and serves the same pair.
+    expect(proxy.args![0]).toBe('metrics-proxy');
+    expect(options.scheme).toBe('https');
+    expect(certificate.spec.dnsNames).toContain(options.tls?.serverName);
+    expect(secretFile(pod, proxy, options.tls!.caFile!)).toEqual([certificate.spec.secretName, 'ca.crt']);
+    expect(secretFile(pod, proxy, `${options.mutualTls!.certDir}/tls.crt`)).toEqual([
+      certificate.spec.secretName,
+      'tls.crt',
+    ]);
+    // It answers only Prometheus's client certificate, which the PodMonitor presents.
+    const client = ofKind<Certificate & { spec: { commonName: string } }>(objects, 'Certificate').find((c) =>
+      c.spec.usages.includes('client auth'),
+    )!;
+    expect(options.mutualTls!.clientNames).toEqual([client.spec.commonName]);
+    const monitor = objects.find((o) => o.kind === 'PodMonitor') as KubeObject & {
+      spec: {
+        podMetricsEndpoints: {
+          port: string;
+          tlsConfig: { serverName: string; cert: { secret: { name: string } }; keySecret: { name: string } };
+        }[];
+      };
+    };
+    const endpoint = monitor.spec.podMetricsEndpoints[0]!;
+    expect(endpoint.port).toBe('metrics');
+    expect(endpoint.tlsConfig.cert.secret.name).toBe(client.spec.secretName);
+    expect(endpoint.tlsConfig.keySecret.name).toBe(client.spec.secretName);
+    expect(certificate.spec.dnsNames).toContain(endpoint.tlsConfig.serverName);
+    // The monitoring namespace reaches the proxy's port, and vLLM's own port not at all.
+    const policy = objects.find(
+      (o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'tls-basic-vllm',
+    ) as KubeObject & {
+      spec: {
+        ingress: {
+          from: { namespaceSelector?: { matchLabels: Record<string, string> } }[];
+          ports: { port: number }[];
+        }[];
+      };
+    };
+    const monitoringPorts = policy.spec.ingress
+      .filter((rule) =>
+        rule.from.some(
+          (peer) => peer.namespaceSelector?.matchLabels['kubernetes.io/metadata.name'] === 'monitoring',
+        ),
+      )
+      .flatMap((rule) => rule.ports.map((p) => p.port));
+    expect(monitoringPorts).toEqual([options.port]);
   });
 
   it("has KServe's workload serve the platform CA's certificate in place of KServe's self-signed one", () => {

@@ -130,6 +130,9 @@ containers:
         mountPath: {{ include "model-server.vllmCertDir" . }}
         readOnly: true
       {{- end }}
+  {{- if and .Values.vllm.metricsProxy.enabled (ne $role "worker") }}
+  {{- include "model-server.vllmMetricsProxyContainer" (list . $port) | nindent 2 }}
+  {{- end }}
 volumes:
   - name: dshm
     emptyDir:
@@ -274,4 +277,64 @@ The routing sidecar's service account token, mounted into the sidecar only (the 
             - path: namespace
               fieldRef:
                 fieldPath: metadata.namespace
+{{- end }}
+
+{{/*
+The vLLM metrics proxy beside a serving vLLM container: (list $ vllmPort). The router image serving GET /metrics of
+the vLLM in the pod and nothing else, so that the monitoring namespace is let in to its port only (vLLM serves its
+API and /metrics on one port). With vLLM's TLS it checks vLLM's certificate, serves the same pair, and answers only
+Prometheus's client certificate from the platform CA, as the router's metrics port does.
+*/}}
+{{- define "model-server.vllmMetricsProxyContainer" -}}
+{{- $ := index . 0 -}}
+{{- $certDir := include "model-server.vllmCertDir" $ -}}
+- name: metrics-proxy
+  image: {{ include "model-server.image" $.Values.router.image | quote }}
+  imagePullPolicy: IfNotPresent
+  args:
+    - metrics-proxy
+    - --port={{ $.Values.vllm.metricsProxy.port }}
+    - --vllm-port={{ index . 1 }}
+    {{- if $.Values.vllm.tls.enabled }}
+    - --model-server-scheme=https
+    - --model-server-ca-file={{ $certDir }}/ca.crt
+    - --model-server-server-name={{ include "model-server.vllmServerName" $ }}
+    - --cert-path={{ $certDir }}
+    - --client-ca-file={{ $certDir }}/ca.crt
+    - --client-names={{ $.Values.monitoring.clientName }}
+    {{- end }}
+  ports:
+    - name: metrics
+      containerPort: {{ $.Values.vllm.metricsProxy.port }}
+      protocol: TCP
+  readinessProbe:
+    tcpSocket:
+      port: metrics
+    periodSeconds: 10
+  resources:
+    requests:
+      cpu: {{ $.Values.vllm.metricsProxy.resources.cpu | quote }}
+      memory: {{ $.Values.vllm.metricsProxy.resources.memory | quote }}
+    limits:
+      memory: {{ $.Values.vllm.metricsProxy.resources.memory | quote }}
+  securityContext:
+    runAsNonRoot: true
+    runAsUser: 65532
+    runAsGroup: 65532
+    allowPrivilegeEscalation: false
+    capabilities:
+      drop:
+        - ALL
+    readOnlyRootFilesystem: true
+  {{- if $.Values.vllm.tls.enabled }}
+  volumeMounts:
+    - name: vllm-tls
+      mountPath: {{ $certDir }}
+      readOnly: true
+  {{- end }}
+{{- end }}
+
+{{/* The port Prometheus scrapes vLLM's metrics on: the metrics proxy's, else vLLM's own (named http or vllm). */}}
+{{- define "model-server.vllmMetricsPortName" -}}
+{{- if .Values.vllm.metricsProxy.enabled }}metrics{{ else }}http{{ end -}}
 {{- end }}
