@@ -3,7 +3,7 @@
 import { isIP } from 'node:net';
 import { Command, Option } from 'commander';
 import type { ModelServerScheme, ModelServerTlsSettings } from '../datalayer/model-server-transport.ts';
-import { parseByteSize, parseDuration, port } from '../service/flags.ts';
+import { parseByteSize, parseDuration, port, withDefault } from '../service/flags.ts';
 
 export interface MetricsProxyOptions {
   readonly listenAddress: string;
@@ -59,17 +59,9 @@ function buildProgram(): Command {
       '--client-names <list>',
       'with --client-ca-file: allowed client common names, comma-separated (default: any)',
     )
-    .option(
-      '--timeout <duration>',
-      'deadline of one scrape of vLLM',
-      (v: string) => parseDuration(v, '--timeout'),
-      5000,
-    )
-    .option(
-      '--max-body-bytes <size>',
-      'largest vLLM /metrics body passed on',
-      (v: string) => parseByteSize(v, '--max-body-bytes'),
-      8 * 1024 * 1024,
+    .addOption(withDefault('--timeout <duration>', 'deadline of one scrape of vLLM', '5s', parseDuration))
+    .addOption(
+      withDefault('--max-body-bytes <size>', 'largest vLLM /metrics body passed on', '8Mi', parseByteSize),
     )
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });

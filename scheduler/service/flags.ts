@@ -154,7 +154,7 @@ function bool(flag: string) {
   };
 }
 
-function withDefault(
+export function withDefault(
   flags: string,
   description: string,
   defaultText: string,
