@@ -4,10 +4,8 @@
 import { CommanderError } from 'commander';
 import { parseRouterArgs } from './service/flags.ts';
 import { jsonLogger } from './service/log.ts';
-import { startBodyRouter } from './bbr/body-router-app.ts';
 import { parseMetricsProxyArgs } from './metrics-proxy/flags.ts';
 import { startMetricsProxy } from './metrics-proxy/app.ts';
-import { startRouter } from './service/router-app.ts';
 
 const log = jsonLogger();
 
@@ -59,7 +57,11 @@ async function main(): Promise<void> {
   }
   let router;
   try {
-    router = options.bodyBasedRouting ? await startBodyRouter(options, log) : await startRouter(options, log);
+    // Loaded here, not at the top: the metrics proxy, which shares this entry point, runs beside every vLLM
+    // container and should not carry the router's modules in memory.
+    router = options.bodyBasedRouting
+      ? await (await import('./bbr/body-router-app.ts')).startBodyRouter(options, log)
+      : await (await import('./service/router-app.ts')).startRouter(options, log);
   } catch (err) {
     log.error('router failed to start', { error: err instanceof Error ? err.message : String(err) });
     process.exit(1);

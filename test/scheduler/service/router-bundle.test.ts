@@ -1,5 +1,5 @@
 // The bundled router (npm run build:router) run from a folder that holds nothing but router.mjs.
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { copyFile, cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,6 +67,49 @@ describe('bundled router', () => {
       '--static-endpoints',
     ]) {
       expect(stdout).toContain(flag);
+    }
+  });
+
+  it('runs the vLLM metrics proxy: the simulated vLLM’s /metrics through it, its API not', async () => {
+    const sim = await startSimServer({
+      host: '127.0.0.1',
+      port: 0,
+      model: MODEL,
+      profile: 'qwen2.5-0.5b-l4',
+    });
+    sims.push(sim);
+    const child = spawn(
+      process.execPath,
+      [
+        'router.mjs',
+        'metrics-proxy',
+        '--listen-address',
+        '127.0.0.1',
+        '--port',
+        '0',
+        '--vllm-port',
+        String(sim.port),
+      ],
+      { cwd: runDir, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    try {
+      // The proxy logs its port once it listens (--port 0 picks a free one).
+      const port = await new Promise<number>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          const match = /"port":(\d+)/.exec(out);
+          if (match !== null) resolve(Number(match[1]));
+        });
+        child.once('exit', (code) => reject(new Error(`metrics proxy exited with ${String(code)}`)));
+      });
+      const metrics = await fetch(`http://127.0.0.1:${String(port)}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toContain('vllm:num_requests_waiting');
+      const api = await fetch(`http://127.0.0.1:${String(port)}/v1/models`);
+      expect(api.status).toBe(404);
+    } finally {
+      child.kill('SIGTERM');
     }
   });
 
