@@ -1,7 +1,8 @@
 // Throwaway certificate authorities and certificates made with openssl in a temporary directory, the way
 // cert-manager's CA issuer signs them: P-256 keys, a CA valid for two days, leaves for one.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -85,4 +86,46 @@ export function createTestPki(prefix = 'test-pki-'): TestPki {
       leaf(name, signer, [`subjectAltName=${altNames.join(',')}`, 'extendedKeyUsage=serverAuth']),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * GET /metrics from 127.0.0.1:port over HTTPS, verifying the server against the PKI's CA `ca` (and `servername`,
+ * when given), presenting the client pair `client` of the PKI when given.
+ */
+export function scrapeOverTls(
+  pki: TestPki,
+  options: {
+    readonly port: number;
+    readonly ca: string;
+    readonly client?: string;
+    readonly servername?: string;
+  },
+): Promise<{ status: number; body: string }> {
+  const { client } = options;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port: options.port,
+        path: '/metrics',
+        ...(options.servername === undefined ? {} : { servername: options.servername }),
+        ca: readFileSync(join(pki.dir, `${options.ca}.crt`)),
+        ...(client === undefined
+          ? {}
+          : {
+              cert: readFileSync(join(pki.dir, `${client}.crt`)),
+              key: readFileSync(join(pki.dir, `${client}.key`)),
+            }),
+        timeout: 5000,
+      },
+      (response) => {
+        let body = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (body += chunk));
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
 }

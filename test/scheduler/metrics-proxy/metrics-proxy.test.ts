@@ -9,7 +9,6 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -18,7 +17,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMetricsProxy, type MetricsProxy } from '../../../scheduler/metrics-proxy/app.ts';
 import { parseMetricsProxyArgs } from '../../../scheduler/metrics-proxy/flags.ts';
 import type { Logger } from '../../../scheduler/service/log.ts';
-import { createTestPki, hasOpenssl } from '../test-pki.ts';
+import { createTestPki, hasOpenssl, scrapeOverTls } from '../test-pki.ts';
 
 const quiet: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const METRICS = '# TYPE vllm:num_requests_waiting gauge\nvllm:num_requests_waiting{model_name="m"} 3\n';
@@ -211,34 +210,13 @@ describe.skipIf(!hasOpenssl())('the vLLM metrics proxy with TLS on both sides', 
     pki.cleanup();
   });
 
-  function scrape(client: string | undefined): Promise<{ status: number; body: string }> {
-    return new Promise((resolve, reject) => {
-      const req = httpsRequest(
-        {
-          host: '127.0.0.1',
-          port: proxy.port,
-          path: '/metrics',
-          servername: 'm-vllm.llm.svc',
-          ca: readFileSync(join(pki.dir, 'cluster-ca.crt')),
-          ...(client === undefined
-            ? {}
-            : {
-                cert: readFileSync(join(pki.dir, `${client}.crt`)),
-                key: readFileSync(join(pki.dir, `${client}.key`)),
-              }),
-          timeout: 5000,
-        },
-        (response) => {
-          let body = '';
-          response.setEncoding('utf8');
-          response.on('data', (chunk: string) => (body += chunk));
-          response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-        },
-      );
-      req.on('error', reject);
-      req.end();
+  const scrape = (client: string | undefined): Promise<{ status: number; body: string }> =>
+    scrapeOverTls(pki, {
+      port: proxy.port,
+      ca: 'cluster-ca',
+      servername: 'm-vllm.llm.svc',
+      ...(client === undefined ? {} : { client }),
     });
-  }
 
   it('scrapes vLLM over verified TLS for Prometheus’s client certificate', async () => {
     expect(await scrape('switchyard-prometheus')).toEqual({ status: 200, body: METRICS });

@@ -1,12 +1,11 @@
 // The metrics port with mutual TLS, on loopback with real certificates: a cluster CA (made with openssl, as
 // cert-manager's CA issuer would sign them) signs the router's serving pair and Prometheus's client pair.
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
-import { request } from 'node:https';
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Counter, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMetricsServer, type MetricsServer } from '../../../scheduler/telemetry/server.ts';
-import { createTestPki } from '../test-pki.ts';
+import { createTestPki, scrapeOverTls } from '../test-pki.ts';
 
 const pki = createTestPki('metrics-mtls-');
 const dir = pki.dir;
@@ -46,33 +45,8 @@ afterAll(async () => {
   pki.cleanup();
 });
 
-function scrape(client: string | undefined): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port: server.port,
-        path: '/metrics',
-        ca: readFileSync(join(dir, 'cluster-ca.crt')),
-        ...(client === undefined
-          ? {}
-          : {
-              cert: readFileSync(join(dir, `${client}.crt`)),
-              key: readFileSync(join(dir, `${client}.key`)),
-            }),
-        timeout: 5000,
-      },
-      (response) => {
-        let body = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => (body += chunk));
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
-  });
-}
+const scrape = (client: string | undefined): Promise<{ status: number; body: string }> =>
+  scrapeOverTls(pki, { port: server.port, ca: 'cluster-ca', ...(client === undefined ? {} : { client }) });
 
 describe('metrics over mutual TLS', () => {
   it('answers the allowed client certificate from the cluster CA', async () => {
