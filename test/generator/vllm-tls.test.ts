@@ -320,6 +320,39 @@ describe('vLLM over TLS', () => {
     expect(monitoringPorts).toEqual([options.port]);
   });
 
+  it('has a metrics proxy beside every vLLM container that serves HTTP, pointed at its port, and none on workers', () => {
+    /** The pods of a workload: [pod spec, whether it serves HTTP]. */
+    const podsOf = (workload: Workload): [PodSpec, boolean][] =>
+      workload.spec.leaderWorkerTemplate === undefined
+        ? [[workload.spec.template!.spec, true]]
+        : [
+            [workload.spec.leaderWorkerTemplate.leaderTemplate.spec, true],
+            [workload.spec.leaderWorkerTemplate.workerTemplate.spec, false],
+          ];
+    let serving = 0;
+    for (const model of ['tls-basic', 'tls-wide', 'tls-pd', 'tls-canary']) {
+      const objects = rendered(model);
+      const workloads = objects.filter(
+        (o) =>
+          ['Deployment', 'LeaderWorkerSet', 'Rollout'].includes(o.kind) &&
+          !o.metadata.name.endsWith('-router'),
+      ) as Workload[];
+      for (const [pod, servesHttp] of workloads.flatMap(podsOf)) {
+        const proxy = pod.containers.find((c) => c.name === 'metrics-proxy');
+        if (!servesHttp) {
+          expect(proxy, model).toBeUndefined();
+          continue;
+        }
+        serving++;
+        const vllm = pod.containers[0]!;
+        const port = argAfter(servedArgs(vllm), '--port') ?? '8000';
+        expect(parseMetricsProxyArgs(proxy!.args!.slice(1)).vllmPort, model).toBe(Number(port));
+      }
+    }
+    // tls-basic, the group's leader, the decode and prefill pods, and the canary's Rollout.
+    expect(serving).toBe(5);
+  });
+
   it("has KServe's workload serve the platform CA's certificate in place of KServe's self-signed one", () => {
     const objects = renderedApplication(kserve.root, 'dev', 'dev-tls-kserve');
     const service = objects.find((o) => o.kind === 'LLMInferenceService') as
