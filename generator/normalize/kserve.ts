@@ -1,6 +1,7 @@
 // KServe mode: a KServe LLMInferenceService (one per version of a version split) runs the model's vLLM pods; the
-// model chart keeps its router, InferencePools, route, objectives and monitors in front of them. What KServe cannot run the way the spec asks,
-// on the KServe versions the release table allows, is refused here with the reason.
+// model chart keeps its router, InferencePools, route, objectives and monitors in front of them. What KServe
+// cannot run the way the spec asks, on the KServe versions the release table allows, is refused here with the
+// reason.
 import type { ModelSpec } from '../model/generated/model.ts';
 import type { FieldProblem } from './rollout.ts';
 import type { ModelSource } from './types.ts';

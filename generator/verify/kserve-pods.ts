@@ -3,17 +3,13 @@
 // v0.16 to v0.20 write them (pkg/controller/*/llmisvc/workload_single_node.go and workload_multi_node.go).
 import { isJsonObject, type JsonObject } from './openapi-schema.ts';
 
-export interface KservePodTemplate {
-  readonly template: JsonObject;
-}
-
 /**
- * One pod template per kind of pod, for the main workload and for spec.prefill: a single-node workload's pods, or
- * a group's leader and workers (only the leader counts as a workload pod, the one the pool may select). The main
- * workload's role is "decode" beside a prefill stage, "both" without one. A workload's labels (spec.labels,
- * spec.prefill.labels) reach its pods from v1alpha2 on.
+ * The pod templates of the pods KServe creates, one per kind of pod, for the main workload and for spec.prefill:
+ * a single-node workload's pods, or a group's leader and workers (only the leader counts as a workload pod, the
+ * one the pool may select). The main workload's role is "decode" beside a prefill stage, "both" without one. A
+ * workload's labels (spec.labels, spec.prefill.labels) reach its pods from v1alpha2 on.
  */
-export function llmInferenceServicePods(service: JsonObject): KservePodTemplate[] {
+export function llmInferenceServicePods(service: JsonObject): JsonObject[] {
   const metadata = isJsonObject(service.metadata) ? service.metadata : {};
   const spec = isJsonObject(service.spec) ? service.spec : {};
   const name = typeof metadata.name === 'string' ? metadata.name : '';
@@ -25,20 +21,18 @@ export function llmInferenceServicePods(service: JsonObject): KservePodTemplate[
           ),
         )
       : {};
-  const podsOf = (workload: JsonObject, role: string, suffix: string): KservePodTemplate[] => {
-    const pod = (component: string, serving: boolean, podSpec: unknown): KservePodTemplate => ({
-      template: {
-        metadata: {
-          labels: {
-            ...labelsOf(workload),
-            'app.kubernetes.io/component': `llminferenceservice-workload${component}${suffix}`,
-            'app.kubernetes.io/name': name,
-            'app.kubernetes.io/part-of': 'llminferenceservice',
-            ...(serving ? { 'kserve.io/component': 'workload', 'llm-d.ai/role': role } : {}),
-          },
+  const podsOf = (workload: JsonObject, role: string, suffix: string): JsonObject[] => {
+    const pod = (component: string, serving: boolean, podSpec: unknown): JsonObject => ({
+      metadata: {
+        labels: {
+          ...labelsOf(workload),
+          'app.kubernetes.io/component': `llminferenceservice-workload${component}${suffix}`,
+          'app.kubernetes.io/name': name,
+          'app.kubernetes.io/part-of': 'llminferenceservice',
+          ...(serving ? { 'kserve.io/component': 'workload', 'llm-d.ai/role': role } : {}),
         },
-        spec: isJsonObject(podSpec) ? podSpec : {},
       },
+      spec: isJsonObject(podSpec) ? podSpec : {},
     });
     if (!isJsonObject(workload.worker)) return [pod('', true, workload.template)];
     return [pod('-leader', true, workload.template), pod('-worker', false, workload.worker)];

@@ -68,7 +68,7 @@ function podTemplates(object: JsonObject): { template: JsonObject; extraLabels: 
     ];
   }
   if (group === 'serving.kserve.io' && kind === 'LLMInferenceService') {
-    return llmInferenceServicePods(object).map(({ template }) => ({ template, extraLabels: [{}] }));
+    return llmInferenceServicePods(object).map((template) => ({ template, extraLabels: [{}] }));
   }
   if (group === 'leaderworkerset.x-k8s.io' && kind === 'LeaderWorkerSet') {
     // The controller labels each pod with its index in the group: the leader is worker 0 (and uses the worker

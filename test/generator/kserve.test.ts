@@ -419,7 +419,7 @@ describe('a disaggregated model in KServe mode', () => {
     let now = 0;
     const scheduler = createScheduler(config, { now: () => now, random: () => 0.5 });
     const [decodeLabels, prefillLabels] = llmInferenceServicePods(service as unknown as JsonObject).map(
-      ({ template }) => (template.metadata as { labels: Record<string, string> }).labels,
+      (template) => (template.metadata as { labels: Record<string, string> }).labels,
     );
     const endpoint = (address: string, labels: Record<string, string> | undefined): Endpoint => ({
       key: `${address}:8000`,
