@@ -60,42 +60,13 @@ containers:
         value: /home/vllm/.cache
       - name: TRITON_CACHE_DIR
         value: /home/vllm/.triton
-      {{- if $stage }}
-      # The KV cache moves between prefill and decode pods over NIXL; the engine serves its handshake here.
-      - name: VLLM_NIXL_SIDE_CHANNEL_HOST
-        valueFrom:
-          fieldRef:
-            fieldPath: status.podIP
-      - name: VLLM_NIXL_SIDE_CHANNEL_PORT
-        value: {{ include "model-server.nixlSideChannelPort" . | quote }}
-      {{- end }}
-      {{- if and (gt (int .Values.vllm.kvEventsPort) 0) (ne $role "worker") }}
-      # vLLM's KV-cache event topic names the pod (--kv-events-config expands $(POD_IP)).
-      - name: POD_IP
-        valueFrom:
-          fieldRef:
-            fieldPath: status.podIP
-      {{- end }}
+      {{- include "model-server.vllmStageEnv" (list . $role $stage) | nindent 6 }}
       {{- include "model-server.vllmSecretEnv" . | nindent 6 }}
     ports:
       - name: {{ ternary "vllm" "http" $sidecar }}
         containerPort: {{ $port }}
         protocol: TCP
-      {{- if $stage }}
-      - name: nixl
-        containerPort: {{ include "model-server.nixlSideChannelPort" . }}
-        protocol: TCP
-      {{- end }}
-      {{- if and (gt (int .Values.vllm.kvEventsPort) 0) (ne $role "worker") }}
-      - name: kv-events
-        containerPort: {{ .Values.vllm.kvEventsPort }}
-        protocol: TCP
-      {{- end }}
-      {{- if ne $role "server" }}
-      - name: ray
-        containerPort: {{ include "model-server.rayPort" . }}
-        protocol: TCP
-      {{- end }}
+      {{- include "model-server.vllmStagePorts" (list . $role $stage) | nindent 6 }}
     resources:
       {{- include "model-server.vllmResources" . | nindent 6 }}
     {{- if ne $role "worker" }}
@@ -337,4 +308,48 @@ Prometheus's client certificate from the platform CA, as the router's metrics po
 {{/* The port Prometheus scrapes vLLM's metrics on: the metrics proxy's, else vLLM's own (named http or vllm). */}}
 {{- define "model-server.vllmMetricsPortName" -}}
 {{- if .Values.vllm.metricsProxy.enabled }}metrics{{ else }}http{{ end -}}
+{{- end }}
+
+{{/*
+What a vLLM container adds for its role and stage: (list $ role stage). Prefill and decode pods serve NIXL's
+handshake (the KV cache moves between them); pods that serve HTTP publish KV-cache events under their IP when the
+prefix cache is precise; the pods of a group across nodes talk Ray. The chart's pods and KServe's share these.
+*/}}
+{{- define "model-server.vllmStageEnv" -}}
+{{- $ := index . 0 -}}
+{{- if index . 2 }}
+# The KV cache moves between prefill and decode pods over NIXL; the engine serves its handshake here.
+- name: VLLM_NIXL_SIDE_CHANNEL_HOST
+  valueFrom:
+    fieldRef:
+      fieldPath: status.podIP
+- name: VLLM_NIXL_SIDE_CHANNEL_PORT
+  value: {{ include "model-server.nixlSideChannelPort" $ | quote }}
+{{- end }}
+{{- if and (gt (int $.Values.vllm.kvEventsPort) 0) (ne (index . 1) "worker") }}
+# vLLM's KV-cache event topic names the pod (--kv-events-config expands $(POD_IP)).
+- name: POD_IP
+  valueFrom:
+    fieldRef:
+      fieldPath: status.podIP
+{{- end }}
+{{- end }}
+
+{{- define "model-server.vllmStagePorts" -}}
+{{- $ := index . 0 -}}
+{{- if index . 2 }}
+- name: nixl
+  containerPort: {{ include "model-server.nixlSideChannelPort" $ }}
+  protocol: TCP
+{{- end }}
+{{- if and (gt (int $.Values.vllm.kvEventsPort) 0) (ne (index . 1) "worker") }}
+- name: kv-events
+  containerPort: {{ $.Values.vllm.kvEventsPort }}
+  protocol: TCP
+{{- end }}
+{{- if ne (index . 1) "server" }}
+- name: ray
+  containerPort: {{ include "model-server.rayPort" $ }}
+  protocol: TCP
+{{- end }}
 {{- end }}
