@@ -1,9 +1,8 @@
 // `router.mjs metrics-proxy [flags]`: the flags of the vLLM metrics proxy, a container beside vLLM that serves
 // only GET /metrics of the vLLM in its pod, so that the monitoring namespace is let in to that port alone.
-import { isIP } from 'node:net';
 import { Command, Option } from 'commander';
 import type { ModelServerScheme, ModelServerTlsSettings } from '../datalayer/model-server-transport.ts';
-import { parseByteSize, parseDuration, port, withDefault } from '../service/flags.ts';
+import { commaList, isDnsName, parseByteSize, parseDuration, port, withDefault } from '../service/flags.ts';
 
 export interface MetricsProxyOptions {
   readonly listenAddress: string;
@@ -77,8 +76,10 @@ function resolve(raw: RawOptions): MetricsProxyOptions {
   if (https && raw.modelServerCaFile === undefined) {
     throw new Error("--model-server-scheme https needs --model-server-ca-file to verify vLLM's certificate");
   }
-  if (raw.modelServerServerName !== undefined && isIP(raw.modelServerServerName) !== 0) {
-    throw new Error(`--model-server-server-name: expected a DNS name, got "${raw.modelServerServerName}"`);
+  if (raw.modelServerServerName !== undefined && !isDnsName(raw.modelServerServerName)) {
+    throw new Error(
+      `--model-server-server-name: expected a DNS name such as my-model-vllm.ns.svc, got "${raw.modelServerServerName}"`,
+    );
   }
   if ((raw.certPath === undefined) !== (raw.clientCaFile === undefined)) {
     throw new Error(
@@ -102,10 +103,7 @@ function resolve(raw: RawOptions): MetricsProxyOptions {
         : {
             certDir: raw.certPath,
             clientCaFile: raw.clientCaFile,
-            clientNames: (raw.clientNames ?? '')
-              .split(',')
-              .map((n) => n.trim())
-              .filter((n) => n !== ''),
+            clientNames: commaList(raw.clientNames),
           },
     timeoutMs: raw.timeout,
     maxBodyBytes: raw.maxBodyBytes,

@@ -448,7 +448,7 @@ interface RawOptions {
 }
 
 /** The non-empty, trimmed items of a comma-separated flag value. */
-function commaList(text: string | undefined): string[] {
+export function commaList(text: string | undefined): string[] {
   return (text ?? '')
     .split(',')
     .map((item) => item.trim())
@@ -475,6 +475,11 @@ function refuseUnsupportedCompatibilityFlags(raw: RawOptions): void {
   }
   if (raw.v !== undefined && !/^\d+$/.test(raw.v))
     throw new Error(`--v: expected a level such as 1, got "${raw.v}"`);
+}
+
+/** A name a certificate can be checked for (SNI): a DNS name, not an IP address. */
+export function isDnsName(name: string): boolean {
+  return isIP(name) === 0 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i.test(name);
 }
 
 /** How model servers are reached: the TLS flags only go with https, and https says how to verify. */
@@ -509,11 +514,7 @@ function modelServerTls(raw: RawOptions, bodyBasedRouting: boolean): ModelServer
     );
   }
   const serverName = raw.modelServerServerName;
-  if (
-    serverName !== undefined &&
-    (isIP(serverName) !== 0 ||
-      !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/i.test(serverName))
-  ) {
+  if (serverName !== undefined && !isDnsName(serverName)) {
     throw new Error(
       `--model-server-server-name: expected a DNS name such as my-model-vllm.ns.svc, got "${serverName}" (without the flag the certificate must name the endpoint's IP)`,
     );
