@@ -6,7 +6,14 @@ import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } fr
 import schema from '../../schemas/router-config.schema.json' with { type: 'json' };
 import { buildPlan } from './plan.ts';
 import { PluginConfigError } from './plugins/params.ts';
-import type { FlowControlConfig, PluginSpec, SchedulerConfig, SchedulingProfile } from './types.ts';
+import type {
+  FlowControlConfig,
+  FlowDispatch,
+  FlowOrdering,
+  PluginSpec,
+  SchedulerConfig,
+  SchedulingProfile,
+} from './types.ts';
 
 export class SchedulerConfigError extends Error {
   override readonly name = 'SchedulerConfigError';
@@ -32,6 +39,40 @@ interface RawConfig {
     maxQueuedRequests?: number;
     requestTtl?: number | string;
     fairness?: FlowControlConfig['fairness'];
+    ordering?:
+      | { type: 'fcfs' }
+      | {
+          type: 'prefill-deadline';
+          prefillTokensPerSecond: number;
+          slack?: number;
+          maxSlack?: number | string;
+        };
+    dispatch?:
+      | { type: 'pool-saturation' }
+      | {
+          type: 'endpoint-queue-depth';
+          maxWaitingRequests?: number;
+          metricsStalenessThreshold?: number | string;
+        };
+  };
+}
+
+function dispatchOf(raw: NonNullable<RawConfig['flowControl']>['dispatch']): FlowDispatch {
+  if (raw === undefined || raw.type === 'pool-saturation') return { type: 'pool-saturation' };
+  return {
+    type: 'endpoint-queue-depth',
+    maxWaitingRequests: raw.maxWaitingRequests ?? 5,
+    metricsStalenessMs: durationMs(raw.metricsStalenessThreshold, 200),
+  };
+}
+
+function orderingOf(raw: NonNullable<RawConfig['flowControl']>['ordering']): FlowOrdering {
+  if (raw === undefined || raw.type === 'fcfs') return { type: 'fcfs' };
+  return {
+    type: 'prefill-deadline',
+    prefillTokensPerSecond: raw.prefillTokensPerSecond,
+    slack: raw.slack ?? 30,
+    maxSlackMs: durationMs(raw.maxSlack, 60_000),
   };
 }
 
@@ -161,6 +202,8 @@ export function parseSchedulerConfig(text: string, source: string): SchedulerCon
             maxQueuedRequests: raw.flowControl.maxQueuedRequests ?? 5000,
             requestTtlMs: durationMs(raw.flowControl.requestTtl, 60_000),
             fairness: raw.flowControl.fairness ?? 'round-robin',
+            ordering: orderingOf(raw.flowControl.ordering),
+            dispatch: dispatchOf(raw.flowControl.dispatch),
           },
         }),
   };
@@ -179,4 +222,43 @@ export function parseSchedulerConfig(text: string, source: string): SchedulerCon
     throw error;
   }
   return config;
+}
+
+/** The configuration as an EndpointPickerConfig document (durations in milliseconds): what parses back to it. */
+export function schedulerConfigDocument(config: SchedulerConfig): Record<string, unknown> {
+  const flow = config.flowControl;
+  const ordering = flow?.ordering;
+  const dispatch = flow?.dispatch;
+  return {
+    apiVersion: config.apiVersion,
+    kind: config.kind,
+    plugins: config.plugins,
+    schedulingProfiles: config.schedulingProfiles,
+    ...(flow === undefined || ordering === undefined || dispatch === undefined
+      ? {}
+      : {
+          flowControl: {
+            maxQueuedRequests: flow.maxQueuedRequests,
+            requestTtl: flow.requestTtlMs,
+            fairness: flow.fairness,
+            ordering:
+              ordering.type === 'fcfs'
+                ? { type: 'fcfs' }
+                : {
+                    type: ordering.type,
+                    prefillTokensPerSecond: ordering.prefillTokensPerSecond,
+                    slack: ordering.slack,
+                    maxSlack: ordering.maxSlackMs,
+                  },
+            dispatch:
+              dispatch.type === 'pool-saturation'
+                ? { type: 'pool-saturation' }
+                : {
+                    type: dispatch.type,
+                    maxWaitingRequests: dispatch.maxWaitingRequests,
+                    metricsStalenessThreshold: dispatch.metricsStalenessMs,
+                  },
+          },
+        }),
+  };
 }

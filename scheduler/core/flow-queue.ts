@@ -1,16 +1,29 @@
 // The flow-control waiting room: priority bands (highest first), flows within a band keyed by fairness id,
-// FCFS within a flow. Pure data structure; the scheduler decides when to dispatch.
-import type { FlowControlConfig, QueueTicket, RoutingRequest } from './types.ts';
+// earliest deadline first within a flow (arrival order among equal deadlines). Pure data structure; the
+// scheduler sets deadlines and decides when to dispatch.
+import type { FlowControlConfig, FlowOrdering, QueueTicket, RoutingRequest } from './types.ts';
+
+/** How long after its arrival a request's deadline falls under `ordering` (0 under fcfs). */
+export function queueSlackMs(ordering: FlowOrdering, request: RoutingRequest): number {
+  if (ordering.type === 'fcfs') return 0;
+  const prefillMs = (request.promptTokens.length / ordering.prefillTokensPerSecond) * 1000;
+  return Math.min(ordering.maxSlackMs, ordering.slack * prefillMs);
+}
 
 export interface QueuedEntry {
   readonly request: RoutingRequest;
   readonly ticket: QueueTicket;
   readonly sequence: number;
+  /** Dispatch order: earlier first; equal deadlines in arrival order. */
+  readonly deadlineMs: number;
 }
+
+const before = (a: QueuedEntry, b: QueuedEntry): boolean =>
+  a.deadlineMs < b.deadlineMs || (a.deadlineMs === b.deadlineMs && a.sequence < b.sequence);
 
 interface Band {
   readonly priority: number;
-  /** fairness id → FIFO of entries. */
+  /** fairness id → its entries in dispatch order. */
   readonly flows: Map<string, QueuedEntry[]>;
   /** Round-robin turn order over the band's flows. */
   readonly turns: string[];
@@ -36,14 +49,15 @@ export class FlowQueue {
     return this.#byId.has(requestId);
   }
 
-  push(request: RoutingRequest, nowMs: number): QueueTicket {
+  /** Queues a request; `deadlineMs` (default `nowMs`, i.e. arrival order) places it in its flow. */
+  push(request: RoutingRequest, nowMs: number, deadlineMs: number = nowMs): QueueTicket {
     const ticket: QueueTicket = {
       requestId: request.id,
       priority: request.priority,
       fairnessId: request.fairnessId,
       enqueuedAtMs: nowMs,
     };
-    const entry: QueuedEntry = { request, ticket, sequence: this.#sequence++ };
+    const entry: QueuedEntry = { request, ticket, sequence: this.#sequence++, deadlineMs };
     let band = this.#bands.find((b) => b.priority === request.priority);
     if (band === undefined) {
       band = { priority: request.priority, flows: new Map(), turns: [], cursor: 0 };
@@ -56,7 +70,9 @@ export class FlowQueue {
       band.flows.set(request.fairnessId, flow);
       band.turns.push(request.fairnessId);
     }
-    flow.push(entry);
+    let at = flow.length;
+    while (at > 0 && before(entry, flow[at - 1] as QueuedEntry)) at--;
+    flow.splice(at, 0, entry);
     this.#byId.set(request.id, entry);
     return ticket;
   }
@@ -69,7 +85,7 @@ export class FlowQueue {
       let oldest: QueuedEntry | undefined;
       for (const flow of band.flows.values()) {
         const head = flow[0];
-        if (head !== undefined && (oldest === undefined || head.sequence < oldest.sequence)) oldest = head;
+        if (head !== undefined && (oldest === undefined || before(head, oldest))) oldest = head;
       }
       return oldest;
     }

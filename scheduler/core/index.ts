@@ -15,7 +15,7 @@
 // saturated. Call it after enqueue, after every complete, on every metrics refresh, and from a timer so TTLs
 // fire. `cancel(id)` removes a queued request whose client went away.
 export { createScheduler } from './scheduler.ts';
-export { parseSchedulerConfig, SchedulerConfigError } from './config.ts';
+export { parseSchedulerConfig, schedulerConfigDocument, SchedulerConfigError } from './config.ts';
 export { policyPresets, POLICY_NAMES, type PolicyName } from './presets.ts';
 export { estimatePromptTokens } from './tokens.ts';
 export {

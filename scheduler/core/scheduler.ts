@@ -2,19 +2,26 @@
 // approximate prefix index and the optional flow-control queue. Pure: time and randomness come from deps.
 // With a disagg-profile-handler the decode profile picks first, and when the decider approves the prefill
 // profile picks among the same admitted endpoints.
-import { FlowQueue } from './flow-queue.ts';
+import { FlowQueue, queueSlackMs } from './flow-queue.ts';
 import { buildPlan, type ProfilePlan } from './plan.ts';
 import type { PickContext, PrefixMatch, SaturationDetectorPlugin } from './plugins/plugin.ts';
 import { PreciseIndex } from './precise-index.ts';
 import { hashPromptBlocks, kvBlockHashes, prefixHashSeed } from './prefix-hash.ts';
 import { PrefixIndex } from './prefix-index.ts';
-import { addRecord, releaseRecord, type EndpointState, type InFlightRecord } from './state.ts';
+import {
+  addRecord,
+  picksSinceScrape,
+  releaseRecord,
+  type EndpointState,
+  type InFlightRecord,
+} from './state.ts';
 import type {
   Completion,
   DrainOutcome,
   EndpointAccounting,
   Endpoint,
   EnqueueResult,
+  FlowDispatch,
   KvCacheEvent,
   PickResult,
   RoutingRequest,
@@ -429,7 +436,8 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
       return { kind: 'rejected', status: 429, reason: 'rejected-queue-full' };
     }
     if (queue.has(request.id)) throw new Error(`request "${request.id}" is already queued`);
-    return { kind: 'queued', ticket: queue.push(request, deps.now()) };
+    const now = deps.now();
+    return { kind: 'queued', ticket: queue.push(request, now, now + queueSlackMs(flow.ordering, request)) };
   }
 
   function drain(endpoints: readonly Endpoint[]): readonly DrainOutcome[] {
@@ -447,7 +455,7 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
             : { kind: 'rejected', status: 429, reason: 'rejected-ttl-expired' },
       });
     }
-    while (queue.size > 0 && endpoints.length > 0 && saturationOf(plan.detector, endpoints, now) < 1) {
+    while (queue.size > 0 && endpoints.length > 0 && mayDispatch(flow.dispatch, endpoints, now)) {
       const entry = queue.shift();
       if (entry === undefined) break;
       outcomes.push({
@@ -457,6 +465,18 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
       });
     }
     return outcomes;
+  }
+
+  /** Whether the flow control's dispatch rule lets the next queued request go now. */
+  function mayDispatch(rule: FlowDispatch, endpoints: readonly Endpoint[], now: number): boolean {
+    if (rule.type === 'pool-saturation') return saturationOf(plan.detector, endpoints, now) < 1;
+    return endpoints.some((e) => {
+      const metrics = e.metrics;
+      if (metrics === undefined || now - metrics.scrapedAtMs > rule.metricsStalenessMs) return false;
+      const state = states.get(e.key);
+      const waiting = metrics.waitingRequests + (state === undefined ? 0 : picksSinceScrape(state, e));
+      return waiting < rule.maxWaitingRequests;
+    });
   }
 
   function cancel(requestId: string): boolean {

@@ -122,14 +122,49 @@ export interface SchedulingProfile {
   readonly plugins: readonly ProfilePluginRef[];
 }
 
-/** Optional waiting room: priority bands, fairness within a band, FCFS within a flow. */
+/**
+ * Order of the requests within a flow. `fcfs`: arrival order. `prefill-deadline`: earliest deadline first, a
+ * request's deadline being its arrival plus `slack` times its cold-prefill time (prompt tokens over
+ * `prefillTokensPerSecond`), at most `maxSlackMs`: short prompts overtake long ones, and no request waits
+ * behind later arrivals for more than `maxSlackMs`.
+ */
+export type FlowOrdering =
+  | { readonly type: 'fcfs' }
+  | {
+      readonly type: 'prefill-deadline';
+      readonly prefillTokensPerSecond: number;
+      readonly slack: number;
+      readonly maxSlackMs: number;
+    };
+
+/**
+ * When a queued request may leave. `pool-saturation` (llm-d's): while the saturation detector's pool
+ * saturation is below 1. `endpoint-queue-depth`: while some endpoint with metrics fresher than
+ * `metricsStalenessMs` has fewer than `maxWaitingRequests` requests waiting (scraped, plus the router's picks
+ * since the scrape), whatever its KV-cache gauge says: an engine whose cache is full queues what it cannot
+ * admit, and a full cache alone is the normal state of a busy engine that caches prefixes.
+ */
+export type FlowDispatch =
+  | { readonly type: 'pool-saturation' }
+  | {
+      readonly type: 'endpoint-queue-depth';
+      readonly maxWaitingRequests: number;
+      readonly metricsStalenessMs: number;
+    };
+
+/** Optional waiting room: priority bands, fairness within a band, an ordering within a flow. */
 export interface FlowControlConfig {
   /** Queue capacity over all bands; further enqueues are rejected with 429. */
   readonly maxQueuedRequests: number;
   /** A queued request older than this is rejected (429 with endpoints, 503 without). */
   readonly requestTtlMs: number;
-  /** `round-robin`: flows of one band take turns; `global-strict`: oldest request of the band first. */
+  /**
+   * `round-robin`: flows of one band take turns; `global-strict`: the band's first request by the ordering
+   * (the oldest under `fcfs`) whatever its flow.
+   */
   readonly fairness: 'round-robin' | 'global-strict';
+  readonly ordering: FlowOrdering;
+  readonly dispatch: FlowDispatch;
 }
 
 export interface SchedulerConfig {
@@ -215,8 +250,8 @@ export interface Scheduler {
    */
   enqueue(request: RoutingRequest): EnqueueResult;
   /**
-   * Dispatches queued requests in order (highest priority band first, fairness within a band, FCFS within a
-   * flow) while the pool is not saturated, and expires requests past their TTL.
+   * Dispatches queued requests in order (highest priority band first, fairness within a band, the flow
+   * control's ordering within a flow) while the pool is not saturated, and expires requests past their TTL.
    */
   drain(endpoints: readonly Endpoint[]): readonly DrainOutcome[];
   /** Removes a queued request (client went away). Returns false when it was not queued. */

@@ -4,6 +4,7 @@ import { stringify } from 'yaml';
 import {
   createScheduler,
   parseSchedulerConfig,
+  schedulerConfigDocument,
   PluginConfigError,
   PLUGIN_TYPES,
   POLICY_NAMES,
@@ -74,7 +75,54 @@ flowControl: {maxQueuedRequests: 10, requestTtl: 30s, fairness: global-strict}
       maxQueuedRequests: 10,
       requestTtlMs: 30_000,
       fairness: 'global-strict',
+      ordering: { type: 'fcfs' },
+      dispatch: { type: 'pool-saturation' },
     });
+  });
+
+  it('reads a prefill-deadline ordering with its defaults, and names what is missing or misplaced', () => {
+    const withOrdering = (ordering: string): string =>
+      llmdDefault + `flowControl:\n  ordering: ${ordering}\n`;
+    expect(
+      parseSchedulerConfig(withOrdering('{type: prefill-deadline, prefillTokensPerSecond: 20480}'), 'r.yaml')
+        .flowControl,
+    ).toEqual({
+      maxQueuedRequests: 5000,
+      requestTtlMs: 60_000,
+      fairness: 'round-robin',
+      ordering: { type: 'prefill-deadline', prefillTokensPerSecond: 20480, slack: 30, maxSlackMs: 60_000 },
+      dispatch: { type: 'pool-saturation' },
+    });
+    expect(
+      parseSchedulerConfig(
+        withOrdering('{type: prefill-deadline, prefillTokensPerSecond: 8000, slack: 5, maxSlack: 2m}'),
+        'r.yaml',
+      ).flowControl?.ordering,
+    ).toEqual({ type: 'prefill-deadline', prefillTokensPerSecond: 8000, slack: 5, maxSlackMs: 120_000 });
+    const line = llmdDefault.split('\n').length + 1;
+    expect(problemsOf(withOrdering('{type: prefill-deadline, slack: 5}'))).toEqual([
+      `router.yaml:${line}:13: /flowControl/ordering: missing required field "prefillTokensPerSecond"`,
+    ]);
+    expect(problemsOf(withOrdering('{type: fcfs, slack: 5}'))).toEqual([
+      `router.yaml:${line}:26: /flowControl/ordering/slack: unknown field "slack"`,
+    ]);
+    const withDispatch = (dispatch: string): string =>
+      llmdDefault + `flowControl:\n  dispatch: ${dispatch}\n`;
+    expect(
+      parseSchedulerConfig(withDispatch('{type: endpoint-queue-depth}'), 'r.yaml').flowControl?.dispatch,
+    ).toEqual({ type: 'endpoint-queue-depth', maxWaitingRequests: 5, metricsStalenessMs: 200 });
+    expect(
+      parseSchedulerConfig(
+        withDispatch('{type: endpoint-queue-depth, maxWaitingRequests: 2, metricsStalenessThreshold: 1s}'),
+        'r.yaml',
+      ).flowControl?.dispatch,
+    ).toEqual({ type: 'endpoint-queue-depth', maxWaitingRequests: 2, metricsStalenessMs: 1000 });
+    expect(problemsOf(withDispatch('{type: pool-saturation, maxWaitingRequests: 2}'))).toEqual([
+      `router.yaml:${line}:37: /flowControl/dispatch/maxWaitingRequests: unknown field "maxWaitingRequests"`,
+    ]);
+    expect(problemsOf(withOrdering('{type: edf}'))[0]).toMatch(
+      /^router\.yaml:\d+:\d+: \/flowControl\/ordering\/type: must be one of "fcfs", "prefill-deadline"/,
+    );
   });
 
   it('names line, column and field of schema violations, all at once', () => {
@@ -126,7 +174,9 @@ schedulingProfiles: [{name: d, plugins: [{pluginRef: random-picker}, {pluginRef:
   it('round-trips every preset through YAML, and the schema lists exactly the plugin types the router knows', () => {
     for (const name of POLICY_NAMES) {
       const preset = policyPresets[name];
-      expect(parseSchedulerConfig(stringify(preset), `${name}.yaml`)).toEqual(preset);
+      expect(parseSchedulerConfig(stringify(schedulerConfigDocument(preset)), `${name}.yaml`)).toEqual(
+        preset,
+      );
     }
     expect([...routerConfigSchema.$defs.plugin.properties.type.enum].sort()).toEqual(
       [...PLUGIN_TYPES].sort(),

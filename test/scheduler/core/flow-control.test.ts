@@ -1,9 +1,9 @@
 /* eslint-disable @typescript-eslint/no-non-null-assertion -- fixtures index arrays whose length the test fixes */
-// Priority bands, fairness within a band, TTL expiry, queue capacity and cancellation.
+// Priority bands, fairness within a band, ordering within a flow, TTL expiry, queue capacity and cancellation.
 import { describe, expect, it } from 'vitest';
 import { createScheduler, policyPresets } from '../../../scheduler/core/index.ts';
 import type { FlowControlConfig, SchedulerConfig } from '../../../scheduler/core/index.ts';
-import { endpoint, fakeDeps, request } from './helpers.ts';
+import { endpoint, fakeDeps, request, tokens } from './helpers.ts';
 
 function withQueue(flowControl: Partial<FlowControlConfig> = {}): SchedulerConfig {
   return {
@@ -12,7 +12,14 @@ function withQueue(flowControl: Partial<FlowControlConfig> = {}): SchedulerConfi
       ...policyPresets['least-request'].plugins,
       { type: 'utilization-detector', name: 'utilization-detector', parameters: { queueDepthThreshold: 1 } },
     ],
-    flowControl: { maxQueuedRequests: 100, requestTtlMs: 1000, fairness: 'round-robin', ...flowControl },
+    flowControl: {
+      maxQueuedRequests: 100,
+      requestTtlMs: 1000,
+      fairness: 'round-robin',
+      ordering: { type: 'fcfs' },
+      dispatch: { type: 'pool-saturation' },
+      ...flowControl,
+    },
   };
 }
 
@@ -72,6 +79,67 @@ describe('flow control', () => {
       }
     }
     expect(order).toEqual(reqs.map((r) => r.id));
+  });
+
+  it('prefill-deadline lets short prompts overtake long ones for a bounded time', () => {
+    const deps = fakeDeps();
+    const ordering = {
+      type: 'prefill-deadline',
+      prefillTokensPerSecond: 1000,
+      slack: 10,
+      maxSlackMs: 60_000,
+    } as const;
+    const scheduler = createScheduler(withQueue({ ordering, requestTtlMs: 600_000 }), deps);
+    const busy = [endpoint(0, { waitingRequests: 3, scrapedAtMs: 0 })];
+    // Deadlines: arrival + 10 × prompt tokens / 1000 tokens/s, at most 60 s.
+    const long = request({ promptTokens: tokens(2000) }); // t=0, deadline 20 s
+    const huge = request({ promptTokens: tokens(100_000) }); // t=0, deadline 60 s (capped from 1,000 s)
+    const shortEarly = request({ promptTokens: tokens(100) }); // t=10 s, deadline 11 s
+    const shortLate = request({ promptTokens: tokens(100) }); // t=19.5 s, deadline 20.5 s
+    const shortLast = request({ promptTokens: tokens(100) }); // t=59.5 s, deadline 60.5 s
+    scheduler.enqueue(long);
+    scheduler.enqueue(huge);
+    deps.advance(10_000);
+    scheduler.enqueue(shortEarly);
+    deps.advance(9_500);
+    scheduler.enqueue(shortLate);
+    deps.advance(40_000);
+    scheduler.enqueue(shortLast);
+    expect(scheduler.drain(busy)).toEqual([]);
+    const order: string[] = [];
+    for (let round = 0; round < 5; round++) {
+      deps.advance(10);
+      for (const o of scheduler.drain(roomFor(deps))) {
+        order.push(o.request.id);
+        scheduler.complete(o.request.id, { ok: true });
+      }
+    }
+    expect(order).toEqual([shortEarly.id, long.id, shortLate.id, huge.id, shortLast.id]);
+  });
+
+  it('endpoint-queue-depth dispatches while some endpoint with fresh metrics has room, whatever the pool mean', () => {
+    const deps = fakeDeps();
+    const dispatch = {
+      type: 'endpoint-queue-depth',
+      maxWaitingRequests: 2,
+      metricsStalenessMs: 200,
+    } as const;
+    const scheduler = createScheduler(withQueue({ dispatch }), deps);
+    for (let i = 0; i < 4; i++) scheduler.enqueue(request());
+    deps.advance(10);
+    const scrapedAtMs = deps.now() - 1;
+    const full = endpoint(0, { waitingRequests: 40, kvCacheUsage: 1, scrapedAtMs });
+    const stale = endpoint(1, { waitingRequests: 0, scrapedAtMs: scrapedAtMs - 500 });
+    expect(scheduler.drain([full, stale])).toEqual([]);
+    // An endpoint with one request waiting and a full KV cache has room for one more: the pool's mean
+    // saturation (about 20) does not hold it back. Each pick counts as waiting where it went until the next
+    // scrape, so dispatching stops once the roomy endpoint has been picked.
+    const roomy = endpoint(2, { waitingRequests: 1, kvCacheUsage: 1, scrapedAtMs });
+    const out = scheduler.drain([full, roomy]);
+    expect(out.length).toBeGreaterThanOrEqual(1);
+    expect(out.length).toBeLessThanOrEqual(2);
+    expect(out.at(-1)?.result).toMatchObject({ kind: 'picked', endpoints: [{ key: roomy.key }] });
+    expect(scheduler.queuedRequests()).toBe(4 - out.length);
   });
 
   it('holds requests while saturated and expires them after the TTL (429, or 503 without endpoints)', () => {

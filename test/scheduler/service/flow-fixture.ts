@@ -21,7 +21,14 @@ export function flowControlConfig(flowControl: Partial<FlowControlConfig> = {}):
         parameters: { queueDepthThreshold: 1, metricsStalenessThreshold: '10m' },
       },
     ],
-    flowControl: { maxQueuedRequests: 100, requestTtlMs: 30_000, fairness: 'round-robin', ...flowControl },
+    flowControl: {
+      maxQueuedRequests: 100,
+      requestTtlMs: 30_000,
+      fairness: 'round-robin',
+      ordering: { type: 'fcfs' },
+      dispatch: { type: 'pool-saturation' },
+      ...flowControl,
+    },
   };
 }
 
