@@ -37,6 +37,28 @@ const TAU_SECONDS = 14;
 const ATTENTION_MS_AT_REFERENCE_TAU = 1.5e-6;
 const REFERENCE_TAU = 286_720;
 
+/**
+ * The switchyard profile binds requests late (the router's `switchyard` preset): while every endpoint has 5
+ * requests waiting (its own picks since the last scrape included) the router holds new ones and hands the next
+ * to the best endpoint as soon as one has room, by priority, then earliest deadline first: a request may be
+ * overtaken for 30 times its cold prefill (at τ / 14 s tokens/s), at most a minute. Held requests give up
+ * after 300 s, inference-perf's client timeout.
+ */
+function lateBinding(affinityTokens: number): NonNullable<EndpointPickerConfig['flowControl']> {
+  return {
+    maxQueuedRequests: 5000,
+    requestTtl: '300s',
+    fairness: 'global-strict',
+    ordering: {
+      type: 'prefill-deadline',
+      prefillTokensPerSecond: affinityTokens / TAU_SECONDS,
+      slack: 30,
+      maxSlack: '60s',
+    },
+    dispatch: { type: 'endpoint-queue-depth', maxWaitingRequests: 5, metricsStalenessThreshold: '200ms' },
+  };
+}
+
 /** Scheduling profiles llm-d's disagg-profile-handler runs: decode always, prefill when the decider asks. */
 const disaggregatedProfiles = [
   { name: 'decode', filter: 'decode-filter' },
@@ -135,7 +157,8 @@ export function routerConfig(
   } = { lora: false },
 ): EndpointPickerConfig {
   const { disaggregation } = options;
-  const { scorers, refs } = scoringOf(profile, options.affinityTokens ?? 286_720);
+  const affinityTokens = options.affinityTokens ?? 286_720;
+  const { scorers, refs } = scoringOf(profile, affinityTokens);
   const producers = producersOf(options.prefixCache ?? 'approximate', blockSize, profile === 'switchyard');
   const scoring = [
     ...refs,
@@ -176,5 +199,6 @@ export function routerConfig(
             name,
             plugins: [{ pluginRef: filter }, ...scoring],
           })),
+    ...(profile === 'switchyard' ? { flowControl: lateBinding(affinityTokens) } : {}),
   };
 }

@@ -65,6 +65,23 @@ export interface EndpointPickerConfig {
     readonly name: string;
     readonly plugins: readonly { readonly pluginRef: string; readonly weight?: number }[];
   }[];
+  /** The router's waiting room (schemas/router-config.schema.json, flowControl). */
+  readonly flowControl?: {
+    readonly maxQueuedRequests: number;
+    readonly requestTtl: string;
+    readonly fairness: 'round-robin' | 'global-strict';
+    readonly ordering: {
+      readonly type: 'prefill-deadline';
+      readonly prefillTokensPerSecond: number;
+      readonly slack: number;
+      readonly maxSlack: string;
+    };
+    readonly dispatch: {
+      readonly type: 'endpoint-queue-depth';
+      readonly maxWaitingRequests: number;
+      readonly metricsStalenessThreshold: string;
+    };
+  };
 }
 
 /** Service-level limits an analysis checks, and how often and how many times it measures. */

@@ -30,6 +30,7 @@ export interface PolicyRunResult {
 }
 
 function clusterOptions(
+  policy: PolicyName,
   workload: Workload,
   profile: EngineProfile,
   router: VirtualClusterOptions['router'],
@@ -39,6 +40,8 @@ function clusterOptions(
     profile,
     replicas: workload.replicas,
     router,
+    // A policy with a flowControl section queues arrivals in the router, as the router service does.
+    flowControl: policyPresets[policy].flowControl !== undefined,
     clock,
     scrapeIntervalMs: workload.scrapeIntervalMs ?? 50,
     metricsDelayMs: workload.metricsDelayMs ?? 0,
@@ -94,7 +97,7 @@ export function runStages(
 ): StagedRunResult {
   const clock = { nowMs: 0 };
   const cluster = createVirtualCluster(
-    clusterOptions(workload, profile, newScheduler(policy, workload, clock), clock),
+    clusterOptions(policy, workload, profile, newScheduler(policy, workload, clock), clock),
   );
   const shift = (requests: readonly VirtualRequest[], startMs: number): VirtualRequest[] =>
     requests.map((request) => ({ ...request, arrivalMs: request.arrivalMs + startMs }));
@@ -121,7 +124,7 @@ export function runPolicy(
 ): PolicyRunResult {
   const clock = { nowMs: 0 };
   const cluster = runVirtualCluster(run.requests, {
-    ...clusterOptions(workload, profile, newScheduler(policy, workload, clock), clock),
+    ...clusterOptions(policy, workload, profile, newScheduler(policy, workload, clock), clock),
     window: run.window,
   });
   const measured = new Set(run.requests.slice(run.measuredFrom).map((request) => request.id));

@@ -12,6 +12,7 @@ export type PolicyName =
   | 'gie-v1-approximate'
   | 'prefix-only'
   | 'switchyard'
+  | 'switchyard-eager'
   | 'switchyard-health';
 
 function plugin(type: string, parameters: Record<string, unknown> = {}): PluginSpec {
@@ -95,6 +96,30 @@ const switchyardRefs: readonly ProfilePluginRef[] = [
   ref('prefill-load-scorer', 1),
 ];
 
+/**
+ * `base` binding requests late: the router holds arrivals while every endpoint has 5 requests waiting
+ * (scraped, plus its own picks since the scrape) and hands the next one to the best endpoint as soon as one
+ * has room. Held requests leave by priority band, then earliest deadline first: a request may be overtaken for
+ * 30 times its cold prefill at τ / 14 s tokens/s, at most a minute, so short prompts are not stuck behind long
+ * prefills. Sheddable requests (priority < 0) are still answered 429 at dispatch while the saturation detector
+ * (llm-d's defaults) reports the pool saturated. Held requests give up after 300 s, inference-perf's timeout.
+ */
+const withLateBinding = (base: SchedulerConfig): SchedulerConfig => ({
+  ...base,
+  flowControl: {
+    maxQueuedRequests: 5000,
+    requestTtlMs: 300_000,
+    fairness: 'global-strict',
+    ordering: {
+      type: 'prefill-deadline',
+      prefillTokensPerSecond: TAU_TOKENS / 14,
+      slack: 30,
+      maxSlackMs: 60_000,
+    },
+    dispatch: { type: 'endpoint-queue-depth', maxWaitingRequests: 5, metricsStalenessMs: 200 },
+  },
+});
+
 export const policyPresets: Readonly<Record<PolicyName, SchedulerConfig>> = {
   random: config([plugin('random-picker')], [ref('random-picker')]),
   'round-robin': config([plugin('round-robin-picker')], [ref('round-robin-picker')]),
@@ -151,7 +176,14 @@ export const policyPresets: Readonly<Record<PolicyName, SchedulerConfig>> = {
   // wait a prompt would have for the prefill queued ahead of it, with its own prefill (attention over the
   // context included): it moves long prompts off replicas already busy prefilling (Mooncake), and since it
   // also counts half the work whose first token has not come back, it sees a replica slower than the model.
-  switchyard: config(
+  // Requests bind late (withLateBinding): when every replica has a queue the router holds the rest and hands
+  // each to the first replica with room, short prompts first within a bounded slack.
+  switchyard: withLateBinding(
+    config([...switchyardScoring, plugin('max-score-picker')], [...switchyardRefs, ref('max-score-picker')]),
+  ),
+  // switchyard's scoring with every request picked on arrival (no flowControl section): what switchyard was
+  // before it bound late, for comparison.
+  'switchyard-eager': config(
     [...switchyardScoring, plugin('max-score-picker')],
     [...switchyardRefs, ref('max-score-picker')],
   ),
@@ -159,9 +191,15 @@ export const policyPresets: Readonly<Record<PolicyName, SchedulerConfig>> = {
   // time to first token and time per output token against the pool's median, and the failed share of recent
   // requests (maxErrorRate 2: a replica failing 20% scores 0.9). Not the default: it takes replicas busy with
   // long contexts for slow ones (docs/benchmarks.md, degraded-replica).
-  'switchyard-health': config(
-    [...switchyardScoring, plugin('endpoint-health-scorer', { maxErrorRate: 2 }), plugin('max-score-picker')],
-    [...switchyardRefs, ref('endpoint-health-scorer', 0.5), ref('max-score-picker')],
+  'switchyard-health': withLateBinding(
+    config(
+      [
+        ...switchyardScoring,
+        plugin('endpoint-health-scorer', { maxErrorRate: 2 }),
+        plugin('max-score-picker'),
+      ],
+      [...switchyardRefs, ref('endpoint-health-scorer', 0.5), ref('max-score-picker')],
+    ),
   ),
 };
 

@@ -5,6 +5,8 @@
 
 import type {
   Completion,
+  DrainOutcome,
+  EnqueueResult,
   Endpoint,
   EndpointMetrics,
   KvCacheEvent,
@@ -37,6 +39,21 @@ export interface VirtualRouter {
   firstToken?(requestId: string): void;
   /** Receives each replica's KV-cache events at the end of every step that produced some. */
   applyKvEvents?(endpointKey: string, events: readonly KvCacheEvent[]): void;
+  /** Flow control (used when the options set `flowControl`): queue a request, dispatch what may go now. */
+  enqueue?(request: RoutingRequest): EnqueueResult;
+  drain?(endpoints: readonly Endpoint[]): readonly DrainOutcome[];
+  /** Removes a queued request whose client gave up. */
+  cancel?(requestId: string): boolean;
+}
+
+type FlowControlRouter = Required<Pick<VirtualRouter, 'enqueue' | 'drain' | 'cancel'>>;
+
+function queueOf(router: VirtualRouter): FlowControlRouter {
+  const { enqueue, drain, cancel } = router;
+  if (enqueue === undefined || drain === undefined || cancel === undefined) {
+    throw new Error('flowControl needs a router with enqueue, drain and cancel');
+  }
+  return { enqueue, drain, cancel };
 }
 
 /** Collects a block pool's stores and evictions as KV-cache events, consecutive ones of a kind merged. */
@@ -92,6 +109,12 @@ export interface VirtualClusterOptions {
   readonly clock?: { nowMs: number };
   /** Interval over which generated tokens and completions are counted (all requests, not only measured ones). */
   readonly window?: { readonly startMs: number; readonly endMs: number };
+  /**
+   * Arrivals go through the router's flow-control queue (its configuration has a flowControl section): it is
+   * drained after every engine step and every metrics delivery, as the router drains on completions and
+   * metrics refreshes.
+   */
+  readonly flowControl?: boolean;
   /** Per-replica step-time multipliers (fault injection: slow replicas); default 1 each. */
   readonly slowdowns?: readonly number[];
   /**
@@ -169,6 +192,7 @@ export function createVirtualCluster(options: VirtualClusterOptions): VirtualClu
   if (!Number.isInteger(replicas) || replicas < 1)
     throw new RangeError('replicas must be a positive integer');
 
+  const flowControl = options.flowControl === true ? queueOf(router) : undefined;
   const engines = Array.from(
     { length: replicas },
     (_, i) => new Engine(profile, { slowdown: options.slowdowns?.[i] ?? 1 }),
@@ -309,22 +333,48 @@ export function createVirtualCluster(options: VirtualClusterOptions): VirtualClu
     router.complete(request.id, { ok: false });
   };
 
+  const routingRequest = (request: VirtualRequest): RoutingRequest => ({
+    id: request.id,
+    model: request.model,
+    priority: request.priority ?? 0,
+    fairnessId: 'default-flow',
+    promptTokens: request.promptTokens,
+    maxOutputTokens: request.outputTokens,
+    ...(request.sessionId === undefined ? {} : { sessionId: request.sessionId }),
+  });
+  const queued = new Map<string, VirtualRequest>();
+  const drainQueue = (now: number): void => {
+    if (flowControl === undefined || queued.size === 0) return;
+    for (const outcome of flowControl.drain(endpoints)) {
+      const request = queued.get(outcome.request.id);
+      if (request === undefined) continue;
+      queued.delete(request.id);
+      dispatch(request, now, outcome.result);
+    }
+  };
   const arrive = (request: VirtualRequest, now: number): void => {
+    if (flowControl === undefined) {
+      dispatch(request, now, undefined);
+      return;
+    }
+    const result = flowControl.enqueue(routingRequest(request));
+    if (result.kind === 'rejected') {
+      dispatch(request, now, result);
+      return;
+    }
+    queued.set(request.id, request);
+    drainQueue(now);
+  };
+  const dispatch = (
+    request: VirtualRequest,
+    now: number,
+    first: PickResult | EnqueueResult | undefined,
+  ): void => {
     const tried: string[] = [];
     for (let attempt = 0; ; attempt++) {
       const candidates = tried.length === 0 ? endpoints : endpoints.filter((e) => !tried.includes(e.key));
-      const result = router.pick(
-        {
-          id: request.id,
-          model: request.model,
-          priority: request.priority ?? 0,
-          fairnessId: 'default-flow',
-          promptTokens: request.promptTokens,
-          maxOutputTokens: request.outputTokens,
-          ...(request.sessionId === undefined ? {} : { sessionId: request.sessionId }),
-        },
-        candidates,
-      );
+      const result =
+        attempt === 0 && first !== undefined ? first : router.pick(routingRequest(request), candidates);
       const target = result.kind === 'picked' ? result.endpoints[0] : undefined;
       const replica = target === undefined ? undefined : replicaOfKey.get(target.key);
       if (replica === undefined) {
@@ -356,7 +406,11 @@ export function createVirtualCluster(options: VirtualClusterOptions): VirtualClu
       }
       try {
         (engines[replica] as Engine).add(
-          { id: request.id, prompt: request.prompt, outputTokens: request.outputTokens },
+          {
+            id: request.id,
+            prompt: request.prompt,
+            outputTokens: request.outputTokens,
+          },
           now,
         );
       } catch (error) {
@@ -371,6 +425,11 @@ export function createVirtualCluster(options: VirtualClusterOptions): VirtualClu
   };
 
   const expire = (request: VirtualRequest, now: number): void => {
+    if (queued.delete(request.id)) {
+      flowControl?.cancel(request.id);
+      fail(request, -1, now, -1, 0);
+      return;
+    }
     const entry = tracked.get(request.id);
     if (entry === undefined) return;
     tracked.delete(request.id);
@@ -434,7 +493,7 @@ export function createVirtualCluster(options: VirtualClusterOptions): VirtualClu
         nextTimeout < nextArrival
           ? (requests[nextTimeout] as VirtualRequest).arrivalMs + timeoutMs
           : Infinity;
-      const busy = stepReplica >= 0 || tracked.size > 0 || nextArrival < requests.length;
+      const busy = stepReplica >= 0 || tracked.size > 0 || queued.size > 0 || nextArrival < requests.length;
       if (!busy) break;
       const crashTime = nextCrash < crashes.length ? (crashes[nextCrash]?.atMs as number) : Infinity;
       const earliest = Math.min(stepTime, arrivalTime, timeoutTime, crashTime);
@@ -443,6 +502,7 @@ export function createVirtualCluster(options: VirtualClusterOptions): VirtualClu
         now = delivery.deliverAtMs;
         endpoints = delivery.endpoints.filter((e) => down[replicaOfKey.get(e.key) ?? -1] !== true);
         inTransit.shift();
+        drainQueue(now);
         continue;
       }
       if (options.clock !== undefined) options.clock.nowMs = Math.min(earliest, nextScrape);
@@ -464,6 +524,7 @@ export function createVirtualCluster(options: VirtualClusterOptions): VirtualClu
         now = stepTime;
         finishStep(stepReplica);
         engineSteps++;
+        drainQueue(now);
       } else if (arrivalTime === earliest) {
         now = arrivalTime;
         arrive(requests[nextArrival] as VirtualRequest, now);

@@ -1,7 +1,9 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { POLICY_NAMES } from '../../../scheduler/core/index.ts';
 import { blockHashes } from '../../../scheduler/sim/hashing.ts';
+import workloadSchema from '../../../scheduler/bench/workloads/workload.schema.json' with { type: 'json' };
 import { hitRateBound } from '../../../scheduler/bench/hit-rate-bound.ts';
 import {
   buildRuns,
@@ -26,6 +28,10 @@ describe('workload files', () => {
     for (const name of ['shared-prefix.json', 'low-sharing.json', 'mooncake-conversation.json']) {
       expect(loadWorkload(shipped(name)).name).toBe(name.replace('.json', ''));
     }
+  });
+
+  it('lets a workload name exactly the policies the router core presets', () => {
+    expect(workloadSchema.properties.policies.items.enum).toEqual(POLICY_NAMES);
   });
 
   it('names file, line, column and field of schema errors, only for the matching oneOf branch', () => {

@@ -95,6 +95,63 @@ describe('virtual-time cluster', () => {
   });
 });
 
+describe('virtual-time flow control', () => {
+  it('holds arrivals in the router while every replica is full, then serves each once; a client timeout removes a held request', () => {
+    const play = (requestTimeoutMs: number) => {
+      const clock = { nowMs: 0 };
+      const scheduler = createScheduler(policyPresets.switchyard, {
+        now: () => clock.nowMs,
+        random: createRandom(2).next,
+      });
+      const counts = { held: 0, cancelled: 0 };
+      const router = {
+        ...scheduler,
+        drain: (endpoints: Parameters<typeof scheduler.drain>[0]) => {
+          const outcomes = scheduler.drain(endpoints);
+          counts.held += outcomes.filter((o) => o.waitedMs > 0).length;
+          return outcomes;
+        },
+        cancel: (id: string) => {
+          counts.cancelled++;
+          return scheduler.cancel(id);
+        },
+      };
+      // Long prompts on one small replica: its KV cache fills, requests wait, the router holds the rest.
+      const requests = workload(6, 300, 2000).map((r) => ({ ...r, outputTokens: 400 }));
+      const result = runVirtualCluster(requests, {
+        profile,
+        replicas: 1,
+        router,
+        clock,
+        flowControl: true,
+        requestTimeoutMs,
+      });
+      return { ...result, ...counts, queued: scheduler.queuedRequests() };
+    };
+    const served = play(300_000);
+    expect(served.outcomes).toHaveLength(300);
+    expect(new Set(served.outcomes.map((o) => o.id)).size).toBe(300);
+    expect(served.outcomes.every((o) => o.status === 'ok')).toBe(true);
+    expect(served.held).toBeGreaterThan(100);
+    expect(served.queued).toBe(0);
+
+    const impatient = play(2000);
+    const gaveUp = impatient.outcomes.filter((o) => o.status === 'failed' && o.replica === -1);
+    expect(gaveUp.length).toBeGreaterThan(0);
+    expect(impatient.cancelled).toBe(gaveUp.length);
+    for (const o of gaveUp) expect(o.endMs - o.arrivalMs).toBeCloseTo(2000);
+    expect(impatient.queued).toBe(0);
+  });
+
+  it('refuses flowControl with a router that cannot queue', () => {
+    const scheduler = createScheduler(policyPresets['round-robin'], { now: () => 0, random: Math.random });
+    const { pick, complete } = scheduler;
+    expect(() =>
+      runVirtualCluster([], { profile, replicas: 1, router: { pick, complete }, flowControl: true }),
+    ).toThrow(/enqueue, drain and cancel/);
+  });
+});
+
 describe('virtual-time faults', () => {
   it('fails the requests of a crashed replica and routes around it after the next scrape', () => {
     const clock = { nowMs: 0 };
