@@ -2,29 +2,28 @@
 // Priority bands, fairness within a band, ordering within a flow, TTL expiry, queue capacity and cancellation.
 import { describe, expect, it } from 'vitest';
 import { createScheduler, policyPresets } from '../../../scheduler/core/index.ts';
-import type { FlowControlConfig, SchedulerConfig } from '../../../scheduler/core/index.ts';
-import { endpoint, fakeDeps, request, tokens } from './helpers.ts';
+import type { FlowControlConfig, Scheduler, SchedulerConfig } from '../../../scheduler/core/index.ts';
+import { endpoint, fakeDeps, leastRequestWithQueue, request, tokens } from './helpers.ts';
 
 function withQueue(flowControl: Partial<FlowControlConfig> = {}): SchedulerConfig {
-  return {
-    ...policyPresets['least-request'],
-    plugins: [
-      ...policyPresets['least-request'].plugins,
-      { type: 'utilization-detector', name: 'utilization-detector', parameters: { queueDepthThreshold: 1 } },
-    ],
-    flowControl: {
-      maxQueuedRequests: 100,
-      requestTtlMs: 1000,
-      fairness: 'round-robin',
-      ordering: { type: 'fcfs' },
-      dispatch: { type: 'pool-saturation' },
-      ...flowControl,
-    },
-  };
+  return leastRequestWithQueue({ queueDepthThreshold: 1 }, { requestTtlMs: 1000, ...flowControl });
 }
 
 /** One endpoint whose saturation allows exactly `slots` dispatches (each pick adds one waiting request). */
 const roomFor = (deps: { now(): number }) => [endpoint(0, { scrapedAtMs: deps.now() })];
+
+/** Ids in the order `rounds` drains 10 ms apart dispatch them, one per round, each completed at once. */
+function dispatchOrder(scheduler: Scheduler, deps: ReturnType<typeof fakeDeps>, rounds: number): string[] {
+  const order: string[] = [];
+  for (let round = 0; round < rounds; round++) {
+    deps.advance(10);
+    for (const o of scheduler.drain(roomFor(deps))) {
+      order.push(o.request.id);
+      scheduler.complete(o.request.id, { ok: true });
+    }
+  }
+  return order;
+}
 
 describe('flow control', () => {
   it('dispatches the highest priority band first, FCFS within a flow', () => {
@@ -54,14 +53,7 @@ describe('flow control', () => {
     const a = [1, 2, 3].map(() => request({ fairnessId: 'a' }));
     const b = [1, 2].map(() => request({ fairnessId: 'b' }));
     for (const r of [...a, ...b]) scheduler.enqueue(r);
-    const order: string[] = [];
-    for (let round = 0; round < 5; round++) {
-      deps.advance(10);
-      for (const o of scheduler.drain(roomFor(deps))) {
-        order.push(o.request.id);
-        scheduler.complete(o.request.id, { ok: true });
-      }
-    }
+    const order = dispatchOrder(scheduler, deps, 5);
     expect(order).toEqual([a[0]!.id, b[0]!.id, a[1]!.id, b[1]!.id, a[2]!.id]);
   });
 
@@ -70,14 +62,7 @@ describe('flow control', () => {
     const scheduler = createScheduler(withQueue({ fairness: 'global-strict' }), deps);
     const reqs = [request({ fairnessId: 'a' }), request({ fairnessId: 'a' }), request({ fairnessId: 'b' })];
     for (const r of reqs) scheduler.enqueue(r);
-    const order: string[] = [];
-    for (let round = 0; round < 3; round++) {
-      deps.advance(10);
-      for (const o of scheduler.drain(roomFor(deps))) {
-        order.push(o.request.id);
-        scheduler.complete(o.request.id, { ok: true });
-      }
-    }
+    const order = dispatchOrder(scheduler, deps, 3);
     expect(order).toEqual(reqs.map((r) => r.id));
   });
 
@@ -106,14 +91,7 @@ describe('flow control', () => {
     deps.advance(40_000);
     scheduler.enqueue(shortLast);
     expect(scheduler.drain(busy)).toEqual([]);
-    const order: string[] = [];
-    for (let round = 0; round < 5; round++) {
-      deps.advance(10);
-      for (const o of scheduler.drain(roomFor(deps))) {
-        order.push(o.request.id);
-        scheduler.complete(o.request.id, { ok: true });
-      }
-    }
+    const order = dispatchOrder(scheduler, deps, 5);
     expect(order).toEqual([shortEarly.id, long.id, shortLate.id, huge.id, shortLast.id]);
   });
 

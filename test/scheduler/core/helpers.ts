@@ -1,6 +1,13 @@
 // Builders shared by the core tests.
 import { parseSchedulerConfig, SchedulerConfigError } from '../../../scheduler/core/config.ts';
-import type { Endpoint, EndpointMetrics, RoutingRequest } from '../../../scheduler/core/types.ts';
+import { policyPresets } from '../../../scheduler/core/presets.ts';
+import type {
+  Endpoint,
+  EndpointMetrics,
+  FlowControlConfig,
+  RoutingRequest,
+  SchedulerConfig,
+} from '../../../scheduler/core/types.ts';
 
 export function metrics(overrides: Partial<EndpointMetrics> = {}): EndpointMetrics {
   return {
@@ -73,4 +80,29 @@ export function configProblems(text: string, source: string): string[] {
     throw error;
   }
   throw new Error('expected the config to be rejected');
+}
+
+/**
+ * least-request with a utilization detector of these parameters and a flowControl section (100 queued at
+ * most, round-robin fairness, FCFS, dispatch while the pool is below saturation) with `flowControl` on top.
+ */
+export function leastRequestWithQueue(
+  detector: Record<string, unknown>,
+  flowControl: Partial<FlowControlConfig> & Pick<FlowControlConfig, 'requestTtlMs'>,
+): SchedulerConfig {
+  const base = policyPresets['least-request'];
+  return {
+    ...base,
+    plugins: [
+      ...base.plugins,
+      { type: 'utilization-detector', name: 'utilization-detector', parameters: detector },
+    ],
+    flowControl: {
+      maxQueuedRequests: 100,
+      fairness: 'round-robin',
+      ordering: { type: 'fcfs' },
+      dispatch: { type: 'pool-saturation' },
+      ...flowControl,
+    },
+  };
 }

@@ -2,34 +2,19 @@
 // section over a real endpoint registry with one endpoint. The saturation detector counts one waiting request
 // as full, and the requests picked since the last scrape count as waiting, so the pool holds exactly one
 // request in flight at a time: each completion lets the next queued request through.
-import { createScheduler, policyPresets } from '../../../scheduler/core/index.ts';
+import { createScheduler } from '../../../scheduler/core/index.ts';
 import type { FlowControlConfig, Scheduler, SchedulerConfig } from '../../../scheduler/core/index.ts';
 import { EndpointRegistry } from '../../../scheduler/datalayer/endpoint-registry.ts';
 import { parseStaticEndpoints } from '../../../scheduler/datalayer/static-endpoints.ts';
 import { PoolRoutingService } from '../../../scheduler/service/pool-routing-service.ts';
+import { leastRequestWithQueue } from '../core/helpers.ts';
 
 export function flowControlConfig(flowControl: Partial<FlowControlConfig> = {}): SchedulerConfig {
-  const base = policyPresets['least-request'];
-  return {
-    ...base,
-    plugins: [
-      ...base.plugins,
-      {
-        type: 'utilization-detector',
-        name: 'utilization-detector',
-        // Metrics never go stale during a test: the test itself plays the scraper.
-        parameters: { queueDepthThreshold: 1, metricsStalenessThreshold: '10m' },
-      },
-    ],
-    flowControl: {
-      maxQueuedRequests: 100,
-      requestTtlMs: 30_000,
-      fairness: 'round-robin',
-      ordering: { type: 'fcfs' },
-      dispatch: { type: 'pool-saturation' },
-      ...flowControl,
-    },
-  };
+  // Metrics never go stale during a test: the test itself plays the scraper.
+  return leastRequestWithQueue(
+    { queueDepthThreshold: 1, metricsStalenessThreshold: '10m' },
+    { requestTtlMs: 30_000, ...flowControl },
+  );
 }
 
 export interface FlowFixture {
