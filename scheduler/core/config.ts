@@ -227,38 +227,37 @@ export function parseSchedulerConfig(text: string, source: string): SchedulerCon
 /** The configuration as an EndpointPickerConfig document (durations in milliseconds): what parses back to it. */
 export function schedulerConfigDocument(config: SchedulerConfig): Record<string, unknown> {
   const flow = config.flowControl;
-  const ordering = flow?.ordering;
-  const dispatch = flow?.dispatch;
   return {
     apiVersion: config.apiVersion,
     kind: config.kind,
     plugins: config.plugins,
     schedulingProfiles: config.schedulingProfiles,
-    ...(flow === undefined || ordering === undefined || dispatch === undefined
-      ? {}
-      : {
-          flowControl: {
-            maxQueuedRequests: flow.maxQueuedRequests,
-            requestTtl: flow.requestTtlMs,
-            fairness: flow.fairness,
-            ordering:
-              ordering.type === 'fcfs'
-                ? { type: 'fcfs' }
-                : {
-                    type: ordering.type,
-                    prefillTokensPerSecond: ordering.prefillTokensPerSecond,
-                    slack: ordering.slack,
-                    maxSlack: ordering.maxSlackMs,
-                  },
-            dispatch:
-              dispatch.type === 'pool-saturation'
-                ? { type: 'pool-saturation' }
-                : {
-                    type: dispatch.type,
-                    maxWaitingRequests: dispatch.maxWaitingRequests,
-                    metricsStalenessThreshold: dispatch.metricsStalenessMs,
-                  },
+    ...(flow === undefined ? {} : { flowControl: flowControlDocument(flow) }),
+  };
+}
+
+function flowControlDocument(flow: FlowControlConfig): Record<string, unknown> {
+  const { ordering, dispatch } = flow;
+  return {
+    maxQueuedRequests: flow.maxQueuedRequests,
+    requestTtl: flow.requestTtlMs,
+    fairness: flow.fairness,
+    ordering:
+      ordering.type === 'fcfs'
+        ? ordering
+        : {
+            type: ordering.type,
+            prefillTokensPerSecond: ordering.prefillTokensPerSecond,
+            slack: ordering.slack,
+            maxSlack: ordering.maxSlackMs,
           },
-        }),
+    dispatch:
+      dispatch.type === 'pool-saturation'
+        ? dispatch
+        : {
+            type: dispatch.type,
+            maxWaitingRequests: dispatch.maxWaitingRequests,
+            metricsStalenessThreshold: dispatch.metricsStalenessMs,
+          },
   };
 }
