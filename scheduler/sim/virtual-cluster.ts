@@ -406,11 +406,7 @@ export function createVirtualCluster(options: VirtualClusterOptions): VirtualClu
       }
       try {
         (engines[replica] as Engine).add(
-          {
-            id: request.id,
-            prompt: request.prompt,
-            outputTokens: request.outputTokens,
-          },
+          { id: request.id, prompt: request.prompt, outputTokens: request.outputTokens },
           now,
         );
       } catch (error) {
