@@ -10,10 +10,10 @@ import { hashPromptBlocks, kvBlockHashes, prefixHashSeed } from './prefix-hash.t
 import { PrefixIndex } from './prefix-index.ts';
 import {
   addRecord,
-  picksSinceScrape,
   releaseRecord,
   type EndpointState,
   type InFlightRecord,
+  waitingRequestsSeen,
 } from './state.ts';
 import type {
   Completion,
@@ -473,9 +473,7 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
     return endpoints.some((e) => {
       const metrics = e.metrics;
       if (metrics === undefined || now - metrics.scrapedAtMs > rule.metricsStalenessMs) return false;
-      const state = states.get(e.key);
-      const waiting = metrics.waitingRequests + (state === undefined ? 0 : picksSinceScrape(state, e));
-      return waiting < rule.maxWaitingRequests;
+      return waitingRequestsSeen(states.get(e.key), e) < rule.maxWaitingRequests;
     });
   }
 

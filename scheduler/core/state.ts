@@ -84,6 +84,12 @@ export function picksSinceScrape(state: EndpointState, endpoint: Endpoint): numb
   return count;
 }
 
+/** Requests waiting at the endpoint as the router sees them: the last scrape's count plus its picks since. */
+export function waitingRequestsSeen(state: EndpointState | undefined, endpoint: Endpoint): number {
+  const scraped = endpoint.metrics?.waitingRequests ?? 0;
+  return state === undefined ? scraped : scraped + picksSinceScrape(state, endpoint);
+}
+
 /** Uncached prompt tokens of the requests picked for this endpoint after its last scrape, still in flight. */
 export function uncachedTokensSinceScrape(state: EndpointState, endpoint: Endpoint): number {
   const scrapedAt = endpoint.metrics?.scrapedAtMs ?? Number.NEGATIVE_INFINITY;

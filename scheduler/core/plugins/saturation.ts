@@ -3,7 +3,7 @@
 // the candidates. Switchyard adds the requests it picked since the endpoint's last scrape to the waiting count,
 // so a burst between two scrapes is seen.
 import type { PluginSpec } from '../types.ts';
-import { picksSinceScrape } from '../state.ts';
+import { waitingRequestsSeen } from '../state.ts';
 import { paramReader } from './params.ts';
 import type { SaturationDetectorPlugin } from './plugin.ts';
 
@@ -22,8 +22,10 @@ export function utilizationDetector(spec: PluginSpec): SaturationDetectorPlugin 
     endpointSaturation(endpoint, state, nowMs) {
       const metrics = endpoint.metrics;
       if (metrics === undefined || nowMs - metrics.scrapedAtMs > stalenessMs) return 1;
-      const waiting = metrics.waitingRequests + (state === undefined ? 0 : picksSinceScrape(state, endpoint));
-      return Math.max(waiting / queueDepthThreshold, metrics.kvCacheUsage / kvCacheUtilThreshold);
+      return Math.max(
+        waitingRequestsSeen(state, endpoint) / queueDepthThreshold,
+        metrics.kvCacheUsage / kvCacheUtilThreshold,
+      );
     },
   };
 }

@@ -4,6 +4,7 @@ import {
   picksSinceScrape,
   queuedUncachedTokens,
   uncachedTokensSinceScrape,
+  waitingRequestsSeen,
   type EndpointState,
 } from '../state.ts';
 import type { Endpoint, EndpointMetrics, PluginSpec } from '../types.ts';
@@ -295,10 +296,7 @@ export function prefillLoadScorer(spec: PluginSpec): ScorerPlugin {
           queued(context, state, endpoint) +
           uncachedWeight * own +
           decodeTokenCost * state.inFlightRequests +
-          (queuedRequestCost === 0
-            ? 0
-            : queuedRequestCost *
-              ((endpoint.metrics?.waitingRequests ?? 0) + picksSinceScrape(state, endpoint))) +
+          (queuedRequestCost === 0 ? 0 : queuedRequestCost * waitingRequestsSeen(state, endpoint)) +
           outputTokenCost * state.inFlightOutputTokens;
         out[i] = cost;
         if (cost < min) min = cost;
