@@ -20,6 +20,8 @@ const COLUMNS = [
   'bound',
   'top share',
   'repeat',
+  'preempt',
+  'kv peak',
 ] as const;
 
 const seconds = (value: number): string =>
@@ -51,6 +53,8 @@ export function formatTable(
       `${(bound * 100).toFixed(1)}%`,
       `${(extra.busiestReplicaShare * 100).toFixed(0)}%`,
       `${(extra.repeatPickShare * 100).toFixed(0)}%`,
+      String(extra.preemptions),
+      `${(extra.peakKvCacheUsage * 100).toFixed(0)}%`,
     ];
   });
   const table = [[...COLUMNS], ...rows];

@@ -110,6 +110,8 @@ export function runStages(
     const { summary, extras } = summarize(policy, run.rate, result.outcomes, workload.replicas, {
       outputTokens: result.windowOutputTokens,
       seconds: (result.endMs - startMs) / 1000,
+      preemptions: result.preemptions,
+      peakKvCacheUsage: result.peakKvCacheUsage,
     });
     return { summary, extras, cluster: result, byPriority: summarizeByPriority(result.outcomes) };
   });
@@ -132,6 +134,8 @@ export function runPolicy(
   const { summary, extras } = summarize(policy, run.rate, outcomes, workload.replicas, {
     outputTokens: cluster.windowOutputTokens,
     seconds: (run.window.endMs - run.window.startMs) / 1000,
+    preemptions: cluster.preemptions,
+    peakKvCacheUsage: cluster.peakKvCacheUsage,
   });
   return { summary, extras, cluster, byPriority: summarizeByPriority(outcomes) };
 }

@@ -24,6 +24,10 @@ export interface RunExtras {
   readonly busiestReplicaShare: number;
   /** Share of consecutive measured arrivals sent to the same replica as the one before (herding; 1/N when spread). */
   readonly repeatPickShare: number;
+  /** Requests the engines preempted (KV cache full) while the run played. */
+  readonly preemptions: number;
+  /** Highest KV-cache usage any replica published while the run played. */
+  readonly peakKvCacheUsage: number;
 }
 
 /** Percentile with linear interpolation between closest ranks (numpy's default); NaN for no samples. */
@@ -41,10 +45,15 @@ const round = (value: number, digits: number): number => {
   return Math.round(value * scale) / scale;
 };
 
-/** What the cluster generated inside the measurement window (all requests, warm-up ones included). */
+/**
+ * What the cluster generated inside the measurement window (all requests, warm-up ones included), and what its
+ * engines reported while the run played.
+ */
 export interface WindowCounts {
   readonly outputTokens: number;
   readonly seconds: number;
+  readonly preemptions: number;
+  readonly peakKvCacheUsage: number;
 }
 
 /**
@@ -112,6 +121,8 @@ export function summarize(
     busiestReplicaShare: routed > 0 ? round(Math.max(...perReplica) / routed, 3) : 0,
     repeatPickShare:
       routedInArrivalOrder.length > 1 ? round(repeats / (routedInArrivalOrder.length - 1), 3) : 0,
+    preemptions: window.preemptions,
+    peakKvCacheUsage: window.peakKvCacheUsage,
   };
   return { summary, extras };
 }

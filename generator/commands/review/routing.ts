@@ -95,7 +95,12 @@ function simulate(inputs: RoutingInputs, application: string): RoutingFigures | 
       run.rate,
       cluster.outcomes.filter((outcome) => measured.has(outcome.id)),
       workload.replicas,
-      { outputTokens: cluster.windowOutputTokens, seconds: (run.window.endMs - run.window.startMs) / 1000 },
+      {
+        outputTokens: cluster.windowOutputTokens,
+        seconds: (run.window.endMs - run.window.startMs) / 1000,
+        preemptions: cluster.preemptions,
+        peakKvCacheUsage: cluster.peakKvCacheUsage,
+      },
     );
     const round = (value: number, digits: number): number => Number(value.toFixed(digits));
     return {

@@ -224,7 +224,7 @@ describe('statistics', () => {
         },
       ],
       2,
-      { outputTokens: 50, seconds: 2 },
+      { outputTokens: 50, seconds: 2, preemptions: 3, peakKvCacheUsage: 0.97 },
     );
     expect(summary.outputTokensPerSecond).toBe(25);
     // 2 completed requests between the first arrival (0 s) and the last completion (2 s).
@@ -237,6 +237,8 @@ describe('statistics', () => {
     expect(extras.busiestReplicaShare).toBeCloseTo(0.667);
     // Routed in arrival order: replica 0, 1, 1 — one repeat in two consecutive pairs.
     expect(extras.repeatPickShare).toBe(0.5);
+    expect(extras.preemptions).toBe(3);
+    expect(extras.peakKvCacheUsage).toBe(0.97);
   });
 
   it('finds the knee as the last rate before the first SLO miss', () => {

@@ -247,4 +247,39 @@ describe('virtual-time faults', () => {
     expect(hits(second)).toBeGreaterThan(hits(first));
     expect(() => cluster.play(workload(4, 5, 20))).toThrow(/sorted by arrival time/);
   });
+
+  it('reports the highest KV-cache usage a replica published and the preemptions, per play', () => {
+    const clock = { nowMs: 0 };
+    const scheduler = createScheduler(policyPresets['round-robin'], {
+      now: () => clock.nowMs,
+      random: createRandom(1).next,
+    });
+    // 100 blocks of 16 tokens: a request holds the blocks of its prompt and of its output but the last token
+    // (whose KV is never written) once it has generated everything.
+    const small = { ...profile, numGpuBlocks: 100 };
+    const cluster = createVirtualCluster({ profile: small, replicas: 1, router: scheduler, clock });
+    const one = workload(2, 1, 10).map((r) => ({ ...r, outputTokens: 64 }));
+    const alone = cluster.play(one);
+    expect(alone.preemptions).toBe(0);
+    const tokens = (one[0]?.promptTokens.length ?? 0) + 64 - 1;
+    expect(alone.peakKvCacheUsage).toBe(Math.ceil(tokens / 16) / 100);
+    // Twenty short prompts fit at once, but not what they go on to generate: the engine preempts.
+    const start = cluster.nowMs + 1000;
+    const crowd: VirtualRequest[] = Array.from({ length: 20 }, (_, i) => {
+      const tokens = Uint32Array.from({ length: 32 }, (_, j) => (i * 1_009 + j * 31) % 151_643);
+      return {
+        id: `crowd-${String(i)}`,
+        arrivalMs: start + i,
+        model: profile.model,
+        promptTokens: tokens,
+        prompt: enginePrompt(tokens, profile.blockSize),
+        outputTokens: 400,
+      };
+    });
+    const crowded = cluster.play(crowd);
+    expect(crowded.outcomes.every((o) => o.status === 'ok')).toBe(true);
+    expect(crowded.preemptions).toBeGreaterThan(0);
+    expect(crowded.peakKvCacheUsage).toBeGreaterThan(0.9);
+    expect(crowded.peakKvCacheUsage).toBeLessThanOrEqual(1);
+  });
 });
