@@ -54,7 +54,7 @@ export function formatTable(
       `${(extra.busiestReplicaShare * 100).toFixed(0)}%`,
       `${(extra.repeatPickShare * 100).toFixed(0)}%`,
       String(extra.preemptions),
-      `${(extra.peakKvCacheUsage * 100).toFixed(0)}%`,
+      `${(extra.peakKvCacheUsage * 100).toFixed(1)}%`,
     ];
   });
   const table = [[...COLUMNS], ...rows];

@@ -26,7 +26,7 @@ export interface RunExtras {
   readonly repeatPickShare: number;
   /** Requests the engines preempted (KV cache full) while the run played. */
   readonly preemptions: number;
-  /** Highest KV-cache usage any replica published while the run played. */
+  /** Highest KV-cache usage any replica published while the run's requests were arriving. */
   readonly peakKvCacheUsage: number;
 }
 

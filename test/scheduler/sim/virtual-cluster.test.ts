@@ -248,38 +248,45 @@ describe('virtual-time faults', () => {
     expect(() => cluster.play(workload(4, 5, 20))).toThrow(/sorted by arrival time/);
   });
 
-  it('reports the highest KV-cache usage a replica published and the preemptions, per play', () => {
+  it('reports the preemptions, and the highest KV-cache usage a replica published while requests arrived, per play', () => {
     const clock = { nowMs: 0 };
     const scheduler = createScheduler(policyPresets['round-robin'], {
       now: () => clock.nowMs,
       random: createRandom(1).next,
     });
-    // 100 blocks of 16 tokens: a request holds the blocks of its prompt and of its output but the last token
-    // (whose KV is never written) once it has generated everything.
-    const small = { ...profile, numGpuBlocks: 100 };
-    const cluster = createVirtualCluster({ profile: small, replicas: 1, router: scheduler, clock });
-    const one = workload(2, 1, 10).map((r) => ({ ...r, outputTokens: 64 }));
-    const alone = cluster.play(one);
-    expect(alone.preemptions).toBe(0);
-    const tokens = (one[0]?.promptTokens.length ?? 0) + 64 - 1;
-    expect(alone.peakKvCacheUsage).toBe(Math.ceil(tokens / 16) / 100);
-    // Twenty short prompts fit at once, but not what they go on to generate: the engine preempts.
-    const start = cluster.nowMs + 1000;
-    const crowd: VirtualRequest[] = Array.from({ length: 20 }, (_, i) => {
-      const tokens = Uint32Array.from({ length: 32 }, (_, j) => (i * 1_009 + j * 31) % 151_643);
+    // One replica of 100 blocks of 16 tokens.
+    const cluster = createVirtualCluster({
+      profile: { ...profile, numGpuBlocks: 100 },
+      replicas: 1,
+      router: scheduler,
+      clock,
+    });
+    const short = (id: string, arrivalMs: number, outputTokens: number, variant = 0): VirtualRequest => {
+      const tokens = Uint32Array.from({ length: 32 }, (_, j) => (variant * 1_009 + j * 31) % 151_643);
       return {
-        id: `crowd-${String(i)}`,
-        arrivalMs: start + i,
+        id,
+        arrivalMs,
         model: profile.model,
         promptTokens: tokens,
         prompt: enginePrompt(tokens, profile.blockSize),
-        outputTokens: 400,
+        outputTokens,
       };
-    });
-    const crowded = cluster.play(crowd);
+    };
+    // A request holds its prompt's and its output's blocks, less the last token (whose KV is never written):
+    // 32 + 63 tokens, 6 blocks. The long prompt arriving after it has finished fills more, but no request
+    // arrives after that any more.
+    const long = { ...(workload(2, 1, 10)[0] as VirtualRequest), arrivalMs: 10_000, outputTokens: 64 };
+    const apart = cluster.play([short('first', 0, 64), long]);
+    expect(apart.preemptions).toBe(0);
+    expect(apart.peakKvCacheUsage).toBe(0.06);
+    // Twenty short prompts fit at once, but not what they go on to generate: the engine preempts, and a request
+    // arriving a second later meets a full cache.
+    const start = cluster.nowMs + 1000;
+    const crowd = Array.from({ length: 20 }, (_, i) => short(`crowd-${String(i)}`, start + i, 400, i + 1));
+    const crowded = cluster.play([...crowd, short('late', start + 1000, 8, 99)]);
     expect(crowded.outcomes.every((o) => o.status === 'ok')).toBe(true);
     expect(crowded.preemptions).toBeGreaterThan(0);
-    expect(crowded.peakKvCacheUsage).toBeGreaterThan(0.9);
+    expect(crowded.peakKvCacheUsage).toBeGreaterThan(0.95);
     expect(crowded.peakKvCacheUsage).toBeLessThanOrEqual(1);
   });
 });
