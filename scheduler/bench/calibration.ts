@@ -229,8 +229,7 @@ function medianNtpot(stage: PolicyRunResult): number {
  * reads every decoding sequence's KV cache as vLLM's paged attention does, decodes slower than these.
  */
 export function reportedRows(ladders: ReadonlyMap<PolicyName, StagedRunResult>): ReportedRow[] {
-  const ladder = (policy: PolicyName): StagedRunResult => ladderOf(ladders, policy);
-  const at60 = (policy: PolicyName): PolicyRunResult => stageAt(ladder(policy), 60);
+  const at60 = (policy: PolicyName): PolicyRunResult => stageAt(ladderOf(ladders, policy), 60);
   const llmd = at60('llm-d');
   const service = at60('round-robin');
   return [
