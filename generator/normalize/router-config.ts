@@ -20,11 +20,20 @@ export const loraAffinityWeight = 2;
 /**
  * The switchyard profile (the router's `switchyard` preset, scheduler/core/presets.ts): score = matched prefix
  * fraction + 4 × (1 − in-flight uncached tokens / 4τ), so a fully cached prompt is worth τ in-flight tokens on
- * its endpoint, + the prefill-load score (the wait for the prefill queued ahead of the prompt, with its own).
+ * its endpoint, + the prefill-load score (the wait for the prefill queued ahead of the prompt, with its own)
+ * + 8 × the prefix-placement score (a prompt no replica holds any of goes where the fewest prefixes live).
  * The index keeps llm-d's 31,250 entries per endpoint rather than the engine's capacity (sized to the capacity
  * it forgets where prefix groups live under load) and learns from completions' cached tokens.
  */
 const SWITCHYARD_LOAD_WEIGHT = 4;
+
+/**
+ * Weight of the switchyard profile's prefix-placement score: a prompt that no replica holds any of goes to the
+ * replica holding the fewest prefixes, whatever the momentary load says, because its placement decides where
+ * every later request with that prefix goes. Only with the approximate index (the precise one's events do not
+ * say which blocks begin a prompt).
+ */
+const SWITCHYARD_PLACEMENT_WEIGHT = 8;
 
 /** llm-d calibrates τ as the engine's peak prefill tokens/s × 14 s; the prefill rate follows from τ. */
 const TAU_SECONDS = 14;
@@ -100,8 +109,13 @@ function producersOf(
   ];
 }
 
-function scoringOf(profile: RouterProfileName, affinityTokens: number): Scoring {
+function scoringOf(
+  profile: RouterProfileName,
+  affinityTokens: number,
+  prefixCache: PrefixCacheMode,
+): Scoring {
   if (profile === 'switchyard') {
+    const placement = prefixCache === 'approximate';
     return {
       scorers: [
         { type: 'prefix-cache-scorer' },
@@ -118,11 +132,13 @@ function scoringOf(profile: RouterProfileName, affinityTokens: number): Scoring 
             awaitingFirstTokenWeight: 0.5,
           },
         },
+        ...(placement ? [{ type: 'prefix-placement-scorer' }] : []),
       ],
       refs: [
         { pluginRef: 'prefix-cache-scorer', weight: 1 },
         { pluginRef: 'token-load-scorer', weight: SWITCHYARD_LOAD_WEIGHT },
         { pluginRef: 'prefill-load-scorer', weight: 1 },
+        ...(placement ? [{ pluginRef: 'prefix-placement-scorer', weight: SWITCHYARD_PLACEMENT_WEIGHT }] : []),
       ],
     };
   }
@@ -158,8 +174,9 @@ export function routerConfig(
 ): EndpointPickerConfig {
   const { disaggregation } = options;
   const affinityTokens = options.affinityTokens ?? 286_720;
-  const { scorers, refs } = scoringOf(profile, affinityTokens);
-  const producers = producersOf(options.prefixCache ?? 'approximate', blockSize, profile === 'switchyard');
+  const prefixCache = options.prefixCache ?? 'approximate';
+  const { scorers, refs } = scoringOf(profile, affinityTokens, prefixCache);
+  const producers = producersOf(prefixCache, blockSize, profile === 'switchyard');
   const scoring = [
     ...refs,
     ...(options.lora ? [{ pluginRef: 'lora-affinity-scorer', weight: loraAffinityWeight }] : []),

@@ -273,10 +273,10 @@ interface MemoryReport {
 }
 
 /**
- * Bytes per block of index capacity the bound allows: 28 bytes of node arrays and at most 16 of bucket table
+ * Bytes per block of index capacity the bound allows: 29 bytes of node arrays and at most 16 of bucket table
  * per node, the node arrays at most twice the nodes held (doubling) (docs/router.md).
  */
-const BYTES_PER_BLOCK_BOUND = 72;
+const BYTES_PER_BLOCK_BOUND = 74;
 /** Allowance for everything else the scheduler keeps (endpoint states, plugin maps, hash seeds). */
 const FIXED_BOUND_BYTES = 1 << 20;
 

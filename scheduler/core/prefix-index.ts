@@ -3,7 +3,7 @@
 // Every (block hash, endpoint) pair is a node in typed arrays. Nodes of one endpoint form a doubly linked LRU
 // list (head = least recently used); nodes whose hashes share their low bits form a singly linked chain from a
 // power-of-two bucket table (kept at least twice the node count). Touching a block is O(1) pointer surgery and
-// nothing allocates per request. Memory is bounded by the sum of the per-endpoint capacities: 28 bytes of node
+// nothing allocates per request. Memory is bounded by the sum of the per-endpoint capacities: 29 bytes of node
 // arrays plus at most 8 bytes of buckets per indexed block (plus slack from doubling). Blocks held by requests
 // in flight leave their endpoint's LRU list until released, so they may exceed the capacity meanwhile.
 
@@ -17,15 +17,18 @@ export class PrefixIndex {
   #chain = new Int32Array(1024);
   /** Holds of in-flight requests on the node; a held node is outside its endpoint's LRU list. */
   #holds = new Int32Array(1024);
+  /** 1 on nodes inserted as the first block of a prompt: each stands for one prefix the endpoint holds. */
+  #root = new Uint8Array(1024);
   #free = NONE;
   #used = 0;
   #buckets = new Int32Array(2048).fill(NONE);
   #mask = 2047;
-  /** Per endpoint: least recently used node, most recently used node, node count, capacity. */
+  /** Per endpoint: least recently used node, most recently used node, node count, capacity, root count. */
   readonly #lruHead: number[] = [];
   readonly #lruTail: number[] = [];
   readonly #sizes: number[] = [];
   readonly #capacities: number[] = [];
+  readonly #roots: number[] = [];
   #runs = new Int32Array(16);
 
   /** Registers endpoint `id` (dense small integers) with a capacity in blocks, or changes its capacity. */
@@ -35,6 +38,7 @@ export class PrefixIndex {
       this.#lruTail.push(NONE);
       this.#sizes.push(0);
       this.#capacities.push(0);
+      this.#roots.push(0);
     }
     this.#capacities[id] = Math.max(0, Math.floor(capacityBlocks));
     this.#evict(id);
@@ -46,6 +50,14 @@ export class PrefixIndex {
 
   size(id: number): number {
     return this.#sizes[id] ?? 0;
+  }
+
+  /**
+   * How many distinct prefixes endpoint `id` holds: its indexed blocks that were the first block of a prompt
+   * (prompts that differ from their first block on are different prefixes).
+   */
+  prefixes(id: number): number {
+    return this.#roots[id] ?? 0;
   }
 
   /**
@@ -89,7 +101,7 @@ export class PrefixIndex {
     for (let block = Math.min(count, hashes.length) - 1; block >= 0; block--) {
       const hash = hashes[block] ?? 0;
       const node = this.#find(hash, id);
-      if (node === NONE) this.#add(hash, id);
+      if (node === NONE) this.#add(hash, id, block === 0);
       else if (this.#holds[node] === 0) {
         this.#unlinkLru(node, id);
         this.#appendLru(node, id);
@@ -108,7 +120,7 @@ export class PrefixIndex {
       const hash = hashes[block] ?? 0;
       let node = this.#find(hash, id);
       if (node === NONE) {
-        this.#add(hash, id);
+        this.#add(hash, id, block === 0);
         node = this.#lruTail[id] ?? NONE;
       }
       if ((this.#holds[node] ?? 0) === 0) this.#unlinkLru(node, id);
@@ -152,10 +164,12 @@ export class PrefixIndex {
     return NONE;
   }
 
-  #add(hash: number, id: number): void {
+  #add(hash: number, id: number, root: boolean): void {
     const node = this.#allocate();
     this.#hash[node] = hash;
     this.#owner[node] = id;
+    this.#root[node] = root ? 1 : 0;
+    if (root) this.#roots[id] = (this.#roots[id] ?? 0) + 1;
     const bucket = (hash >>> 0) & this.#mask;
     this.#chain[node] = this.#buckets[bucket] ?? NONE;
     this.#buckets[bucket] = node;
@@ -167,6 +181,10 @@ export class PrefixIndex {
     if (this.#holds[node] === 0) this.#unlinkLru(node, id);
     this.#holds[node] = 0;
     this.#sizes[id] = (this.#sizes[id] ?? 1) - 1;
+    if (this.#root[node] === 1) {
+      this.#root[node] = 0;
+      this.#roots[id] = (this.#roots[id] ?? 1) - 1;
+    }
     const hash = this.#hash[node] ?? 0;
     const bucket = (hash >>> 0) & this.#mask;
     const head = this.#buckets[bucket] ?? NONE;
@@ -232,7 +250,7 @@ export class PrefixIndex {
 
   #grow(): void {
     const size = this.#hash.length * 2;
-    const grow = <T extends Float64Array | Int32Array>(from: T, to: T): T => {
+    const grow = <T extends Float64Array | Int32Array | Uint8Array>(from: T, to: T): T => {
       to.set(from);
       return to;
     };
@@ -242,5 +260,6 @@ export class PrefixIndex {
     this.#next = grow(this.#next, new Int32Array(size));
     this.#chain = grow(this.#chain, new Int32Array(size));
     this.#holds = grow(this.#holds, new Int32Array(size));
+    this.#root = grow(this.#root, new Uint8Array(size));
   }
 }

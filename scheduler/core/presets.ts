@@ -70,9 +70,11 @@ const queueKvPrefix = (prefixProducer: PluginSpec, weights: readonly [number, nu
 const TAU_TOKENS = 286_720;
 
 /**
- * Switchyard's scorers over its approximate index (its two presets share them): prefix affinity, in-flight
- * uncached tokens against 4τ, and the estimated wait for prefill (prefill-load-scorer at τ / 14 s tokens/s,
- * with attention over the context, and half the work still awaiting its first token).
+ * Switchyard's scorers over its approximate index (its presets share them): prefix affinity, in-flight
+ * uncached tokens against 4τ, the estimated wait for prefill (prefill-load-scorer at τ / 14 s tokens/s, with
+ * attention over the context, and half the work still awaiting its first token), and, for a prompt no endpoint
+ * holds any of, placement where the fewest prefixes live (weight 8: it outweighs the momentary load, since the
+ * placement decides where the prefix's later requests go).
  */
 const switchyardScoring: readonly PluginSpec[] = [
   plugin('prefix-cache-scorer'),
@@ -82,6 +84,7 @@ const switchyardScoring: readonly PluginSpec[] = [
     prefillAttentionMsPerTokenContext: 1.5e-6,
     awaitingFirstTokenWeight: 0.5,
   }),
+  plugin('prefix-placement-scorer'),
   plugin('approx-prefix-cache-producer', {
     blockSizeTokens: 64,
     lruCapacityPerServer: 31_250,
@@ -94,6 +97,7 @@ const switchyardRefs: readonly ProfilePluginRef[] = [
   ref('prefix-cache-scorer', 1),
   ref('token-load-scorer', 4),
   ref('prefill-load-scorer', 1),
+  ref('prefix-placement-scorer', 8),
 ];
 
 /**

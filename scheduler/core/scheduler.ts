@@ -127,7 +127,17 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
       producer.autoTune && metrics?.kvCacheCapacityBlocks !== undefined && metrics.kvBlockSize !== undefined
         ? Math.floor((metrics.kvCacheCapacityBlocks * metrics.kvBlockSize) / producer.blockSizeTokens)
         : producer.lruCapacityPerServer;
-    const capacity = Math.max(1, Math.floor(reported * (capacityScale[state.id] ?? 1)));
+    let capacity = Math.max(1, Math.floor(reported * (capacityScale[state.id] ?? 1)));
+    if (metrics?.kvCacheCapacityBlocks !== undefined && metrics.kvBlockSize !== undefined) {
+      // Learning only ever hears of blocks the engine no longer had where the index sent the request; of a
+      // prefix the index forgot while the engine kept it, it hears nothing (the request went elsewhere). Left
+      // alone it shrinks the index below what the engine can hold and scatters prefixes the engines still
+      // keep, so the engine's own capacity is the floor.
+      const engineBlocks = Math.floor(
+        (metrics.kvCacheCapacityBlocks * metrics.kvBlockSize) / producer.blockSizeTokens,
+      );
+      capacity = Math.max(capacity, Math.min(reported, engineBlocks));
+    }
     if (index.capacity(state.id) !== capacity) index.setCapacity(state.id, capacity);
   }
 
@@ -206,7 +216,15 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
           const ids = candidateStates.map((s) => s.id);
           if (precise !== undefined) precise.match(hashes, ids, matchedBlocks);
           else index?.match(hashes, ids, matchedBlocks);
-          prefixMatch = { blockSize: producer.blockSizeTokens, hashes, matchedBlocks };
+          prefixMatch =
+            index === undefined
+              ? { blockSize: producer.blockSizeTokens, hashes, matchedBlocks }
+              : {
+                  blockSize: producer.blockSizeTokens,
+                  hashes,
+                  matchedBlocks,
+                  prefixesHeld: Int32Array.from(ids, (id) => index.prefixes(id)),
+                };
         }
         return prefixMatch;
       },
@@ -218,10 +236,15 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
       const match = context.prefix();
       candidates = kept.map((i) => candidates[i] as Endpoint);
       candidateStates = kept.map((i) => candidateStates[i] as EndpointState);
+      const held = match?.prefixesHeld;
       prefixMatch =
         match === undefined
           ? undefined
-          : { ...match, matchedBlocks: Int32Array.from(kept, (i) => match.matchedBlocks[i] ?? 0) };
+          : {
+              ...match,
+              matchedBlocks: Int32Array.from(kept, (i) => match.matchedBlocks[i] ?? 0),
+              ...(held === undefined ? {} : { prefixesHeld: Int32Array.from(kept, (i) => held[i] ?? 0) }),
+            };
       const narrowedMatch = prefixMatch;
       context = { ...context, candidates, states: candidateStates, prefix: () => narrowedMatch };
     }

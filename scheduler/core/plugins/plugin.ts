@@ -11,6 +11,11 @@ export interface PrefixMatch {
   readonly hashes: Float64Array;
   /** Leading blocks each candidate holds, aligned with `candidates`. */
   readonly matchedBlocks: Int32Array;
+  /**
+   * Distinct prefixes (first blocks of prompts) the index attributes to each candidate, aligned with
+   * `candidates`; undefined with the precise index, whose events do not say which blocks begin a prompt.
+   */
+  readonly prefixesHeld?: Int32Array;
 }
 
 export interface PickContext {

@@ -7,6 +7,7 @@ import { maxScorePicker, randomPicker, roundRobinPicker, weightedRandomPicker } 
 import type { Plugin } from './plugin.ts';
 import { prefixCacheAffinityFilter } from './affinity-filter.ts';
 import { endpointHealthScorer } from './endpoint-health.ts';
+import { prefixPlacementScorer } from './prefix-placement.ts';
 import { approxPrefixProducer, precisePrefixProducer } from './prefix-producer.ts';
 import { utilizationDetector } from './saturation.ts';
 import { tokenProducer } from './token-producer.ts';
@@ -34,6 +35,7 @@ const factories: Readonly<Record<string, (spec: PluginSpec) => Plugin>> = {
   'lora-affinity-scorer': loraAffinityScorer,
   'session-affinity-scorer': sessionAffinityScorer,
   'prefill-load-scorer': prefillLoadScorer,
+  'prefix-placement-scorer': prefixPlacementScorer,
   'endpoint-health-scorer': endpointHealthScorer,
   'decode-filter': (spec) => roleFilter(spec, 'decode'),
   'prefill-filter': (spec) => roleFilter(spec, 'prefill'),

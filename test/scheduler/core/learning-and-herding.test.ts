@@ -23,23 +23,55 @@ const learning: SchedulerConfig = {
 // 100 engine blocks of 64 tokens → an index capacity of 100 blocks.
 const engine = endpoint(0, { kvCacheCapacityBlocks: 400, kvBlockSize: 16 });
 
+/** `learning` with a fixed index capacity of `blocks` per endpoint instead of the engine's. */
+const learningWithCapacity = (blocks: number): SchedulerConfig => ({
+  ...learning,
+  plugins: learning.plugins.map((p) =>
+    p.type === 'approx-prefix-cache-producer'
+      ? { ...p, parameters: { ...p.parameters, autoTune: false, lruCapacityPerServer: blocks } }
+      : p,
+  ),
+});
+
+/** Sends `prompt` `times` times to `at`; the engine reports none of it cached each time. */
+function evictedEveryTime(scheduler: ReturnType<typeof createScheduler>, prompt: Uint32Array, times: number) {
+  for (let i = 0; i < times; i++) {
+    const again = request({ promptTokens: prompt });
+    scheduler.pick(again, [engine]); // the index predicts all 10 blocks cached
+    scheduler.complete(again.id, { ok: true, cachedTokens: 0 }); // the engine had evicted them
+  }
+  scheduler.pick(request(), [engine]); // capacity is re-synchronised on the next pick
+  return scheduler.accounting()[0]!.indexCapacityBlocks;
+}
+
 describe('learning from cached-token counts', () => {
   it('shrinks the index capacity when the engine reused less than the index predicted', () => {
-    const scheduler = createScheduler(learning, fakeDeps());
+    const scheduler = createScheduler(learningWithCapacity(400), fakeDeps());
     const prompt = tokens(640);
     const first = request({ promptTokens: prompt });
     scheduler.pick(first, [engine]);
     scheduler.complete(first.id, { ok: true, cachedTokens: 0 });
-    expect(scheduler.accounting()[0]!.indexCapacityBlocks).toBe(100);
-    for (let i = 0; i < 10; i++) {
-      const again = request({ promptTokens: prompt });
-      scheduler.pick(again, [engine]); // the index predicts all 10 blocks cached
-      scheduler.complete(again.id, { ok: true, cachedTokens: 0 }); // the engine had evicted them
+    expect(scheduler.accounting()[0]!.indexCapacityBlocks).toBe(400);
+    expect(evictedEveryTime(scheduler, prompt, 10)).toBe(Math.floor(400 * 0.97 ** 10));
+  });
+
+  it('never shrinks it below what the engine can hold', () => {
+    // Learning hears of every block the index believed in and the engine had lost, but not of a prefix the
+    // index forgot while the engine kept it (its next request goes elsewhere): unbounded, it drifts down.
+    const oversized = createScheduler(learningWithCapacity(400), fakeDeps());
+    expect(evictedEveryTime(oversized, tokens(640), 200)).toBe(100);
+    const tuned = createScheduler(learning, fakeDeps());
+    expect(evictedEveryTime(tuned, tokens(640), 50)).toBe(100);
+    // Without the engine's capacity in its metrics, the floor is 10% of the configured capacity.
+    const blind = createScheduler(learningWithCapacity(400), fakeDeps());
+    const unknown = endpoint(0);
+    for (let i = 0; i < 200; i++) {
+      const again = request({ promptTokens: tokens(640) });
+      blind.pick(again, [unknown]);
+      blind.complete(again.id, { ok: true, cachedTokens: 0 });
     }
-    scheduler.pick(request(), [engine]); // capacity is re-synchronised on the next pick
-    const capacity = scheduler.accounting()[0]!.indexCapacityBlocks;
-    expect(capacity).toBeLessThan(100);
-    expect(capacity).toBe(Math.floor(100 * 0.97 ** 10));
+    blind.pick(request(), [unknown]);
+    expect(blind.accounting()[0]!.indexCapacityBlocks).toBe(40);
   });
 
   it('grows it back and records the blocks when the engine held more than predicted', () => {

@@ -43,6 +43,28 @@ describe('PrefixIndex', () => {
     expect(matchOf(index, blocks(10, 11), [0])).toEqual([2]);
   });
 
+  it('counts the distinct prefixes each endpoint holds by their first blocks', () => {
+    const index = new PrefixIndex();
+    index.setCapacity(0, 6);
+    index.setCapacity(1, 6);
+    index.insert(0, blocks(1, 2, 3));
+    index.insert(0, blocks(1, 2, 4)); // same prefix, another question
+    index.hold(0, blocks(7, 8));
+    index.insert(1, blocks(2, 3)); // block 2 begins a prompt here only
+    expect([index.prefixes(0), index.prefixes(1)]).toEqual([2, 1]);
+    // Evicting a tail keeps the prefix; evicting its first block drops it.
+    index.insert(0, blocks(9));
+    expect(index.size(0)).toBe(6);
+    expect(index.prefixes(0)).toBe(3);
+    index.remove(0, blocks(1, 2, 3), 0, 1);
+    expect(index.prefixes(0)).toBe(2);
+    index.release(0, blocks(7, 8));
+    index.setCapacity(0, 1);
+    expect(index.prefixes(0)).toBe(1);
+    index.clear(0);
+    expect([index.prefixes(0), index.prefixes(1)]).toEqual([0, 1]);
+  });
+
   it('shrinking the capacity evicts at once; clear forgets an endpoint', () => {
     const index = new PrefixIndex();
     index.setCapacity(0, 10);

@@ -414,3 +414,64 @@ describe('prefill-load-scorer queuedRequestCost', () => {
     expect(s.scores.get(eps[0]!.key)).toBeCloseTo((1000 + 100 + 100 + 1) / (3000 + 100 + 1), 12);
   });
 });
+
+describe('prefix-placement-scorer', () => {
+  const placement = (parameters: Record<string, unknown> = {}, precise = false): SchedulerConfig =>
+    single('prefix-placement-scorer', parameters, [
+      precise
+        ? { type: 'precise-prefix-cache-producer', name: 'producer', parameters: { blockSizeTokens: 64 } }
+        : { type: 'approx-prefix-cache-producer', name: 'producer', parameters: { blockSizeTokens: 64 } },
+    ]);
+  const eps = [endpoint(0), endpoint(1), endpoint(2)];
+  /** Puts `counts[i]` distinct prompts on endpoint i, then sends the first again where it lives. */
+  function seeded(config: SchedulerConfig, counts: number[]) {
+    const scheduler = createScheduler(config, fakeDeps());
+    let offset = 0;
+    counts.forEach((count, i) => {
+      for (let n = 0; n < count; n++) {
+        offset += 1000;
+        scheduler.pick(request({ promptTokens: tokens(640, offset) }), [eps[i]!]);
+      }
+    });
+    scheduler.pick(request({ promptTokens: tokens(640, 1000) }), [eps[0]!]);
+    return scheduler;
+  }
+  const scoresNow = (scheduler: ReturnType<typeof createScheduler>, req: RoutingRequest): number[] => {
+    const result = scheduler.pick(req, eps);
+    if (result.kind !== 'picked') throw new Error('expected a pick');
+    return eps.map((e) => result.scores.get(e.key)!);
+  };
+
+  it('sends a prompt nobody holds where the fewest prefixes live, linearly between fewest and most', () => {
+    const scheduler = seeded(placement({ recurrenceWindowRequests: 1 }), [3, 1, 2]);
+    expect(scoresNow(scheduler, request({ promptTokens: tokens(640, 99_000) }))).toEqual([0, 1, 0.5]);
+  });
+
+  it('leaves prompts that some endpoint holds part of to the other scorers', () => {
+    const scheduler = seeded(placement({ recurrenceWindowRequests: 1 }), [3, 1, 2]);
+    expect(scoresNow(scheduler, request({ promptTokens: tokens(640, 2000) }))).toEqual([1, 1, 1]);
+  });
+
+  it('fades when prompts do not come back', () => {
+    // The last request was new everywhere: the share of recurring prompts is 0 with a window of one.
+    const fresh = seeded(placement({ recurrenceWindowRequests: 1 }), [3, 1, 2]);
+    fresh.pick(request({ promptTokens: tokens(640, 50_000) }), eps);
+    expect(scoresNow(fresh, request({ promptTokens: tokens(640, 99_000) }))).toEqual([1, 1, 1]);
+    // Over four requests, one recurring one in the last four weighs a quarter at the most.
+    const averaged = seeded(placement({ recurrenceWindowRequests: 4 }), [3, 1, 2]);
+    const [most, fewest] = scoresNow(averaged, request({ promptTokens: tokens(640, 99_000) }));
+    expect(fewest).toBe(1);
+    expect(most).toBeCloseTo(0.75, 10);
+  });
+
+  it('scores every endpoint 1 over the precise index, whose events do not mark where prompts begin', () => {
+    const scheduler = seeded(placement({ recurrenceWindowRequests: 1 }, true), [3, 1, 2]);
+    expect(scoresNow(scheduler, request({ promptTokens: tokens(640, 99_000) }))).toEqual([1, 1, 1]);
+  });
+
+  it('rejects unknown parameters', () => {
+    expect(() => createScheduler(placement({ window: 5 }), fakeDeps())).toThrow(
+      /unknown parameter parameters\.window \(expected recurrenceWindowRequests\)/,
+    );
+  });
+});
