@@ -1,7 +1,7 @@
-// One policy on one run of a workload: a fresh scheduler from the policy preset, a fresh simulated cluster,
-// the same seeded randomness for every policy.
+// One policy on one run of a workload: a fresh scheduler from the policy's configuration (a preset, or a
+// config as a chart deploys it), a fresh simulated cluster, the same seeded randomness for every policy.
 
-import { createScheduler, policyPresets, type PolicyName } from '../core/index.ts';
+import { createScheduler, policyPresets, type PolicyName, type SchedulerConfig } from '../core/index.ts';
 import type { EngineProfile } from '../sim/profiles.ts';
 import { createRandom } from '../sim/random.ts';
 import {
@@ -30,18 +30,17 @@ export interface PolicyRunResult {
 }
 
 function clusterOptions(
-  policy: PolicyName,
+  config: SchedulerConfig,
   workload: Workload,
   profile: EngineProfile,
-  router: VirtualClusterOptions['router'],
   clock: { nowMs: number },
 ): VirtualClusterOptions {
   return {
     profile,
     replicas: workload.replicas,
-    router,
+    router: newScheduler(config, workload, clock),
     // A policy with a flowControl section queues arrivals in the router, as the router service does.
-    flowControl: policyPresets[policy].flowControl !== undefined,
+    flowControl: config.flowControl !== undefined,
     clock,
     scrapeIntervalMs: workload.scrapeIntervalMs ?? 50,
     metricsDelayMs: workload.metricsDelayMs ?? 0,
@@ -71,9 +70,9 @@ function faultOptions(workload: Workload): Partial<VirtualClusterOptions> {
   };
 }
 
-function newScheduler(policy: PolicyName, workload: Workload, clock: { nowMs: number }) {
+function newScheduler(config: SchedulerConfig, workload: Workload, clock: { nowMs: number }) {
   const random = createRandom(workload.seed);
-  return createScheduler(policyPresets[policy], { now: () => clock.nowMs, random: random.next });
+  return createScheduler(config, { now: () => clock.nowMs, random: random.next });
 }
 
 /**
@@ -96,9 +95,7 @@ export function runStages(
   profile: EngineProfile,
 ): StagedRunResult {
   const clock = { nowMs: 0 };
-  const cluster = createVirtualCluster(
-    clusterOptions(policy, workload, profile, newScheduler(policy, workload, clock), clock),
-  );
+  const cluster = createVirtualCluster(clusterOptions(policyPresets[policy], workload, profile, clock));
   const shift = (requests: readonly VirtualRequest[], startMs: number): VirtualRequest[] =>
     requests.map((request) => ({ ...request, arrivalMs: request.arrivalMs + startMs }));
   let outputTokens = 0;
@@ -124,14 +121,25 @@ export function runPolicy(
   workload: Workload,
   profile: EngineProfile,
 ): PolicyRunResult {
+  return runConfig(policy, policyPresets[policy], run, workload, profile);
+}
+
+/** One run under a scheduler configuration, reported under `label` (the routing preview replays charts' configs). */
+export function runConfig(
+  label: string,
+  config: SchedulerConfig,
+  run: BenchRun,
+  workload: Workload,
+  profile: EngineProfile,
+): PolicyRunResult {
   const clock = { nowMs: 0 };
   const cluster = runVirtualCluster(run.requests, {
-    ...clusterOptions(policy, workload, profile, newScheduler(policy, workload, clock), clock),
+    ...clusterOptions(config, workload, profile, clock),
     window: run.window,
   });
   const measured = new Set(run.requests.slice(run.measuredFrom).map((request) => request.id));
   const outcomes = cluster.outcomes.filter((outcome) => measured.has(outcome.id));
-  const { summary, extras } = summarize(policy, run.rate, outcomes, workload.replicas, {
+  const { summary, extras } = summarize(label, run.rate, outcomes, workload.replicas, {
     outputTokens: cluster.windowOutputTokens,
     seconds: (run.window.endMs - run.window.startMs) / 1000,
     preemptions: cluster.preemptions,

@@ -3,13 +3,10 @@
 // replicas in virtual time, with the configuration and replica count rendered before and after.
 import { parse } from 'yaml';
 import { buildRuns, contentSource } from '../../../scheduler/bench/requests.ts';
-import { summarize } from '../../../scheduler/bench/stats.ts';
+import { runConfig } from '../../../scheduler/bench/run-policy.ts';
 import type { Workload } from '../../../scheduler/bench/workload.ts';
-import { createScheduler } from '../../../scheduler/core/index.ts';
 import { parseSchedulerConfig } from '../../../scheduler/core/config.ts';
 import { getEngineProfile } from '../../../scheduler/sim/profiles.ts';
-import { createRandom } from '../../../scheduler/sim/random.ts';
-import { runVirtualCluster } from '../../../scheduler/sim/virtual-cluster.ts';
 import { isJsonObject, type JsonObject } from '../../verify/openapi-schema.ts';
 import type { KeyedObject } from './objects.ts';
 import type { RoutingFigures, RoutingImpact } from './report.ts';
@@ -76,32 +73,9 @@ function simulate(inputs: RoutingInputs, application: string): RoutingFigures | 
     const source = contentSource(workload, '', profile.blockSize, profile.maxModelLen);
     const run = buildRuns(workload, source, profile.model)[0];
     if (run === undefined) return null;
-    const clock = { nowMs: 0 };
-    const random = createRandom(workload.seed);
     const config = parseSchedulerConfig(JSON.stringify(parse(inputs.config)), `${application} router config`);
-    const scheduler = createScheduler(config, { now: () => clock.nowMs, random: random.next });
-    const cluster = runVirtualCluster(run.requests, {
-      profile,
-      replicas: workload.replicas,
-      router: scheduler,
-      clock,
-      scrapeIntervalMs: 50,
-      requestTimeoutMs: 300_000,
-      window: run.window,
-    });
-    const measured = new Set(run.requests.slice(run.measuredFrom).map((request) => request.id));
-    const { summary } = summarize(
-      'review',
-      run.rate,
-      cluster.outcomes.filter((outcome) => measured.has(outcome.id)),
-      workload.replicas,
-      {
-        outputTokens: cluster.windowOutputTokens,
-        seconds: (run.window.endMs - run.window.startMs) / 1000,
-        preemptions: cluster.preemptions,
-        peakKvCacheUsage: cluster.peakKvCacheUsage,
-      },
-    );
+    // The router as the chart deploys it, flow control included: the same run as a benchmark policy.
+    const { summary } = runConfig('review', config, run, workload, profile);
     const round = (value: number, digits: number): number => Number(value.toFixed(digits));
     return {
       ttftP90Ms: round(summary.ttft.p90 * 1000, 1),
