@@ -123,21 +123,19 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
   function syncCapacity(endpoint: Endpoint, state: EndpointState): void {
     if (index === undefined || producer === undefined) return;
     const metrics = endpoint.metrics;
-    const reported =
-      producer.autoTune && metrics?.kvCacheCapacityBlocks !== undefined && metrics.kvBlockSize !== undefined
+    /** The engine's KV capacity in index blocks, when its metrics report it. */
+    const engineBlocks =
+      metrics?.kvCacheCapacityBlocks !== undefined && metrics.kvBlockSize !== undefined
         ? Math.floor((metrics.kvCacheCapacityBlocks * metrics.kvBlockSize) / producer.blockSizeTokens)
-        : producer.lruCapacityPerServer;
+        : undefined;
+    const reported =
+      producer.autoTune && engineBlocks !== undefined ? engineBlocks : producer.lruCapacityPerServer;
     let capacity = Math.max(1, Math.floor(reported * (capacityScale[state.id] ?? 1)));
-    if (metrics?.kvCacheCapacityBlocks !== undefined && metrics.kvBlockSize !== undefined) {
-      // Learning only ever hears of blocks the engine no longer had where the index sent the request; of a
-      // prefix the index forgot while the engine kept it, it hears nothing (the request went elsewhere). Left
-      // alone it shrinks the index below what the engine can hold and scatters prefixes the engines still
-      // keep, so the engine's own capacity is the floor.
-      const engineBlocks = Math.floor(
-        (metrics.kvCacheCapacityBlocks * metrics.kvBlockSize) / producer.blockSizeTokens,
-      );
-      capacity = Math.max(capacity, Math.min(reported, engineBlocks));
-    }
+    // Learning only ever hears of blocks the engine no longer had where the index sent the request; of a
+    // prefix the index forgot while the engine kept it, it hears nothing (the request went elsewhere). Left
+    // alone it shrinks the index below what the engine can hold and scatters prefixes the engines still keep,
+    // so the engine's own capacity is the floor.
+    if (engineBlocks !== undefined) capacity = Math.max(capacity, Math.min(reported, engineBlocks));
     if (index.capacity(state.id) !== capacity) index.setCapacity(state.id, capacity);
   }
 
@@ -216,14 +214,20 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
           const ids = candidateStates.map((s) => s.id);
           if (precise !== undefined) precise.match(hashes, ids, matchedBlocks);
           else index?.match(hashes, ids, matchedBlocks);
+          const approximate = index;
+          let held: Int32Array | undefined;
           prefixMatch =
-            index === undefined
+            approximate === undefined
               ? { blockSize: producer.blockSizeTokens, hashes, matchedBlocks }
               : {
                   blockSize: producer.blockSizeTokens,
                   hashes,
                   matchedBlocks,
-                  prefixesHeld: Int32Array.from(ids, (id) => index.prefixes(id)),
+                  // Read by few picks (prompts nobody holds): counted on first use only.
+                  get prefixesHeld() {
+                    held ??= Int32Array.from(ids, (id) => approximate.prefixes(id));
+                    return held;
+                  },
                 };
         }
         return prefixMatch;

@@ -19,12 +19,17 @@ export function prefixPlacementScorer(spec: PluginSpec): ScorerPlugin {
   });
   /** Exponentially weighted share of recent requests that some candidate held at least one block of. */
   let recurrence = 0;
+  /** Whether some candidate held part of the prompt, for the pick scored last (picked sees the same context). */
+  let last: { readonly context: PickContext; readonly held: boolean } | undefined;
 
   const heldAnywhere = (context: PickContext): boolean => {
+    if (last?.context === context) return last.held;
     const match = context.prefix();
-    if (match === undefined) return false;
-    for (let i = 0; i < match.matchedBlocks.length; i++) if ((match.matchedBlocks[i] ?? 0) > 0) return true;
-    return false;
+    let held = false;
+    if (match !== undefined)
+      for (let i = 0; i < match.matchedBlocks.length && !held; i++) held = (match.matchedBlocks[i] ?? 0) > 0;
+    last = { context, held };
+    return held;
   };
 
   return {
@@ -35,10 +40,9 @@ export function prefixPlacementScorer(spec: PluginSpec): ScorerPlugin {
     score(context, out) {
       out.fill(1);
       const match = context.prefix();
-      const held = match?.prefixesHeld;
-      if (match === undefined || held === undefined || match.hashes.length === 0 || heldAnywhere(context)) {
-        return;
-      }
+      if (match === undefined || match.hashes.length === 0 || heldAnywhere(context)) return;
+      const held = match.prefixesHeld;
+      if (held === undefined) return;
       let min = Number.POSITIVE_INFINITY;
       let max = Number.NEGATIVE_INFINITY;
       for (let i = 0; i < out.length; i++) {
