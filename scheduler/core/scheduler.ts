@@ -174,6 +174,31 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
   }
 
   /**
+   * The prefix match of a prompt over candidates with index ids `ids`. Prefix counts (approximate index only)
+   * are counted when a scorer first reads them: only the placement scorer does, and only for prompts nobody
+   * holds.
+   */
+  function prefixMatchOf(
+    hashes: Float64Array,
+    matchedBlocks: Int32Array,
+    ids: readonly number[],
+    blockSize: number,
+  ): PrefixMatch {
+    const approximate = index;
+    if (approximate === undefined) return { blockSize, hashes, matchedBlocks };
+    let held: Int32Array | undefined;
+    return {
+      blockSize,
+      hashes,
+      matchedBlocks,
+      get prefixesHeld() {
+        held ??= Int32Array.from(ids, (id) => approximate.prefixes(id));
+        return held;
+      },
+    };
+  }
+
+  /**
    * Runs one scheduling profile over the admitted candidates: filters, context filters, weighted scorers,
    * picker. Undefined when it leaves no endpoint.
    */
@@ -214,21 +239,7 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
           const ids = candidateStates.map((s) => s.id);
           if (precise !== undefined) precise.match(hashes, ids, matchedBlocks);
           else index?.match(hashes, ids, matchedBlocks);
-          const approximate = index;
-          let held: Int32Array | undefined;
-          prefixMatch =
-            approximate === undefined
-              ? { blockSize: producer.blockSizeTokens, hashes, matchedBlocks }
-              : {
-                  blockSize: producer.blockSizeTokens,
-                  hashes,
-                  matchedBlocks,
-                  // Read by few picks (prompts nobody holds): counted on first use only.
-                  get prefixesHeld() {
-                    held ??= Int32Array.from(ids, (id) => approximate.prefixes(id));
-                    return held;
-                  },
-                };
+          prefixMatch = prefixMatchOf(hashes, matchedBlocks, ids, producer.blockSizeTokens);
         }
         return prefixMatch;
       },
@@ -240,15 +251,15 @@ export function createScheduler(config: SchedulerConfig, deps: SchedulerDeps): S
       const match = context.prefix();
       candidates = kept.map((i) => candidates[i] as Endpoint);
       candidateStates = kept.map((i) => candidateStates[i] as EndpointState);
-      const held = match?.prefixesHeld;
       prefixMatch =
         match === undefined
           ? undefined
-          : {
-              ...match,
-              matchedBlocks: Int32Array.from(kept, (i) => match.matchedBlocks[i] ?? 0),
-              ...(held === undefined ? {} : { prefixesHeld: Int32Array.from(kept, (i) => held[i] ?? 0) }),
-            };
+          : prefixMatchOf(
+              match.hashes,
+              Int32Array.from(kept, (i) => match.matchedBlocks[i] ?? 0),
+              candidateStates.map((state) => state.id),
+              match.blockSize,
+            );
       const narrowedMatch = prefixMatch;
       context = { ...context, candidates, states: candidateStates, prefix: () => narrowedMatch };
     }

@@ -10,6 +10,7 @@
 import type { PluginSpec } from '../types.ts';
 import { onlyFields, paramReader } from './params.ts';
 import type { PickContext, ScorerPlugin } from './plugin.ts';
+import { minMaxLowIsBest } from './scorers.ts';
 
 export function prefixPlacementScorer(spec: PluginSpec): ScorerPlugin {
   onlyFields(spec.name, 'parameters.', spec.parameters, ['recurrenceWindowRequests']);
@@ -43,15 +44,8 @@ export function prefixPlacementScorer(spec: PluginSpec): ScorerPlugin {
       if (match === undefined || match.hashes.length === 0 || heldAnywhere(context)) return;
       const held = match.prefixesHeld;
       if (held === undefined) return;
-      let min = Number.POSITIVE_INFINITY;
-      let max = Number.NEGATIVE_INFINITY;
-      for (let i = 0; i < out.length; i++) {
-        const count = held[i] ?? 0;
-        if (count < min) min = count;
-        if (count > max) max = count;
-      }
-      if (!(max > min)) return;
-      for (let i = 0; i < out.length; i++) out[i] = 1 - (recurrence * ((held[i] ?? 0) - min)) / (max - min);
+      minMaxLowIsBest(Float64Array.from(held), out);
+      for (let i = 0; i < out.length; i++) out[i] = 1 - recurrence * (1 - (out[i] ?? 1));
     },
     picked(context) {
       if (context.prefix()?.hashes.length === 0) return;
