@@ -443,35 +443,50 @@ describe('prefix-placement-scorer', () => {
   };
 
   it('sends a prompt nobody holds where the fewest prefixes live, linearly between fewest and most', () => {
-    const scheduler = seeded(placement({ recurrenceWindowRequests: 1 }), [3, 1, 2]);
+    const scheduler = seeded(placement(), [3, 1, 2]);
     expect(scoresNow(scheduler, request({ promptTokens: tokens(640, 99_000) }))).toEqual([0, 1, 0.5]);
   });
 
   it('leaves prompts that some endpoint holds part of to the other scorers', () => {
-    const scheduler = seeded(placement({ recurrenceWindowRequests: 1 }), [3, 1, 2]);
+    const scheduler = seeded(placement(), [3, 1, 2]);
     expect(scoresNow(scheduler, request({ promptTokens: tokens(640, 2000) }))).toEqual([1, 1, 1]);
   });
 
-  it('fades when prompts do not come back', () => {
-    // The last request was new everywhere: the share of recurring prompts is 0 with a window of one.
-    const fresh = seeded(placement({ recurrenceWindowRequests: 1 }), [3, 1, 2]);
-    fresh.pick(request({ promptTokens: tokens(640, 50_000) }), eps);
-    expect(scoresNow(fresh, request({ promptTokens: tokens(640, 99_000) }))).toEqual([1, 1, 1]);
-    // Over four requests, one recurring one in the last four weighs a quarter at the most.
-    const averaged = seeded(placement({ recurrenceWindowRequests: 4 }), [3, 1, 2]);
-    const [most, fewest] = scoresNow(averaged, request({ promptTokens: tokens(640, 99_000) }));
+  it('fades when placed prefixes do not come back', () => {
+    // Window 1: each placement is judged when the next one is made, and none of the six seeded prompts had
+    // come back by then (the seeding resends the first one at the end): the share is 0.
+    const oneOff = seeded(placement({ recurrenceWindowPrefixes: 1 }), [3, 1, 2]);
+    expect(scoresNow(oneOff, request({ promptTokens: tokens(640, 99_000) }))).toEqual([1, 1, 1]);
+    // Window 2, no threshold: four placements judged, none recurred by then (1 → 0.5 → 0.25 → 0.125 →
+    // 0.0625); the spread weighs 1/16.
+    const averaged = seeded(placement({ recurrenceWindowPrefixes: 2, minRecurrence: 0 }), [3, 1, 2]);
+    const [most, fewest, middle] = scoresNow(averaged, request({ promptTokens: tokens(640, 99_000) }));
     expect(fewest).toBe(1);
-    expect(most).toBeCloseTo(0.75, 10);
+    expect(most).toBeCloseTo(1 - 1 / 16, 12);
+    expect(middle).toBeCloseTo(1 - 1 / 32, 12);
+  });
+
+  it('keeps spreading while placed prefixes come back', () => {
+    const scheduler = createScheduler(placement({ recurrenceWindowPrefixes: 1 }), fakeDeps());
+    // A prompt placed on endpoint 0 comes back (to endpoint 0) before the next one is placed, on endpoint 1:
+    // the first placement is judged as recurring.
+    scheduler.pick(request({ promptTokens: tokens(640, 10_000) }), [eps[0]!]);
+    scheduler.pick(request({ promptTokens: tokens(640, 10_000) }), [eps[0]!]);
+    scheduler.pick(request({ promptTokens: tokens(640, 20_000) }), [eps[1]!]);
+    expect(scoresNow(scheduler, request({ promptTokens: tokens(640, 99_000) }))).toEqual([0, 0, 1]);
+    // That pick placed the 99,000 prompt and judged the second placement, which never came back: the share
+    // is 0 and the scorer changes nothing.
+    expect(scoresNow(scheduler, request({ promptTokens: tokens(640, 98_000) }))).toEqual([1, 1, 1]);
   });
 
   it('scores every endpoint 1 over the precise index, whose events do not mark where prompts begin', () => {
-    const scheduler = seeded(placement({ recurrenceWindowRequests: 1 }, true), [3, 1, 2]);
+    const scheduler = seeded(placement({}, true), [3, 1, 2]);
     expect(scoresNow(scheduler, request({ promptTokens: tokens(640, 99_000) }))).toEqual([1, 1, 1]);
   });
 
   it('rejects unknown parameters', () => {
     expect(() => createScheduler(placement({ window: 5 }), fakeDeps())).toThrow(
-      /unknown parameter parameters\.window \(expected recurrenceWindowRequests\)/,
+      /unknown parameter parameters\.window \(expected recurrenceWindowPrefixes, minRecurrence\)/,
     );
   });
 });
