@@ -4,7 +4,7 @@ import { blockHashes } from './hashing.ts';
 import type { EnginePrompt } from './engine.ts';
 
 export function enginePrompt(
-  tokens: ArrayLike<number>,
+  tokens: Uint32Array,
   blockSize: number,
   options: { readonly keepTokens?: boolean } = {},
 ): EnginePrompt {

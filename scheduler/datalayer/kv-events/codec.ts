@@ -15,8 +15,11 @@ export interface BlockStoredEvent {
   readonly blockHashes: readonly EngineBlockHash[];
   /** The engine hash of the block before the first one; null when the first block starts a sequence. */
   readonly parentBlockHash: EngineBlockHash | null;
-  /** The tokens of every block, block after block (block_hashes.length × block_size of them). */
-  readonly tokenIds: readonly number[];
+  /**
+   * The tokens of every block, block after block (block_hashes.length × block_size of them). Decoded events
+   * carry a Uint32Array (what the index hashes); events to encode may give a plain array.
+   */
+  readonly tokenIds: Uint32Array | readonly number[];
   readonly blockSize: number;
   readonly loraId: number | null;
   /** Where the blocks live ("GPU", "CPU", ...); null means the GPU. */
@@ -86,18 +89,22 @@ function blockHashes(value: unknown, where: string): EngineBlockHash[] {
   return hashes;
 }
 
-/** Token ids, checked in one pass (an 8k-token BlockStored is common); the array is used as decoded. */
-function tokenIds(value: unknown): number[] {
+const MAX_TOKEN_ID = 0xffffffff;
+
+/** Token ids, checked and copied into a Uint32Array in one pass (an 8k-token BlockStored is common). */
+function tokenIds(value: unknown): Uint32Array {
   if (!Array.isArray(value)) throw new FieldError('token_ids must be an array');
+  const ids = new Uint32Array(value.length);
   for (let i = 0; i < value.length; i++) {
     const t: unknown = value[i];
-    if (typeof t !== 'number' || !(t >= 0) || !Number.isSafeInteger(t)) {
-      // int64-encoded ids decode as bigint: rare, converted in place.
-      if (typeof t === 'bigint' && t >= 0n && t <= BigInt(Number.MAX_SAFE_INTEGER)) value[i] = Number(t);
-      else throw new FieldError(`token_ids[${String(i)}] must be a non-negative integer`);
+    // int64-encoded ids decode as bigint: rare.
+    const id = typeof t === 'bigint' && t >= 0n && t <= BigInt(MAX_TOKEN_ID) ? Number(t) : t;
+    if (typeof id !== 'number' || !(id >= 0 && id <= MAX_TOKEN_ID) || !Number.isInteger(id)) {
+      throw new FieldError(`token_ids[${String(i)}] must be an integer from 0 to ${String(MAX_TOKEN_ID)}`);
     }
+    ids[i] = id;
   }
-  return value as number[];
+  return ids;
 }
 
 function nonNegativeInteger(value: unknown, where: string): number {
@@ -253,7 +260,7 @@ function encodeEvent(event: EngineKvEvent, asMap: boolean): unknown {
       const values = [
         event.blockHashes.map(hashValue),
         event.parentBlockHash === null ? null : hashValue(event.parentBlockHash),
-        event.tokenIds,
+        Array.isArray(event.tokenIds) ? event.tokenIds : Array.from(event.tokenIds),
         event.blockSize,
         event.loraId,
         event.medium,

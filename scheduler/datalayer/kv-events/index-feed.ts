@@ -144,7 +144,9 @@ export class KvEventFeed {
           this.#observer.event?.('unknown-parent', endpointKey);
           continue;
         }
-        const keys = kvBlockHashesFrom(parent, event.tokenIds, this.#blockSize);
+        const tokens =
+          event.tokenIds instanceof Uint32Array ? event.tokenIds : Uint32Array.from(event.tokenIds);
+        const keys = kvBlockHashesFrom(parent, tokens, this.#blockSize);
         const stored: number[] = [];
         event.blockHashes.forEach((hash, i) => {
           const key = keys[i] as number;

@@ -43,8 +43,8 @@ describe('BlockPool', () => {
   it('reuses a cached prefix and counts only free blocks as available', () => {
     const pool = new BlockPool(100);
     const system = tokens(160, 7);
-    const first = blockHashes([...system, ...tokens(32, 8)], 16);
-    const second = blockHashes([...system, ...tokens(32, 9)], 16);
+    const first = blockHashes(Uint32Array.from([...system, ...tokens(32, 8)]), 16);
+    const second = blockHashes(Uint32Array.from([...system, ...tokens(32, 9)]), 16);
     cachePrompt(pool, first);
     expect(pool.freeBlocks).toBe(100);
     expect(pool.cachedBlocks).toBe(12);

@@ -60,7 +60,7 @@ describe('KV-event codec', () => {
         type: 'BlockStored',
         blockHashes: [11, 12],
         parentBlockHash: 10,
-        tokenIds: [1, 2, 3, 4, 5, 6, 7, 8],
+        tokenIds: Uint32Array.from([1, 2, 3, 4, 5, 6, 7, 8]),
         blockSize: 4,
         loraId: null,
         medium: null,
@@ -97,7 +97,7 @@ describe('KV-event codec', () => {
         type: 'BlockStored',
         blockHashes: [5],
         parentBlockHash: 4,
-        tokenIds: [9, 9],
+        tokenIds: Uint32Array.from([9, 9]),
         blockSize: 2,
         loraId: 3,
         medium: 'CPU',
@@ -135,10 +135,15 @@ describe('KV-event codec', () => {
       { type: 'BlockRemoved', blockHashes: [1], medium: 'GPU' },
       { type: 'AllBlocksCleared' },
     ];
+    // Decoded token ids come back as a Uint32Array; an event to encode may carry either form.
+    const typed = events.map((e) =>
+      e.type === 'BlockStored' ? { ...e, tokenIds: Uint32Array.from(e.tokenIds) } : e,
+    );
     for (const asMap of [false, true]) {
       const frames = encodeKvEventMessage(TOPIC, 42n, events, { ts: 1, asMap });
       expect(decodeKvEventMessage(frames)).toMatchObject({ ok: true, sequence: 42n, topic: TOPIC });
-      expect(decodedEvents(frames)).toEqual(events);
+      expect(decodedEvents(frames)).toEqual(typed);
+      expect(encodeKvEventMessage(TOPIC, 42n, typed, { ts: 1, asMap })).toEqual(frames);
     }
   });
 
@@ -172,6 +177,7 @@ describe('KV-event codec', () => {
       vllmMessage([
         ['BlockStored', 'not-a-list', null, [], 16],
         ['BlockStored', [1], null, [1, -2], 2],
+        ['BlockStored', [1], null, [1, 2 ** 32], 2],
         ['BlockRemoved', [1.5]],
         ['Frobnicated', [1]],
         [42],
@@ -183,7 +189,16 @@ describe('KV-event codec', () => {
     if (!decoded.ok) return;
     expect(decoded.batch.events).toEqual([
       { ok: false, tag: 'BlockStored', error: 'BlockStored: block_hashes must be an array' },
-      { ok: false, tag: 'BlockStored', error: 'BlockStored: token_ids[1] must be a non-negative integer' },
+      {
+        ok: false,
+        tag: 'BlockStored',
+        error: 'BlockStored: token_ids[1] must be an integer from 0 to 4294967295',
+      },
+      {
+        ok: false,
+        tag: 'BlockStored',
+        error: 'BlockStored: token_ids[1] must be an integer from 0 to 4294967295',
+      },
       { ok: false, tag: 'BlockRemoved', error: 'BlockRemoved: block_hashes[0] must be an integer or bytes' },
       { ok: false, tag: 'Frobnicated', error: 'unknown event tag "Frobnicated"' },
       { ok: false, tag: undefined, error: 'an event must start with its tag' },
