@@ -27,6 +27,7 @@ import { queuedUncachedTokens } from '../state.ts';
 import type { PluginSpec } from '../types.ts';
 import { onlyFields, paramReader } from './params.ts';
 import type { PickContext, ScorerPlugin } from './plugin.ts';
+import { scorer } from './scorers.ts';
 
 const PARAMETERS = [
   'learnSpeed',
@@ -199,11 +200,7 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
     return speed * errors;
   };
 
-  return {
-    kind: 'scorer',
-    type: spec.type,
-    name: spec.name,
-    usesPrefix: false,
+  return scorer(spec, {
     score(context: PickContext, out: Float64Array) {
       context.candidates.forEach((e, i) => {
         out[i] = scoreOf(e.key, context.nowMs);
@@ -264,5 +261,5 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
         observe(healthOf(endpointKey).tpot, (nowMs - p.firstTokenMs) / (tokens - 1), nowMs);
       }
     },
-  };
+  });
 }

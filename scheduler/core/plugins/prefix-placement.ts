@@ -16,7 +16,7 @@
 import type { PluginSpec } from '../types.ts';
 import { onlyFields, paramReader } from './params.ts';
 import type { PickContext, ScorerPlugin } from './plugin.ts';
-import { minMaxLowIsBest } from './scorers.ts';
+import { minMaxLowIsBest, scorer } from './scorers.ts';
 
 interface Placement {
   /** Hash of the placed prompt's first block. */
@@ -61,30 +61,30 @@ export function prefixPlacementScorer(spec: PluginSpec): ScorerPlugin {
     next = (next + 1) % window;
   };
 
-  return {
-    kind: 'scorer',
-    type: spec.type,
-    name: spec.name,
-    usesPrefix: true,
-    score(context, out) {
-      out.fill(1);
-      const weight = (recurrence - minRecurrence) / (1 - minRecurrence);
-      if (weight <= 0) return;
-      const match = context.prefix();
-      if (match === undefined || match.hashes.length === 0 || heldAnywhere(context)) return;
-      const held = match.prefixesHeld;
-      if (held === undefined) return;
-      minMaxLowIsBest(Float64Array.from(held), out);
-      for (let i = 0; i < out.length; i++) out[i] = 1 - weight * (1 - (out[i] ?? 1));
+  return scorer(
+    spec,
+    {
+      score(context, out) {
+        out.fill(1);
+        const weight = (recurrence - minRecurrence) / (1 - minRecurrence);
+        if (weight <= 0) return;
+        const match = context.prefix();
+        if (match === undefined || match.hashes.length === 0 || heldAnywhere(context)) return;
+        const held = match.prefixesHeld;
+        if (held === undefined) return;
+        minMaxLowIsBest(Float64Array.from(held), out);
+        for (let i = 0; i < out.length; i++) out[i] = 1 - weight * (1 - (out[i] ?? 1));
+      },
+      picked(context) {
+        const match = context.prefix();
+        const firstBlock = match?.hashes[0];
+        if (firstBlock === undefined) return;
+        const earlier = latest.get(firstBlock);
+        // A prefix comes back whether or not the index still holds it.
+        if (earlier !== undefined) earlier.recurred = true;
+        if (!heldAnywhere(context)) place(firstBlock);
+      },
     },
-    picked(context) {
-      const match = context.prefix();
-      const firstBlock = match?.hashes[0];
-      if (firstBlock === undefined) return;
-      const earlier = latest.get(firstBlock);
-      // A prefix comes back whether or not the index still holds it.
-      if (earlier !== undefined) earlier.recurred = true;
-      if (!heldAnywhere(context)) place(firstBlock);
-    },
-  };
+    { usesPrefix: true },
+  );
 }

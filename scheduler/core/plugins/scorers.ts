@@ -11,13 +11,26 @@ import type { Endpoint, EndpointMetrics, PluginSpec } from '../types.ts';
 import { paramReader } from './params.ts';
 import type { PickContext, ScorerPlugin } from './plugin.ts';
 
-/** A scorer plugin named by its spec; `usesPrefix` asks the scheduler to hash prompts and keep the index. */
-function scorer(
+/** What a scorer implements: `score`, and the lifecycle hooks it needs. */
+export type ScorerHooks = Omit<ScorerPlugin, 'kind' | 'type' | 'name' | 'usesPrefix'>;
+
+/**
+ * A scorer plugin named by its spec, from its score function or its hooks; `usesPrefix` asks the scheduler to
+ * hash prompts and keep the index.
+ */
+export function scorer(
   spec: PluginSpec,
-  score: ScorerPlugin['score'],
+  hooks: ScorerHooks | ScorerPlugin['score'],
   options: { usesPrefix?: boolean } = {},
 ): ScorerPlugin {
-  return { kind: 'scorer', type: spec.type, name: spec.name, usesPrefix: options.usesPrefix ?? false, score };
+  const own: ScorerHooks = typeof hooks === 'function' ? { score: hooks } : hooks;
+  return {
+    kind: 'scorer',
+    type: spec.type,
+    name: spec.name,
+    usesPrefix: options.usesPrefix ?? false,
+    ...own,
+  };
 }
 
 /** (max − v)/(max − min) over the candidates; every candidate gets 1 when all values are equal. */
@@ -189,11 +202,7 @@ export function sessionAffinityScorer(spec: PluginSpec): ScorerPlugin {
   const ttlMs = paramReader(spec.name, spec.parameters).number('ttlMs', 300_000, { min: 1, duration: true });
   const maxSessions = 100_000;
   const bindings = new Map<string, { key: string; usedAtMs: number }>();
-  return {
-    kind: 'scorer',
-    type: spec.type,
-    name: spec.name,
-    usesPrefix: false,
+  return scorer(spec, {
     score(context, out) {
       const session = context.request.sessionId;
       const binding = session === undefined ? undefined : bindings.get(session);
@@ -213,7 +222,7 @@ export function sessionAffinityScorer(spec: PluginSpec): ScorerPlugin {
         bindings.delete(session);
       }
     },
-  };
+  });
 }
 
 /** Where a picked request sits in its endpoint's prefill bucket. */
@@ -277,90 +286,90 @@ export function prefillLoadScorer(spec: PluginSpec): ScorerPlugin {
     prefillRate === 0 || attentionMs === 0
       ? uncached
       : uncached + ((attentionMs * prefillRate) / 1000) * uncached * (cached + uncached / 2);
-  return {
-    kind: 'scorer',
-    type: spec.type,
-    name: spec.name,
-    usesPrefix: true,
-    score(context, out) {
-      const prefix = context.prefix();
-      const promptTokens = context.request.promptTokens.length;
-      let min = Number.POSITIVE_INFINITY;
-      for (let i = 0; i < out.length; i++) {
-        const state = context.states[i];
-        const endpoint = context.candidates[i];
-        if (state === undefined || endpoint === undefined) continue;
-        const cached = prefix === undefined ? 0 : (prefix.matchedBlocks[i] ?? 0) * prefix.blockSize;
-        const own = prefillWork(Math.max(0, promptTokens - cached), cached);
-        const cost =
-          queued(context, state, endpoint) +
-          uncachedWeight * own +
-          decodeTokenCost * state.inFlightRequests +
-          (queuedRequestCost === 0 ? 0 : queuedRequestCost * waitingRequestsSeen(state, endpoint)) +
-          outputTokenCost * state.inFlightOutputTokens;
-        out[i] = cost;
-        if (cost < min) min = cost;
-      }
-      for (let i = 0; i < out.length; i++) out[i] = (min + smoothing) / ((out[i] ?? 0) + smoothing);
-    },
-    picked(context, chosen) {
-      const endpoint = context.candidates[chosen];
-      if (prefillRate === 0 || endpoint === undefined) return;
-      // The decode endpoint of a disaggregated request receives the prompt's KV cache: its prefill is charged
-      // to the prefill endpoint, picked just before (the scheduler records the request before telling us).
-      const record = context.states[chosen]?.records.at(-1);
-      if (record?.requestId === context.request.id && record.prefill !== undefined) return;
-      const prefix = context.prefix();
-      const cached = prefix === undefined ? 0 : (prefix.matchedBlocks[chosen] ?? 0) * prefix.blockSize;
-      const uncached = Math.max(0, context.request.promptTokens.length - cached);
-      const start = Math.max(drainsAt.get(endpoint.key) ?? 0, context.nowMs);
-      const work = prefillWork(uncached, cached);
-      const end = start + (work / prefillRate) * 1000;
-      drainsAt.set(endpoint.key, end);
-      const previous = charged.get(context.request.id);
-      if (previous !== undefined) settle(previous);
-      // A non-streamed answer's first bytes come after its decode: they say nothing about the prefill.
-      const awaitingFirstToken = countAwaiting && context.request.streaming !== false;
-      charged.delete(context.request.id);
-      charged.set(context.request.id, {
-        key: endpoint.key,
-        startMs: start,
-        endMs: end,
-        work,
-        awaitingFirstToken,
-      });
-      if (awaitingFirstToken) awaiting.set(endpoint.key, (awaiting.get(endpoint.key) ?? 0) + work);
-      if (charged.size > 100_000) {
-        // Completions that never came (a broken adapter): forget the oldest charges.
-        for (const [id, charge] of charged) {
-          settle(charge);
-          charged.delete(id);
-          if (charged.size <= 100_000) break;
+  return scorer(
+    spec,
+    {
+      score(context, out) {
+        const prefix = context.prefix();
+        const promptTokens = context.request.promptTokens.length;
+        let min = Number.POSITIVE_INFINITY;
+        for (let i = 0; i < out.length; i++) {
+          const state = context.states[i];
+          const endpoint = context.candidates[i];
+          if (state === undefined || endpoint === undefined) continue;
+          const cached = prefix === undefined ? 0 : (prefix.matchedBlocks[i] ?? 0) * prefix.blockSize;
+          const own = prefillWork(Math.max(0, promptTokens - cached), cached);
+          const cost =
+            queued(context, state, endpoint) +
+            uncachedWeight * own +
+            decodeTokenCost * state.inFlightRequests +
+            (queuedRequestCost === 0 ? 0 : queuedRequestCost * waitingRequestsSeen(state, endpoint)) +
+            outputTokenCost * state.inFlightOutputTokens;
+          out[i] = cost;
+          if (cost < min) min = cost;
         }
-      }
-      if (drainsAt.size > 4096) {
-        // Endpoints come and go: drop the ones whose bucket is empty anyway.
-        for (const [key, drain] of drainsAt) if (drain <= context.nowMs) drainsAt.delete(key);
-      }
+        for (let i = 0; i < out.length; i++) out[i] = (min + smoothing) / ((out[i] ?? 0) + smoothing);
+      },
+      picked(context, chosen) {
+        const endpoint = context.candidates[chosen];
+        if (prefillRate === 0 || endpoint === undefined) return;
+        // The decode endpoint of a disaggregated request receives the prompt's KV cache: its prefill is charged
+        // to the prefill endpoint, picked just before (the scheduler records the request before telling us).
+        const record = context.states[chosen]?.records.at(-1);
+        if (record?.requestId === context.request.id && record.prefill !== undefined) return;
+        const prefix = context.prefix();
+        const cached = prefix === undefined ? 0 : (prefix.matchedBlocks[chosen] ?? 0) * prefix.blockSize;
+        const uncached = Math.max(0, context.request.promptTokens.length - cached);
+        const start = Math.max(drainsAt.get(endpoint.key) ?? 0, context.nowMs);
+        const work = prefillWork(uncached, cached);
+        const end = start + (work / prefillRate) * 1000;
+        drainsAt.set(endpoint.key, end);
+        const previous = charged.get(context.request.id);
+        if (previous !== undefined) settle(previous);
+        // A non-streamed answer's first bytes come after its decode: they say nothing about the prefill.
+        const awaitingFirstToken = countAwaiting && context.request.streaming !== false;
+        charged.delete(context.request.id);
+        charged.set(context.request.id, {
+          key: endpoint.key,
+          startMs: start,
+          endMs: end,
+          work,
+          awaitingFirstToken,
+        });
+        if (awaitingFirstToken) awaiting.set(endpoint.key, (awaiting.get(endpoint.key) ?? 0) + work);
+        if (charged.size > 100_000) {
+          // Completions that never came (a broken adapter): forget the oldest charges.
+          for (const [id, charge] of charged) {
+            settle(charge);
+            charged.delete(id);
+            if (charged.size <= 100_000) break;
+          }
+        }
+        if (drainsAt.size > 4096) {
+          // Endpoints come and go: drop the ones whose bucket is empty anyway.
+          for (const [key, drain] of drainsAt) if (drain <= context.nowMs) drainsAt.delete(key);
+        }
+      },
+      completed(requestId, endpointKey, nowMs, ok) {
+        const charge = charged.get(requestId);
+        // A disaggregated request ends once per endpoint; its charge is the prefill endpoint's.
+        if (charge === undefined || charge.key !== endpointKey) return;
+        charged.delete(requestId);
+        settle(charge);
+        if (ok) return;
+        // The request ended early (rejected by the engine, failed, cancelled): whatever of its prefill the
+        // bucket still holds will not run. Later work moves up by that much.
+        const left = charge.endMs - Math.max(nowMs, charge.startMs);
+        const drain = drainsAt.get(endpointKey);
+        if (left <= 0 || drain === undefined) return;
+        drainsAt.set(endpointKey, Math.max(nowMs, drain - left));
+      },
+      // Wherever the first token comes from (the decode endpoint, after a remote prefill), the prefill is done.
+      firstToken(requestId) {
+        const charge = charged.get(requestId);
+        if (charge !== undefined) settle(charge);
+      },
     },
-    completed(requestId, endpointKey, nowMs, ok) {
-      const charge = charged.get(requestId);
-      // A disaggregated request ends once per endpoint; its charge is the prefill endpoint's.
-      if (charge === undefined || charge.key !== endpointKey) return;
-      charged.delete(requestId);
-      settle(charge);
-      if (ok) return;
-      // The request ended early (rejected by the engine, failed, cancelled): whatever of its prefill the
-      // bucket still holds will not run. Later work moves up by that much.
-      const left = charge.endMs - Math.max(nowMs, charge.startMs);
-      const drain = drainsAt.get(endpointKey);
-      if (left <= 0 || drain === undefined) return;
-      drainsAt.set(endpointKey, Math.max(nowMs, drain - left));
-    },
-    // Wherever the first token comes from (the decode endpoint, after a remote prefill), the prefill is done.
-    firstToken(requestId) {
-      const charge = charged.get(requestId);
-      if (charge !== undefined) settle(charge);
-    },
-  };
+    { usesPrefix: true },
+  );
 }
