@@ -3,13 +3,16 @@
 //
 // - Speed (`learnSpeed`). For requests that queued behind no other prefill at the pick (by the router's own
 //   accounting), the time to first token (pick → first response bytes) per token of their prefill (uncached
-//   prompt tokens plus `overheadTokens` for the step they wait for); for every completed request, the time per
-//   output token (first token → completion over the tokens after the first). Both are averaged per endpoint
+//   prompt tokens plus `overheadTokens` for the step they wait for); for every completed streamed request, its
+//   time per output token (first token → completion over the tokens after the first) over what the pool's decode
+//   pace expects for the load the endpoint carried meanwhile (decode-pace.ts: requests and prompt tokens in
+//   flight, prefill that came back there; a fit over every endpoint's requests). Both are averaged per endpoint
 //   (EWMA) and divided by the median of the pool's latest averages. The slowness is the time-to-first-token ratio,
 //   or once the time per output token is known the smaller of the two ratios: an engine that is slow is slow at
-//   both, one busy with long prompts or long contexts at one of them. Up to `slowThreshold` it is tolerated;
-//   above, the speed score is slowThreshold / slowness. An endpoint's own averages count only while fresh
-//   (`staleAfter`).
+//   both, even for the load it carries; one that is busy with long prompts is slow to first token (the router
+//   does not see every prefill chunk queued there) and decodes no slower than its load explains. Up to
+//   `slowThreshold` it is tolerated; above, the speed score is slowThreshold / slowness. An endpoint's own
+//   averages count only while fresh (`staleAfter`).
 // - Errors. The outcomes of the last `errorWindowRequests` requests within `errorWindow` are kept per endpoint;
 //   with at least `minRequests` of them the error score is 1 − (errorRate − errorRateThreshold) / (maxErrorRate −
 //   errorRateThreshold), 1 up to errorRateThreshold and 0 from maxErrorRate on, like Envoy's failure-percentage
@@ -25,6 +28,16 @@
 // {ok, completionTokens, endpointError})` when it ends; both faces (HTTP proxy and ext_proc) report them.
 import { queuedUncachedTokens } from '../state.ts';
 import type { PluginSpec } from '../types.ts';
+import {
+  advanceLoad,
+  type EndpointLoad,
+  type LoadMark,
+  markLoad,
+  newEndpointLoad,
+  PACE_FEATURES,
+  paceFeatures,
+  WeightedRidge,
+} from './decode-pace.ts';
 import { onlyFields, paramReader } from './params.ts';
 import type { PickContext, ScorerPlugin } from './plugin.ts';
 import { scorer } from './scorers.ts';
@@ -41,6 +54,7 @@ const PARAMETERS = [
   'minRequests',
   'errorWindowRequests',
   'errorWindow',
+  'paceWindowRequests',
 ];
 
 interface Pending {
@@ -48,11 +62,16 @@ interface Pending {
   readonly pickedAtMs: number;
   /** Prompt tokens of this request the endpoint has to prefill, by the prefix index at pick time. */
   readonly uncachedTokens: number;
+  /** Prompt tokens the endpoint found in its cache, by the same index. */
+  readonly cachedTokens: number;
+  readonly promptTokens: number;
   /** Whether the router's accounting had other prefill queued at the endpoint when it picked this request. */
   readonly queuedBehind: boolean;
   /** Whether the answer streams; a non-streamed one's first bytes come with its last token. */
   readonly streaming: boolean;
   firstTokenMs: number;
+  /** The endpoint's load integrals at the first token. */
+  mark: LoadMark | undefined;
 }
 
 /** An exponentially weighted mean with its sample count and the time of its last sample. */
@@ -73,6 +92,10 @@ interface Health {
 }
 
 const MAX_PENDING = 100_000;
+/** Completed requests the pool's decode pace needs before it explains anyone's time per output token. */
+const MIN_PACE_SAMPLES = 50;
+/** The least time per output token the pace may expect, as a share of the pool's mean (a fit can undershoot). */
+const PACE_FLOOR = 0.2;
 const MAX_ENDPOINTS = 4096;
 
 export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
@@ -89,9 +112,34 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
   const minRequests = params.number('minRequests', 20, { min: 1, integer: true });
   const windowRequests = params.number('errorWindowRequests', 50, { min: 1, integer: true });
   const errorWindowMs = params.number('errorWindow', 60_000, { min: 1, duration: true });
+  const paceWindow = params.number('paceWindowRequests', 500, { min: 10, integer: true });
 
   const pending = new Map<string, Pending>();
   const health = new Map<string, Health>();
+  const loads = new Map<string, EndpointLoad>();
+  const pace = new WeightedRidge(PACE_FEATURES, paceWindow);
+  const loadAt = (key: string, nowMs: number): EndpointLoad => {
+    let load = loads.get(key);
+    if (load === undefined) {
+      if (loads.size >= MAX_ENDPOINTS) {
+        for (const [k, l] of loads) {
+          if (l.inFlight > 0) continue;
+          loads.delete(k);
+          break;
+        }
+      }
+      load = newEndpointLoad(nowMs);
+      loads.set(key, load);
+    }
+    advanceLoad(load, nowMs);
+    return load;
+  };
+  /** A request leaves its endpoint's load (completed, or forgotten). */
+  const leave = (p: Pending, nowMs: number): void => {
+    const load = loadAt(p.key, nowMs);
+    load.inFlight = Math.max(0, load.inFlight - 1);
+    load.promptTokens = Math.max(0, load.promptTokens - p.promptTokens);
+  };
   /** Medians of the pool's latest speed averages, recomputed after a new sample. */
   let medians: { ttft: number; tpot: number; version: number } | undefined;
   let version = 0;
@@ -220,14 +268,23 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
         key: endpoint.key,
         pickedAtMs: context.nowMs,
         uncachedTokens: own,
+        cachedTokens: Math.min(prompt, cached),
+        promptTokens: prompt,
         queuedBehind: queued > own,
         streaming: context.request.streaming !== false,
         firstTokenMs: -1,
+        mark: undefined,
       };
+      const previous = pending.get(context.request.id);
+      if (previous !== undefined) leave(previous, context.nowMs);
       pending.set(context.request.id, p);
+      const load = loadAt(endpoint.key, context.nowMs);
+      load.inFlight++;
+      load.promptTokens += prompt;
       if (pending.size > MAX_PENDING) {
         // Completions that never came (a broken adapter): forget the oldest.
-        for (const id of pending.keys()) {
+        for (const [id, old] of pending) {
+          leave(old, context.nowMs);
           pending.delete(id);
           if (pending.size <= MAX_PENDING) break;
         }
@@ -237,6 +294,12 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
       const p = pending.get(requestId);
       if (p === undefined || p.key !== endpointKey || p.firstTokenMs >= 0) return;
       p.firstTokenMs = nowMs;
+      if (p.streaming) {
+        const load = loadAt(endpointKey, nowMs);
+        load.prefilledTokens += p.uncachedTokens;
+        load.prefilledAttention += p.uncachedTokens * (p.cachedTokens + p.uncachedTokens / 2);
+        p.mark = markLoad(load);
+      }
       // Only requests that queued behind nobody: their time to first token is the engine's own pace (one step
       // plus their prefill), not how much work others sent there.
       if (p.queuedBehind || !p.streaming) return;
@@ -247,6 +310,7 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
       const p = pending.get(requestId);
       if (p === undefined || p.key !== endpointKey) return;
       pending.delete(requestId);
+      leave(p, nowMs);
       const failed = completion?.endpointError ?? !ok;
       // An end that says nothing about the endpoint (client cancel, 4xx) is not an outcome.
       if (ok || failed) {
@@ -257,8 +321,16 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
         h.size = Math.min(windowRequests, h.size + 1);
       }
       const tokens = completion?.completionTokens ?? 0;
-      if (ok && p.streaming && p.firstTokenMs >= 0 && tokens >= 2) {
-        observe(healthOf(endpointKey).tpot, (nowMs - p.firstTokenMs) / (tokens - 1), nowMs);
+      if (ok && p.streaming && p.mark !== undefined && tokens >= 2) {
+        const duration = nowMs - p.firstTokenMs;
+        const x = paceFeatures(loadAt(endpointKey, nowMs), p.mark, duration, tokens - 1);
+        const tpot = duration / (tokens - 1);
+        pace.add(x, tpot);
+        // What the pool's pace says this request's load explains; the endpoint's share beyond it is its own.
+        if (pace.samples >= MIN_PACE_SAMPLES) {
+          const expected = Math.max(pace.predict(x), PACE_FLOOR * pace.mean());
+          if (expected > 0) observe(healthOf(endpointKey).tpot, tpot / expected, nowMs);
+        }
       }
     },
   });

@@ -121,7 +121,8 @@ describe('endpoint-health-scorer: speed', () => {
     ] as const) {
       const plugin = scorer();
       let t = 1000;
-      for (let round = 0; round < 20; round++) {
+      // 40 rounds: the time per output token counts once the pool's decode pace has 50 completed requests.
+      for (let round = 0; round < 40; round++) {
         for (let i = 0; i < eps.length; i++) {
           const timing = i === 0 ? { ttftMs, tpotMs } : { ttftMs: 100, tpotMs: 50 };
           t = serve(plugin, t, i, timing) + 10;
@@ -255,6 +256,70 @@ describe('endpoint-health-scorer: queueing is not slowness', () => {
     const result = scheduler.pick(next(), eps);
     if (result.kind !== 'picked') throw new Error('not picked');
     expect([...result.scores.values()]).toEqual([1, 1, 1]);
+  });
+});
+
+describe('endpoint-health-scorer: busy is not slow', () => {
+  /**
+   * One round on an endpoint: a request decodes 100 tokens while `prefills` other requests of 8,000 uncached
+   * tokens, sent there together, are prefilled one after the other (chunked prefill shares the decode steps), all
+   * at the endpoint's `slowdown`; the request's own first token takes `ttftMs`.
+   */
+  function round(
+    plugin: ScorerPlugin,
+    t: number,
+    chosen: number,
+    prefills: number,
+    ttftMs: number,
+    slowdown = 1,
+  ): number {
+    const key = eps[chosen]!.key;
+    const measured = context(t);
+    plugin.picked?.(measured, chosen);
+    const first = t + ttftMs;
+    plugin.firstToken?.(measured.request.id, key, first);
+    // The prompts arrive together and are prefilled one after the other, 0.05 ms a token.
+    const others = Array.from({ length: prefills }, () => context(first, 8000));
+    for (const other of others) plugin.picked?.(other, chosen);
+    others.forEach((other, i) => {
+      const at = first + slowdown * 400 * (i + 1);
+      plugin.firstToken?.(other.request.id, key, at);
+      plugin.completed?.(other.request.id, key, at, true, { ok: true, completionTokens: 1 });
+    });
+    // 20 ms a token, plus the prefill shared out over the tokens.
+    const end = first + slowdown * (99 * 20 + 400 * prefills);
+    plugin.completed?.(measured.request.id, key, end, true, { ok: true, completionTokens: 100 });
+    return end + 10;
+  }
+
+  it("does not take an endpoint whose decoding shares steps with others' prefill for a slow one", () => {
+    const plugin = scorer();
+    let t = 1000;
+    for (let r = 0; r < 60; r++) {
+      // Endpoint 0 gets most of the long prompts: they wait for each other's prefill (unseen by the router's
+      // accounting, which has no scrape here), and its requests decode beside eight times the prefill the others
+      // do: several times the others' time to first token and time per output token.
+      t = round(plugin, t, 0, 16 + (r % 3), 400);
+      t = round(plugin, t, 1, r % 3, 100);
+      t = round(plugin, t, 2, (r + 1) % 3, 100);
+    }
+    expect(scores(plugin, t)).toEqual([1, 1, 1]);
+  });
+
+  it('still finds an endpoint three times slower than its peers under the same load', () => {
+    const plugin = scorer();
+    let t = 1000;
+    for (let r = 0; r < 60; r++) {
+      t = round(plugin, t, 0, r % 3, 300, 3);
+      t = round(plugin, t, 1, (r + 1) % 3, 100);
+      t = round(plugin, t, 2, (r + 2) % 3, 100);
+    }
+    // The pool's fit takes in endpoint 0's own requests too, so its slowness reads a little under 3 (2.5 / 3 = 0.83).
+    const [s0, s1, s2] = scores(plugin, t);
+    expect(s0).toBeGreaterThan(0.8);
+    expect(s0).toBeLessThan(0.95);
+    expect(s1).toBe(1);
+    expect(s2).toBe(1);
   });
 });
 
