@@ -21,7 +21,8 @@ export const loraAffinityWeight = 2;
  * The switchyard profile (the router's `switchyard` preset, scheduler/core/presets.ts): score = matched prefix
  * fraction + 4 × (1 − in-flight uncached tokens / 4τ), so a fully cached prompt is worth τ in-flight tokens on
  * its endpoint, + the prefill-load score (the wait for the prefill queued ahead of the prompt, with its own)
- * + 8 × the prefix-placement score (a prompt no replica holds any of goes where the fewest prefixes live).
+ * + 8 × the prefix-placement score (a prompt no replica holds any of goes where the fewest prefixes live)
+ * + 0.5 × the endpoint-health score (slow or failing replicas score less).
  * The index keeps llm-d's 31,250 entries per endpoint rather than the engine's capacity (sized to the capacity
  * it forgets where prefix groups live under load) and learns from completions' cached tokens.
  */
@@ -34,6 +35,14 @@ const SWITCHYARD_LOAD_WEIGHT = 4;
  * say which blocks begin a prompt).
  */
 const SWITCHYARD_PLACEMENT_WEIGHT = 8;
+
+/**
+ * Weight of the switchyard profile's endpoint-health score: what the router learns of each replica from its own
+ * requests (speed against the pool's for the load the replica carries, and the failed share of recent requests,
+ * with maxErrorRate 2 so a replica failing 20% scores 0.9). Equal replicas score alike and it changes nothing
+ * among them.
+ */
+const SWITCHYARD_HEALTH_WEIGHT = 0.5;
 
 /** llm-d calibrates τ as the engine's peak prefill tokens/s × 14 s; the prefill rate follows from τ. */
 const TAU_SECONDS = 14;
@@ -133,12 +142,14 @@ function scoringOf(
           },
         },
         ...(placement ? [{ type: 'prefix-placement-scorer' }] : []),
+        { type: 'endpoint-health-scorer', parameters: { maxErrorRate: 2 } },
       ],
       refs: [
         { pluginRef: 'prefix-cache-scorer', weight: 1 },
         { pluginRef: 'token-load-scorer', weight: SWITCHYARD_LOAD_WEIGHT },
         { pluginRef: 'prefill-load-scorer', weight: 1 },
         ...(placement ? [{ pluginRef: 'prefix-placement-scorer', weight: SWITCHYARD_PLACEMENT_WEIGHT }] : []),
+        { pluginRef: 'endpoint-health-scorer', weight: SWITCHYARD_HEALTH_WEIGHT },
       ],
     };
   }

@@ -12,8 +12,7 @@ export type PolicyName =
   | 'gie-v1-approximate'
   | 'prefix-only'
   | 'switchyard'
-  | 'switchyard-eager'
-  | 'switchyard-health';
+  | 'switchyard-eager';
 
 function plugin(type: string, parameters: Record<string, unknown> = {}): PluginSpec {
   return { type, name: type, parameters };
@@ -72,9 +71,12 @@ const TAU_TOKENS = 286_720;
 /**
  * Switchyard's scorers over its approximate index (its presets share them): prefix affinity, in-flight
  * uncached tokens against 4τ, the estimated wait for prefill (prefill-load-scorer at τ / 14 s tokens/s, with
- * attention over the context, and half the work still awaiting its first token), and, for a prompt no endpoint
+ * attention over the context, and half the work still awaiting its first token), for a prompt no endpoint
  * holds any of, placement where the fewest prefixes live (weight 8: it outweighs the momentary load, since the
- * placement decides where the prefix's later requests go).
+ * placement decides where the prefix's later requests go), and what the router learns of each endpoint
+ * (endpoint-health-scorer, weight 0.5): speed from time to first token and from time per output token against
+ * the pool's decode pace, and the failed share of recent requests (maxErrorRate 2: a replica failing 20% scores
+ * 0.9).
  */
 const switchyardScoring: readonly PluginSpec[] = [
   plugin('prefix-cache-scorer'),
@@ -85,6 +87,7 @@ const switchyardScoring: readonly PluginSpec[] = [
     awaitingFirstTokenWeight: 0.5,
   }),
   plugin('prefix-placement-scorer'),
+  plugin('endpoint-health-scorer', { maxErrorRate: 2 }),
   plugin('approx-prefix-cache-producer', {
     blockSizeTokens: 64,
     lruCapacityPerServer: 31_250,
@@ -98,6 +101,7 @@ const switchyardRefs: readonly ProfilePluginRef[] = [
   ref('token-load-scorer', 4),
   ref('prefill-load-scorer', 1),
   ref('prefix-placement-scorer', 8),
+  ref('endpoint-health-scorer', 0.5),
 ];
 
 /**
@@ -181,7 +185,8 @@ export const policyPresets: Readonly<Record<PolicyName, SchedulerConfig>> = {
   // context included): it moves long prompts off replicas already busy prefilling (Mooncake), and since it
   // also counts half the work whose first token has not come back, it sees a replica slower than the model.
   // Requests bind late (withLateBinding): when every replica has a queue the router holds the rest and hands
-  // each to the first replica with room, short prompts first within a bounded slack.
+  // each to the first replica with room, short prompts first within a bounded slack. The health scorer moves
+  // work off a replica slower than the pool for the load it carries, or failing requests.
   switchyard: withLateBinding(
     config([...switchyardScoring, plugin('max-score-picker')], [...switchyardRefs, ref('max-score-picker')]),
   ),
@@ -190,20 +195,6 @@ export const policyPresets: Readonly<Record<PolicyName, SchedulerConfig>> = {
   'switchyard-eager': config(
     [...switchyardScoring, plugin('max-score-picker')],
     [...switchyardRefs, ref('max-score-picker')],
-  ),
-  // switchyard plus what the router learns of each endpoint (endpoint-health-scorer, weight 0.5): speed from
-  // time to first token and time per output token against the pool's median, and the failed share of recent
-  // requests (maxErrorRate 2: a replica failing 20% scores 0.9). Not the default: it takes replicas busy with
-  // long contexts for slow ones (docs/benchmarks.md, degraded-replica).
-  'switchyard-health': withLateBinding(
-    config(
-      [
-        ...switchyardScoring,
-        plugin('endpoint-health-scorer', { maxErrorRate: 2 }),
-        plugin('max-score-picker'),
-      ],
-      [...switchyardRefs, ref('endpoint-health-scorer', 0.5), ref('max-score-picker')],
-    ),
   ),
 };
 

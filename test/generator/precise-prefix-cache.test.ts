@@ -91,11 +91,13 @@ describe('router.prefixCache: precise', () => {
       blockSizeTokens: 32,
     });
     expect(config.plugins.find((p) => p.type === 'token-producer')?.parameters).toEqual({ backend: 'vllm' });
-    // The default profile's scorers are unchanged: switchyard's prefix, token-load and prefill-load terms.
+    // The default profile's scorers are switchyard's, without placement (the events do not say which blocks
+    // begin a prompt): prefix, token-load, prefill-load and endpoint-health.
     expect(config.schedulingProfiles[0]!.plugins.map((r) => r.pluginRef)).toEqual([
       'prefix-cache-scorer',
       'token-load-scorer',
       'prefill-load-scorer',
+      'endpoint-health-scorer',
       'max-score-picker',
     ]);
     expect((parse(text) as { apiVersion: string }).apiVersion).toBe('llm-d.ai/v1alpha1');

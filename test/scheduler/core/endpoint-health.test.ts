@@ -390,10 +390,10 @@ describe('endpoint-health-scorer: errors', () => {
     expect(scores(plugin, 1100)).toEqual([1, 1, 1]);
   });
 
-  it('moves the switchyard-health preset off a failing endpoint when another holds the same prefix', () => {
+  it('moves the switchyard preset off a failing endpoint when another holds the same prefix', () => {
     const deps = fakeDeps(9);
     deps.advance(1000);
-    const scheduler = createScheduler(policyPresets['switchyard-health'], deps);
+    const scheduler = createScheduler(policyPresets.switchyard, deps);
     const shared = tokens(6400, 7);
     const pair = [eps[0]!, eps[1]!];
     // Both endpoints hold the prefix, and serve equally well so far.
