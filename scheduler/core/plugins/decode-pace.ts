@@ -67,7 +67,12 @@ export const PACE_FEATURES = 5;
  * flight, mean prompt tokens in flight (per 10⁵), prefill tokens (per 10³) and prefill attention (per 10⁸) per
  * output token. The scales only keep the numbers near each other; the fit does not depend on them.
  */
-export function paceFeatures(load: EndpointLoad, mark: LoadMark, durationMs: number, intervals: number): Float64Array {
+export function paceFeatures(
+  load: EndpointLoad,
+  mark: LoadMark,
+  durationMs: number,
+  intervals: number,
+): Float64Array {
   const ms = Math.max(durationMs, 1e-6);
   return Float64Array.of(
     1,

@@ -60,7 +60,10 @@ describe('decode pace: the weighted non-negative fit', () => {
     const next = uniform(7);
     for (let i = 0; i < 2000; i++) {
       const x = features(next);
-      fit.add(x, truth.reduce((sum, w, j) => sum + w * (x[j] as number), 0));
+      fit.add(
+        x,
+        truth.reduce((sum, w, j) => sum + w * (x[j] as number), 0),
+      );
     }
     const w = fit.coefficients();
     truth.forEach((value, j) => expect(w[j]).toBeCloseTo(value, 3));
