@@ -89,6 +89,9 @@ interface Health {
   readonly outcomeFailed: Uint8Array;
   next: number;
   size: number;
+  /** The newest `inWindow` outcomes were within errorWindow at the last look; `failedInWindow` of them failed. */
+  inWindow: number;
+  failedInWindow: number;
 }
 
 const MAX_PENDING = 100_000;
@@ -171,6 +174,8 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
         outcomeFailed: new Uint8Array(windowRequests),
         next: 0,
         size: 0,
+        inWindow: 0,
+        failedInWindow: 0,
       };
       health.set(key, h);
     }
@@ -227,15 +232,15 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
 
   /** Failed fraction of the endpoint's recent outcomes; 0 below the minimum request volume. */
   const errorRateOf = (h: Health, nowMs: number): number => {
-    let count = 0;
-    let failed = 0;
-    for (let i = 0; i < h.size; i++) {
-      const at = (h.next - 1 - i + windowRequests) % windowRequests;
-      if (nowMs - (h.outcomeAt[at] ?? 0) > errorWindowMs) break;
-      count++;
-      failed += h.outcomeFailed[at] ?? 0;
+    // Outcomes are kept in completion order, so the ones within the window are the newest: drop the oldest of
+    // them while they have aged out (each outcome leaves once, so a pick costs O(1) on average).
+    while (h.inWindow > 0) {
+      const oldest = (h.next - h.inWindow + windowRequests) % windowRequests;
+      if (nowMs - (h.outcomeAt[oldest] ?? 0) <= errorWindowMs) break;
+      h.failedInWindow -= h.outcomeFailed[oldest] ?? 0;
+      h.inWindow--;
     }
-    return count < minRequests ? 0 : failed / count;
+    return h.inWindow < minRequests ? 0 : h.failedInWindow / h.inWindow;
   };
 
   const scoreOf = (key: string, nowMs: number): number => {
@@ -315,10 +320,17 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
       // An end that says nothing about the endpoint (client cancel, 4xx) is not an outcome.
       if (ok || failed) {
         const h = healthOf(endpointKey);
+        if (h.inWindow === windowRequests) {
+          // The ring is full of outcomes within the window: the one overwritten leaves it.
+          h.failedInWindow -= h.outcomeFailed[h.next] ?? 0;
+          h.inWindow--;
+        }
         h.outcomeAt[h.next] = nowMs;
         h.outcomeFailed[h.next] = failed ? 1 : 0;
         h.next = (h.next + 1) % windowRequests;
         h.size = Math.min(windowRequests, h.size + 1);
+        h.inWindow++;
+        h.failedInWindow += failed ? 1 : 0;
       }
       const tokens = completion?.completionTokens ?? 0;
       if (ok && p.streaming && p.mark !== undefined && tokens >= 2) {
