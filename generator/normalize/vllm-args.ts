@@ -20,6 +20,8 @@ export const derivedVllmFlags: Readonly<Record<string, string>> = {
   '--enable-expert-parallel': 'parallelism.expert',
   '--distributed-executor-backend': 'parallelism (Ray when a replica spans nodes)',
   '--enable-prefix-caching': 'the router (prefix caching stays on: the router scores prefix hits)',
+  '--enable-prompt-tokens-details':
+    "the router (usage reports cached_tokens, which the router's prefix index learns from)",
   '--block-size': 'vllm.blockSize',
   '--max-model-len': 'vllm.maxModelLen',
   '--gpu-memory-utilization': 'vllm.gpuMemoryUtilization',
@@ -138,7 +140,14 @@ export function vllmArgs(input: VllmArgsInput): string[] {
       ),
     );
   }
-  args.push('--enable-prefix-caching', '--block-size', String(input.blockSize));
+  // Without it vLLM leaves prompt_tokens_details (cached_tokens) out of usage, and the router's index cannot
+  // correct itself from completions.
+  args.push(
+    '--enable-prefix-caching',
+    '--enable-prompt-tokens-details',
+    '--block-size',
+    String(input.blockSize),
+  );
   if (input.maxModelLen !== undefined) {
     args.push('--max-model-len', String(input.maxModelLen));
   }

@@ -123,6 +123,8 @@ describe('derived values from a spec', () => {
     expect(conflictingFlag('--block-size=32')).toBe('--block-size');
     expect(conflictingFlag('--max-model-len')).toBe('--max-model-len');
     expect(conflictingFlag('--enable-chunked-prefill')).toBeUndefined();
+    // The router learns from the cached-token counts usage reports only when vLLM includes them.
+    expect(conflictingFlag('--no-enable-prompt-tokens-details')).toBe('--enable-prompt-tokens-details');
   });
 });
 

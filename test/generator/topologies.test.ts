@@ -116,6 +116,7 @@ describe.each(cases.map((spec) => [spec.name, spec] as const))('%s', (_name, spe
     expect(args.includes('--enable-expert-parallel')).toBe(spec.parallelism.expert === true);
     expect(args.includes('--distributed-executor-backend')).toBe(spec.nodes > 1);
     expect(args).toContain('--enable-prefix-caching');
+    expect(args).toContain('--enable-prompt-tokens-details');
   });
 
   it('points the InferencePool and the Service at exactly the pods that serve HTTP', () => {
