@@ -165,5 +165,33 @@ function contentText(content: unknown): string {
 
 /** The body with its "model" field replaced, re-serialised; other fields keep their order and values. */
 export function withModel(parsed: ParsedRequestBody, model: string): Buffer {
-  return Buffer.from(JSON.stringify({ ...parsed.json, model }), 'utf8');
+  return withEdits(parsed, { model });
+}
+
+/**
+ * Whether a streamed chat or completions request leaves usage out of its stream: OpenAI servers send the usage
+ * event (token counts, cached tokens) only when `stream_options.include_usage` is true.
+ */
+export function streamsWithoutUsage(parsed: ParsedRequestBody): boolean {
+  const json = parsed.json;
+  if (!parsed.stream || (json['messages'] === undefined && json['prompt'] === undefined)) return false;
+  const options = json['stream_options'];
+  return !(isRecord(options) && options['include_usage'] === true);
+}
+
+/**
+ * The body re-serialised with another model name and/or `stream_options.include_usage` set (the client's other
+ * stream options kept); other fields keep their order and values.
+ */
+export function withEdits(
+  parsed: ParsedRequestBody,
+  edits: { readonly model?: string; readonly includeUsage?: boolean },
+): Buffer {
+  const json: Record<string, unknown> = { ...parsed.json };
+  if (edits.model !== undefined) json['model'] = edits.model;
+  if (edits.includeUsage === true) {
+    const options = json['stream_options'];
+    json['stream_options'] = { ...(isRecord(options) ? options : {}), include_usage: true };
+  }
+  return Buffer.from(JSON.stringify(json), 'utf8');
 }

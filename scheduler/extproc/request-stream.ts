@@ -29,7 +29,7 @@ import type {
   ProcessingResponse,
   ProtocolConfiguration,
 } from './messages.ts';
-import type { ModelNameRestorer, UsageReader } from './response-body.ts';
+import type { ResponseRewriter, UsageReader } from './response-body.ts';
 import { namespacedStrings, stringAt, stringListAt } from './struct.ts';
 
 export interface ExtProcDeps extends LifecycleDeps {
@@ -87,7 +87,7 @@ export class ExtProcStream {
   private sawResponse = false;
   private servedBy: string | undefined;
   private usageReader: UsageReader | undefined;
-  private restorer: ModelNameRestorer | undefined;
+  private restorer: ResponseRewriter | undefined;
 
   constructor(deps: ExtProcDeps, sink: StreamSink) {
     this.deps = deps;

@@ -1,6 +1,6 @@
 // Reading the upstream response on its way back: token usage from a JSON body or from server-sent events
-// (chat/completions chunks, and the Responses API `response.completed` event), and restoring the client-facing
-// model name when the request's model was rewritten.
+// (chat/completions chunks, and the Responses API `response.completed` event); restoring the client-facing
+// model name when the request's model was rewritten, and removing the usage event the router asked for.
 
 export interface Usage {
   readonly promptTokens?: number;
@@ -195,23 +195,51 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** Whether an event's data is the usage-only chunk of a stream (`"choices": []` with a usage block). */
+function isUsageEvent(data: string): boolean {
+  try {
+    const event: unknown = JSON.parse(data);
+    if (typeof event !== 'object' || event === null) return false;
+    const record = event as Record<string, unknown>;
+    const choices = record['choices'];
+    return Array.isArray(choices) && choices.length === 0 && recordAt(record, 'usage') !== undefined;
+  } catch {
+    return false;
+  }
+}
+
 /**
- * Replaces `"model": "<served>"` with the client-facing name in response text. Server-sent events are handled
- * line by line: an incomplete trailing line is held back until the next chunk, so a name split across chunks
- * is still found.
+ * Edits the response on its way to the client:
+ * - `model`: replaces `"model": "<served>"` with the client-facing name (the request's model was rewritten);
+ * - `dropUsageEvents`: removes the usage-only event (and the blank line that ends it) from a stream whose usage
+ *   the router asked for and the client did not.
+ * Server-sent events are handled line by line: an incomplete trailing line is held back until the next chunk,
+ * so a name split across chunks is still found.
  */
-export class ModelNameRestorer {
-  private readonly pattern: RegExp;
+export class ResponseRewriter {
+  private readonly pattern: RegExp | undefined;
   private readonly replacement: string;
+  private readonly dropUsageEvents: boolean;
   private readonly lineByLine: boolean;
   private readonly pending = new PendingLine(MAX_EVENT_LINE_CHARS);
   private nonStreamingText: string[] = [];
   private readonly decoder = new TextDecoder();
+  /** A usage event was dropped: the blank line that ends it goes too. */
+  private dropBlankLine = false;
 
-  constructor(servedModel: string, clientModel: string, streaming: boolean) {
-    this.pattern = new RegExp(`("model"\\s*:\\s*)${escapeRegExp(JSON.stringify(servedModel))}`, 'g');
-    this.replacement = `$1${JSON.stringify(clientModel).replaceAll('$', '$$$$')}`;
-    this.lineByLine = streaming;
+  constructor(options: {
+    readonly model?: { readonly served: string; readonly client: string };
+    readonly dropUsageEvents?: boolean;
+    readonly streaming: boolean;
+  }) {
+    const model = options.model;
+    this.pattern =
+      model === undefined
+        ? undefined
+        : new RegExp(`("model"\\s*:\\s*)${escapeRegExp(JSON.stringify(model.served))}`, 'g');
+    this.replacement = model === undefined ? '' : `$1${JSON.stringify(model.client).replaceAll('$', '$$$$')}`;
+    this.lineByLine = options.streaming;
+    this.dropUsageEvents = options.streaming && options.dropUsageEvents === true;
   }
 
   /**
@@ -226,22 +254,49 @@ export class ModelNameRestorer {
     }
     const lastNewline = text.lastIndexOf('\n');
     if (lastNewline < 0) {
-      return this.pending.append(text) ? Buffer.alloc(0) : this.restore(this.pending.take());
+      return this.pending.append(text) ? Buffer.alloc(0) : this.rewrite(this.pending.take());
     }
     const complete = this.pending.take(text.slice(0, lastNewline + 1));
     return this.pending.append(text.slice(lastNewline + 1))
-      ? this.restore(complete)
-      : this.restore(complete + this.pending.take());
+      ? this.rewrite(complete)
+      : this.rewrite(complete + this.pending.take());
   }
 
   end(): Buffer {
     const tail = this.decoder.decode();
     const text = this.lineByLine ? this.pending.take(tail) : this.nonStreamingText.join('') + tail;
     this.nonStreamingText = [];
-    return this.restore(text);
+    return this.rewrite(text);
   }
 
-  private restore(text: string): Buffer {
-    return Buffer.from(text.replace(this.pattern, this.replacement), 'utf8');
+  private rewrite(text: string): Buffer {
+    const kept = this.dropUsageEvents ? this.withoutUsageEvents(text) : text;
+    return Buffer.from(
+      this.pattern === undefined ? kept : kept.replace(this.pattern, this.replacement),
+      'utf8',
+    );
+  }
+
+  private withoutUsageEvents(text: string): string {
+    if (!this.dropBlankLine && !text.includes('"usage"')) return text;
+    let kept = '';
+    let start = 0;
+    while (start < text.length) {
+      const newline = text.indexOf('\n', start);
+      const end = newline < 0 ? text.length : newline + 1;
+      const line = text.slice(start, end);
+      start = end;
+      const bare = line.endsWith('\r\n') ? line.slice(0, -2) : line.endsWith('\n') ? line.slice(0, -1) : line;
+      if (this.dropBlankLine) {
+        this.dropBlankLine = false;
+        if (bare === '') continue;
+      }
+      if (bare.startsWith('data:') && bare.includes('"usage"') && isUsageEvent(bare.slice(5))) {
+        this.dropBlankLine = true;
+        continue;
+      }
+      kept += line;
+    }
+    return kept;
   }
 }

@@ -11,10 +11,11 @@ import { HEADER } from '../extproc/headers.ts';
 import {
   parseRequestBody,
   RequestBodyError,
-  withModel,
+  streamsWithoutUsage,
+  withEdits,
   type ParsedRequestBody,
 } from '../extproc/request-body.ts';
-import { ModelNameRestorer, UsageReader, type Usage } from '../extproc/response-body.ts';
+import { ResponseRewriter, UsageReader, type Usage } from '../extproc/response-body.ts';
 import type { CancelSignal, RoutingService } from '../routing-service.ts';
 import type { RequestErrorCode, RequestLabels, RouterMetrics } from '../telemetry/metrics.ts';
 import { rejectionAnswer, type RejectionAnswer, type RejectionReason } from './rejections.ts';
@@ -152,6 +153,11 @@ export class RequestLifecycle {
   readonly clientModel: string;
   readonly targetModel: string;
   readonly rewritten: boolean;
+  /**
+   * The client streams without asking for usage: the router asks for it (what the engine reports of each
+   * request is what the scorers learn from) and removes the usage event from the client's stream.
+   */
+  readonly asksUsage: boolean;
   readonly startedAt: number;
   #request: RoutingRequest;
   /** The prompt still has to be tokenized by the service's promptTokenizer (before admission). */
@@ -182,6 +188,7 @@ export class RequestLifecycle {
     this.clientModel = parsed.model;
     this.targetModel = targetModel;
     this.rewritten = targetModel !== parsed.model;
+    this.asksUsage = streamsWithoutUsage(parsed);
     this.labels = labels;
     this.startedAt = input.startedAt;
     const sessionId = input.header(HEADER.sessionId);
@@ -212,9 +219,15 @@ export class RequestLifecycle {
     return this.#request;
   }
 
-  /** The body to send upstream: the client's, or with the target model when it was rewritten. */
+  /** The body to send upstream: the client's, with the target model when it was rewritten and usage asked for. */
   forwardedBody(): Buffer {
-    this.#forwarded ??= this.rewritten ? withModel(this.parsed, this.targetModel) : this.#body;
+    this.#forwarded ??=
+      this.rewritten || this.asksUsage
+        ? withEdits(this.parsed, {
+            ...(this.rewritten ? { model: this.targetModel } : {}),
+            includeUsage: this.asksUsage,
+          })
+        : this.#body;
     return this.#forwarded;
   }
 
@@ -361,13 +374,22 @@ export class RequestLifecycle {
     }
   }
 
-  /** Usage reading and model-name restoring for the response. */
-  responseReaders(streaming: boolean): { usage: UsageReader; restorer: ModelNameRestorer | undefined } {
+  /**
+   * Usage reading, and the rewriter of what the client sees (the model name restored, the usage event the router
+   * asked for removed), if any.
+   */
+  responseReaders(streaming: boolean): { usage: UsageReader; restorer: ResponseRewriter | undefined } {
+    const dropUsageEvents = this.asksUsage && streaming;
     return {
       usage: new UsageReader(streaming),
-      restorer: this.rewritten
-        ? new ModelNameRestorer(this.targetModel, this.clientModel, streaming)
-        : undefined,
+      restorer:
+        this.rewritten || dropUsageEvents
+          ? new ResponseRewriter({
+              ...(this.rewritten ? { model: { served: this.targetModel, client: this.clientModel } } : {}),
+              dropUsageEvents,
+              streaming,
+            })
+          : undefined,
     };
   }
 

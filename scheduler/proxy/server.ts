@@ -10,7 +10,7 @@ import { estimatePromptTokens } from '../core/index.ts';
 import type { Endpoint, PickResult } from '../core/types.ts';
 import { PLAIN_HTTP, type ModelServerTransport } from '../datalayer/model-server-transport.ts';
 import { RequestBodyError } from '../extproc/request-body.ts';
-import type { ModelNameRestorer, UsageReader } from '../extproc/response-body.ts';
+import type { ResponseRewriter, UsageReader } from '../extproc/response-body.ts';
 import {
   prepareRequest,
   rejectEarly,
@@ -336,7 +336,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
     let statusCode = 0;
     let streaming = false;
     let usage: UsageReader | undefined;
-    let restorer: ModelNameRestorer | undefined;
+    let restorer: ResponseRewriter | undefined;
     let bytes = 0;
     let complete = false;
     let broken = false;

@@ -327,6 +327,45 @@ describe('ext_proc server, response path and clean-up', () => {
     expect(text).toMatch(/llm_d_epp_request_streaming_tpot_seconds_count\{[^}]*\} 1/);
   });
 
+  it('asks for the usage of a stream whose client did not, reads it, and keeps it out of the echo', async () => {
+    const { client, service } = await start({ endpoints: ENDPOINTS });
+    const stream = new EnvoyStream(client);
+    stream.requestHeaders({ ...POST_HEADERS, 'x-request-id': 'sse-2' }, false);
+    stream.requestBody(chatBody('qwen', { stream: true }), true);
+    const responses = await stream.waitFor(2);
+    const forwarded = Buffer.concat(streamedChunks(responses, 'requestBody').map((chunk) => chunk.body));
+    expect(JSON.parse(forwarded.toString())).toMatchObject({
+      model: 'qwen',
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    expect(mutatedHeader(responses[0], 'content-length')).toBe(String(forwarded.length));
+    stream.responseHeaders({ ':status': '200', 'content-type': 'text/event-stream' }, false);
+    const events = [
+      'data: {"choices":[{"delta":{"content":"Hel"}}]}\n\n',
+      'data: {"choices":[],"usage":{"prompt_tokens":20,"completion_tokens":2,',
+      '"prompt_tokens_details":{"cached_tokens":16}}}\n',
+      '\ndata: [DONE]\n\n',
+    ];
+    for (const [i, event] of events.entries()) {
+      stream.responseBody(Buffer.from(event), i === events.length - 1);
+    }
+    await until(() => streamedChunks(stream.received, 'responseBody').some((chunk) => chunk.endOfStream));
+    const echoed = Buffer.concat(streamedChunks(stream.received, 'responseBody').map((chunk) => chunk.body));
+    expect(echoed.toString()).toBe('data: {"choices":[{"delta":{"content":"Hel"}}]}\n\ndata: [DONE]\n\n');
+    stream.end();
+    await stream.ended;
+    expect(service.completions.get('sse-2')).toEqual([
+      {
+        ok: true,
+        outcome: 'success',
+        promptTokens: 20,
+        completionTokens: 2,
+        cachedTokens: 16,
+      },
+    ]);
+  });
+
   it('counts an upstream error status as a failed completion', async () => {
     const { client, service } = await start({ endpoints: ENDPOINTS });
     const stream = new EnvoyStream(client);

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Client } from '@grpc/grpc-js';
 import {
   MAX_EVENT_LINE_CHARS,
-  ModelNameRestorer,
+  ResponseRewriter,
   UsageReader,
 } from '../../../scheduler/extproc/response-body.ts';
 import { startExtProcServer, type ExtProcServer } from '../../../scheduler/extproc/server.ts';
@@ -50,8 +50,12 @@ describe('newline-free response streams', () => {
     expect(reader.finish()).toBeUndefined();
   });
 
-  it('echoes every byte of a 64 MB line through the model-name restorer, holding a bounded amount', () => {
-    const restorer = new ModelNameRestorer('served', 'alias', true);
+  it('echoes every byte of a 64 MB line through the response rewriter, holding a bounded amount', () => {
+    const restorer = new ResponseRewriter({
+      model: { served: 'served', client: 'alias' },
+      dropUsageEvents: true,
+      streaming: true,
+    });
     let input = 0;
     let output = 0;
     let largestHeld = 0;
@@ -85,7 +89,13 @@ describe('newline-free response streams through the ext_proc server', () => {
     client = connectExtProc(server.port);
     const stream = new EnvoyStream(client);
     stream.requestHeaders({ ':method': 'POST', 'x-request-id': 'long-line' }, false);
-    stream.requestBody(Buffer.from(JSON.stringify({ model: 'm', prompt: 'p', stream: true })), true);
+    // The client asks for usage itself, so the router passes the stream through unchanged.
+    stream.requestBody(
+      Buffer.from(
+        JSON.stringify({ model: 'm', prompt: 'p', stream: true, stream_options: { include_usage: true } }),
+      ),
+      true,
+    );
     await stream.waitFor(2);
     stream.responseHeaders({ ':status': '200', 'content-type': 'text/event-stream' }, false);
     const sent: Buffer[] = [Buffer.from('data: ')];

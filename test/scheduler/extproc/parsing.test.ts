@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { splitBody } from '../../../scheduler/extproc/chunks.ts';
-import { parseRequestBody, withModel } from '../../../scheduler/extproc/request-body.ts';
+import {
+  parseRequestBody,
+  streamsWithoutUsage,
+  withEdits,
+  withModel,
+} from '../../../scheduler/extproc/request-body.ts';
 import type { RequestBodyError } from '../../../scheduler/extproc/request-body.ts';
-import { ModelNameRestorer, UsageReader, usageOf } from '../../../scheduler/extproc/response-body.ts';
+import { ResponseRewriter, UsageReader, usageOf } from '../../../scheduler/extproc/response-body.ts';
 
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 
@@ -106,7 +111,10 @@ describe('response usage', () => {
     const events = 'data: {"model":"served-7b","x":1}\n\ndata: {"model": "served-7b"}\n\n';
     fc.assert(
       fc.property(fc.integer({ min: 1, max: events.length - 1 }), (cut) => {
-        const restorer = new ModelNameRestorer('served-7b', 'alias', true);
+        const restorer = new ResponseRewriter({
+          model: { served: 'served-7b', client: 'alias' },
+          streaming: true,
+        });
         const out = Buffer.concat([
           restorer.push(Buffer.from(events.slice(0, cut))),
           restorer.push(Buffer.from(events.slice(cut))),
@@ -115,6 +123,90 @@ describe('response usage', () => {
         expect(out).toBe('data: {"model":"alias","x":1}\n\ndata: {"model": "alias"}\n\n');
       }),
     );
+  });
+
+  it('removes the usage event the router asked for, split anywhere, and keeps every other event', () => {
+    const events =
+      'data: {"choices":[{"index":0,"text":"a"}],"usage":null}\n\n' +
+      'data: {"choices":[{"index":0,"text":"b","finish_reason":"length"}]}\r\n\r\n' +
+      'data: {"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":2,"prompt_tokens_details":{"cached_tokens":0}}}\n\n' +
+      'data: [DONE]\n\n';
+    const expected =
+      'data: {"choices":[{"index":0,"text":"a"}],"usage":null}\n\n' +
+      'data: {"choices":[{"index":0,"text":"b","finish_reason":"length"}]}\r\n\r\n' +
+      'data: [DONE]\n\n';
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: events.length - 1 }),
+        fc.integer({ min: 1, max: events.length - 1 }),
+        (a, b) => {
+          const [first, second] = a < b ? [a, b] : [b, a];
+          const rewriter = new ResponseRewriter({ dropUsageEvents: true, streaming: true });
+          const reader = new UsageReader(true);
+          const out: Buffer[] = [];
+          for (const piece of [events.slice(0, first), events.slice(first, second), events.slice(second)]) {
+            reader.push(Buffer.from(piece));
+            out.push(rewriter.push(Buffer.from(piece)));
+          }
+          out.push(rewriter.end());
+          expect(Buffer.concat(out).toString()).toBe(expected);
+          // The router still reads the usage it asked for.
+          expect(reader.finish()).toEqual({ promptTokens: 7, completionTokens: 2, cachedTokens: 0 });
+        },
+      ),
+    );
+  });
+
+  it('leaves a non-streamed body and a stream whose client asked for usage as they are', () => {
+    const body = '{"choices":[],"usage":{"prompt_tokens":1}}';
+    const json = new ResponseRewriter({ dropUsageEvents: true, streaming: false });
+    expect(Buffer.concat([json.push(Buffer.from(body)), json.end()]).toString()).toBe(body);
+    const stream = 'data: {"choices":[],"usage":{"prompt_tokens":1}}\n\ndata: [DONE]\n\n';
+    const kept = new ResponseRewriter({ dropUsageEvents: false, streaming: true });
+    expect(Buffer.concat([kept.push(Buffer.from(stream)), kept.end()]).toString()).toBe(stream);
+  });
+});
+
+describe('usage for streamed requests', () => {
+  const parse = (json: Record<string, unknown>) => parseRequestBody(Buffer.from(JSON.stringify(json)));
+
+  it('is asked for when a streamed chat or completions request does not ask itself', () => {
+    expect(streamsWithoutUsage(parse({ model: 'm', prompt: 'x', stream: true }))).toBe(true);
+    expect(streamsWithoutUsage(parse({ model: 'm', messages: [], stream: true }))).toBe(true);
+    expect(
+      streamsWithoutUsage(
+        parse({ model: 'm', prompt: 'x', stream: true, stream_options: { include_usage: false } }),
+      ),
+    ).toBe(true);
+    expect(
+      streamsWithoutUsage(
+        parse({ model: 'm', prompt: 'x', stream: true, stream_options: { include_usage: true } }),
+      ),
+    ).toBe(false);
+    // Not streamed (usage is in the body), or not chat/completions (the Responses API always reports usage).
+    expect(streamsWithoutUsage(parse({ model: 'm', prompt: 'x' }))).toBe(false);
+    expect(streamsWithoutUsage(parse({ model: 'm', input: 'x', stream: true }))).toBe(false);
+  });
+
+  it("sets include_usage, keeping the client's other stream options and fields, with or without a new model", () => {
+    const parsed = parse({
+      model: 'alias',
+      prompt: 'x',
+      stream: true,
+      stream_options: { continuous_usage_stats: true },
+      max_tokens: 5,
+    });
+    expect(JSON.parse(withEdits(parsed, { includeUsage: true }).toString())).toEqual({
+      model: 'alias',
+      prompt: 'x',
+      stream: true,
+      stream_options: { continuous_usage_stats: true, include_usage: true },
+      max_tokens: 5,
+    });
+    expect(JSON.parse(withEdits(parsed, { model: 'served', includeUsage: true }).toString())).toMatchObject({
+      model: 'served',
+      stream_options: { continuous_usage_stats: true, include_usage: true },
+    });
   });
 });
 

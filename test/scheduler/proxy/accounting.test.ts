@@ -65,6 +65,44 @@ describe('proxy accounting', () => {
     expect(stack.service.inFlightCount()).toBe(0);
   });
 
+  it('asks for the usage of a stream whose client did not, and keeps it out of what the client sees', async () => {
+    const metrics = new RouterMetrics({ poolName: 'test' });
+    stack = await startStack({ replicas: 1, proxy: { metrics } });
+    const completed: { completionTokens?: number; cachedTokens?: number }[] = [];
+    const complete = stack.scheduler.complete.bind(stack.scheduler);
+    stack.scheduler.complete = (id, completion) => {
+      completed.push(completion);
+      complete(id, completion);
+    };
+    for (const path of ['/v1/chat/completions', '/v1/completions']) {
+      const body =
+        path === '/v1/completions'
+          ? { model: MODEL, prompt: 'count to ten', max_tokens: 6, stream: true }
+          : {
+              model: MODEL,
+              messages: [{ role: 'user', content: 'count to ten' }],
+              max_tokens: 6,
+              stream: true,
+            };
+      const res = await fetch(`${stack.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      const text = await res.text();
+      const events = text.split('\n').filter((line) => line.startsWith('data: '));
+      // Six tokens, then [DONE]: the client sees the stream it asked for, without a usage event.
+      expect(events.at(-1)).toBe('data: [DONE]');
+      expect(events.filter((e) => e !== 'data: [DONE]').every((e) => !e.includes('"choices":[]'))).toBe(true);
+      expect(text).not.toContain('"completion_tokens"');
+      expect(text).not.toMatch(/\n\n\n/);
+    }
+    // The router read the usage all the same: the scheduler and the metrics got each answer's tokens.
+    expect(completed.map((c) => c.completionTokens)).toEqual([6, 6]);
+    expect(completed.every((c) => c.cachedTokens !== undefined)).toBe(true);
+    expect(await histogramSum(metrics, 'llm_d_epp_request_output_tokens')).toBe(12);
+  });
+
   it('rewrites the model upstream and restores the client-facing name in the response', async () => {
     stack = await startStack({ replicas: 1, servedModels: [MODEL] });
     stack.service.setRewriteRules(
