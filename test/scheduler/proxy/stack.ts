@@ -7,6 +7,7 @@ import {
   policyPresets,
   type PolicyName,
   type Scheduler,
+  type SchedulerConfig,
 } from '../../../scheduler/core/index.ts';
 import type { OutlierConfig } from '../../../scheduler/core/outlier.ts';
 import { startExtProcServer, type ExtProcServer } from '../../../scheduler/extproc/server.ts';
@@ -43,6 +44,8 @@ export async function startStack(
     replicas?: number;
     faults?: readonly (SimFaults | undefined)[];
     policy?: PolicyName;
+    /** A scheduler configuration instead of a named policy. */
+    config?: SchedulerConfig;
     /** Extra "host:port" endpoints nobody listens on. */
     deadEndpoints?: readonly string[];
     proxy?: Partial<ProxyServerOptions>;
@@ -74,7 +77,7 @@ export async function startStack(
   const spec = [...sims.map((s) => `127.0.0.1:${s.port}`), ...(opts.deadEndpoints ?? [])].join(',');
   registry.setTargets(parseStaticEndpoints(spec));
   registry.markSynced();
-  const scheduler = createScheduler(policyPresets[opts.policy ?? 'least-request'], {
+  const scheduler = createScheduler(opts.config ?? policyPresets[opts.policy ?? 'least-request'], {
     now: Date.now,
     random: Math.random,
   });
