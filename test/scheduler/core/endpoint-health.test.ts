@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { createScheduler, policyPresets } from '../../../scheduler/core/index.ts';
 import { endpointHealthScorer } from '../../../scheduler/core/plugins/endpoint-health.ts';
 import type { PickContext, ScorerPlugin } from '../../../scheduler/core/plugins/plugin.ts';
-import type { Endpoint, SchedulerConfig } from '../../../scheduler/core/types.ts';
-import { endpoint, fakeDeps, request, tokens } from './helpers.ts';
+import type { Endpoint } from '../../../scheduler/core/types.ts';
+import { endpoint, fakeDeps, profileConfig, request, tokens } from './helpers.ts';
 
 const eps = [endpoint(0), endpoint(1), endpoint(2)];
 
@@ -168,23 +168,7 @@ describe('endpoint-health-scorer: speed', () => {
   });
 
   it('sends a slow endpoint less work through the scheduler (firstToken and complete hooks)', () => {
-    const config: SchedulerConfig = {
-      apiVersion: 'llm-d.ai/v1alpha1',
-      kind: 'EndpointPickerConfig',
-      plugins: [
-        { type: 'endpoint-health-scorer', name: 'endpoint-health-scorer', parameters: {} },
-        { type: 'max-score-picker', name: 'max-score-picker', parameters: {} },
-      ],
-      schedulingProfiles: [
-        {
-          name: 'default',
-          plugins: [
-            { pluginRef: 'endpoint-health-scorer', weight: 1 },
-            { pluginRef: 'max-score-picker', weight: 1 },
-          ],
-        },
-      ],
-    };
+    const config = profileConfig([{ type: 'endpoint-health-scorer' }, { type: 'max-score-picker' }]);
     const deps = fakeDeps(5);
     deps.advance(1000);
     const scheduler = createScheduler(config, deps);
@@ -210,23 +194,7 @@ describe('endpoint-health-scorer: speed', () => {
 
 describe('endpoint-health-scorer: queueing is not slowness', () => {
   it('learns speed only from requests that queued behind no other prefill', () => {
-    const config: SchedulerConfig = {
-      apiVersion: 'llm-d.ai/v1alpha1',
-      kind: 'EndpointPickerConfig',
-      plugins: [
-        { type: 'endpoint-health-scorer', name: 'health', parameters: {} },
-        { type: 'max-score-picker', name: 'max-score-picker', parameters: {} },
-      ],
-      schedulingProfiles: [
-        {
-          name: 'default',
-          plugins: [
-            { pluginRef: 'health', weight: 1 },
-            { pluginRef: 'max-score-picker', weight: 1 },
-          ],
-        },
-      ],
-    };
+    const config = profileConfig([{ type: 'endpoint-health-scorer' }, { type: 'max-score-picker' }]);
     const deps = fakeDeps(2);
     deps.advance(1000);
     const scheduler = createScheduler(config, deps);

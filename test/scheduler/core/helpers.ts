@@ -9,6 +9,20 @@ import type {
   SchedulerConfig,
 } from '../../../scheduler/core/types.ts';
 
+/** An EndpointPickerConfig of one profile: each plugin named by its type, with its weight (1) and parameters. */
+export function profileConfig(
+  plugins: readonly { type: string; weight?: number; parameters?: Record<string, unknown> }[],
+): SchedulerConfig {
+  return {
+    apiVersion: 'llm-d.ai/v1alpha1',
+    kind: 'EndpointPickerConfig',
+    plugins: plugins.map((p) => ({ type: p.type, name: p.type, parameters: p.parameters ?? {} })),
+    schedulingProfiles: [
+      { name: 'default', plugins: plugins.map((p) => ({ pluginRef: p.type, weight: p.weight ?? 1 })) },
+    ],
+  };
+}
+
 export function metrics(overrides: Partial<EndpointMetrics> = {}): EndpointMetrics {
   return {
     waitingRequests: 0,

@@ -284,6 +284,13 @@ describe('ext_proc server, errors', () => {
   });
 });
 
+/** Sends `pieces` as the upstream response body (the last one ends it) and returns what the router echoed. */
+async function relayResponseBody(stream: EnvoyStream, pieces: readonly string[]): Promise<Buffer> {
+  for (const [i, piece] of pieces.entries()) stream.responseBody(Buffer.from(piece), i === pieces.length - 1);
+  await until(() => streamedChunks(stream.received, 'responseBody').some((chunk) => chunk.endOfStream));
+  return Buffer.concat(streamedChunks(stream.received, 'responseBody').map((chunk) => chunk.body));
+}
+
 describe('ext_proc server, response path and clean-up', () => {
   it('echoes a streaming response and reports its usage and serving endpoint once', async () => {
     const { client, service, metrics } = await start({ endpoints: ENDPOINTS });
@@ -300,11 +307,7 @@ describe('ext_proc server, response path and clean-up', () => {
       'data: {"choices":[],"usage":{"prompt_tokens":20,"completion_tokens":2,',
       '"prompt_tokens_details":{"cached_tokens":16}}}\n\ndata: [DONE]\n\n',
     ];
-    for (const [i, event] of events.entries()) {
-      stream.responseBody(Buffer.from(event), i === events.length - 1);
-    }
-    await until(() => streamedChunks(stream.received, 'responseBody').some((chunk) => chunk.endOfStream));
-    const echoed = Buffer.concat(streamedChunks(stream.received, 'responseBody').map((chunk) => chunk.body));
+    const echoed = await relayResponseBody(stream, events);
     expect(echoed.toString()).toBe(events.join(''));
     expect(stream.received.some((response) => response.responseHeaders !== undefined)).toBe(true);
     stream.end();
@@ -347,11 +350,7 @@ describe('ext_proc server, response path and clean-up', () => {
       '"prompt_tokens_details":{"cached_tokens":16}}}\n',
       '\ndata: [DONE]\n\n',
     ];
-    for (const [i, event] of events.entries()) {
-      stream.responseBody(Buffer.from(event), i === events.length - 1);
-    }
-    await until(() => streamedChunks(stream.received, 'responseBody').some((chunk) => chunk.endOfStream));
-    const echoed = Buffer.concat(streamedChunks(stream.received, 'responseBody').map((chunk) => chunk.body));
+    const echoed = await relayResponseBody(stream, events);
     expect(echoed.toString()).toBe('data: {"choices":[{"delta":{"content":"Hel"}}]}\n\ndata: [DONE]\n\n');
     stream.end();
     await stream.ended;

@@ -1,27 +1,11 @@
 // The endpoint-health-scorer fed by the real request path: the proxy reports first response bytes and the usage it
 // asked for, from simulated replicas on loopback, one of them slower.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SchedulerConfig } from '../../../scheduler/core/index.ts';
+import { profileConfig } from '../core/helpers.ts';
 import { MODEL, startStack, type Stack } from './stack.ts';
 
 /** The health scorer alone, with a random picker: every replica keeps getting requests to learn from. */
-const HEALTH_ONLY: SchedulerConfig = {
-  apiVersion: 'llm-d.ai/v1alpha1',
-  kind: 'EndpointPickerConfig',
-  plugins: [
-    { type: 'endpoint-health-scorer', name: 'health', parameters: {} },
-    { type: 'random-picker', name: 'random-picker', parameters: {} },
-  ],
-  schedulingProfiles: [
-    {
-      name: 'default',
-      plugins: [
-        { pluginRef: 'health', weight: 1 },
-        { pluginRef: 'random-picker', weight: 1 },
-      ],
-    },
-  ],
-};
+const HEALTH_ONLY = profileConfig([{ type: 'endpoint-health-scorer' }, { type: 'random-picker' }]);
 
 describe('endpoint-health-scorer behind the HTTP proxy', () => {
   let stack: Stack | undefined;
