@@ -1,4 +1,4 @@
-// Response streams that never send a newline: the usage reader and the model-name restorer hold a bounded
+// Response streams that never send a newline: the usage reader and the response rewriter hold a bounded
 // part of the unfinished line, give up on lines too long to be usage events, and still echo every byte.
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Client } from '@grpc/grpc-js';
