@@ -163,11 +163,6 @@ function contentText(content: unknown): string {
   return text;
 }
 
-/** The body with its "model" field replaced, re-serialised; other fields keep their order and values. */
-export function withModel(parsed: ParsedRequestBody, model: string): Buffer {
-  return withEdits(parsed, { model });
-}
-
 /**
  * Whether a streamed chat or completions request leaves usage out of its stream: OpenAI servers send the usage
  * event (token counts, cached tokens) only when `stream_options.include_usage` is true.

@@ -88,7 +88,6 @@ interface Health {
   readonly outcomeAt: Float64Array;
   readonly outcomeFailed: Uint8Array;
   next: number;
-  size: number;
   /** The newest `inWindow` outcomes were within errorWindow at the last look; `failedInWindow` of them failed. */
   inWindow: number;
   failedInWindow: number;
@@ -173,7 +172,6 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
         outcomeAt: new Float64Array(windowRequests),
         outcomeFailed: new Uint8Array(windowRequests),
         next: 0,
-        size: 0,
         inWindow: 0,
         failedInWindow: 0,
       };
@@ -328,7 +326,6 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
         h.outcomeAt[h.next] = nowMs;
         h.outcomeFailed[h.next] = failed ? 1 : 0;
         h.next = (h.next + 1) % windowRequests;
-        h.size = Math.min(windowRequests, h.size + 1);
         h.inWindow++;
         h.failedInWindow += failed ? 1 : 0;
       }

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { splitBody } from '../../../scheduler/extproc/chunks.ts';
-import {
-  parseRequestBody,
-  streamsWithoutUsage,
-  withEdits,
-  withModel,
-} from '../../../scheduler/extproc/request-body.ts';
+import { parseRequestBody, streamsWithoutUsage, withEdits } from '../../../scheduler/extproc/request-body.ts';
 import type { RequestBodyError } from '../../../scheduler/extproc/request-body.ts';
 import { ResponseRewriter, UsageReader, usageOf } from '../../../scheduler/extproc/response-body.ts';
 
@@ -60,7 +55,7 @@ describe('request body parsing', () => {
 
   it('rewrites only the model field', () => {
     const parsed = parseRequestBody(json({ model: 'alias', prompt: 'x', temperature: 0 }));
-    expect(JSON.parse(withModel(parsed, 'target').toString())).toEqual({
+    expect(JSON.parse(withEdits(parsed, { model: 'target' }).toString())).toEqual({
       model: 'target',
       prompt: 'x',
       temperature: 0,
