@@ -366,7 +366,7 @@ export class ExtProcStream {
     const chunk = bytesOf(message);
     const endOfStream = message.endOfStream === true;
     this.responseBytes += chunk.length;
-    if (chunk.length > 0) this.lifecycle?.firstBytes(this.responseStreaming);
+    if (chunk.length > 0) this.lifecycle?.firstBytes(this.responseStreaming, this.responseStatus);
     this.usageReader?.push(chunk);
     let out = chunk;
     if (this.restorer !== undefined) {

@@ -375,7 +375,7 @@ export async function startProxyServer(options: ProxyServerOptions): Promise<Pro
           // the bytes (the first token above all) leave before usage parsing and the rest of this turn.
           flushSocket(res);
         }
-        lifecycle.firstBytes(streaming);
+        lifecycle.firstBytes(streaming, statusCode);
         usage?.push(chunk);
         if (!writable) {
           res.once('drain', resumeUpstream);

@@ -13,7 +13,9 @@
 //   does not see every prefill chunk queued there) and decodes no slower than its load explains. Up to
 //   `slowThreshold` it is tolerated; above, the speed score is slowThreshold / slowness. An endpoint's own
 //   averages count only while fresh (`staleAfter`).
-// - Errors. The outcomes of the last `errorWindowRequests` requests within `errorWindow` are kept per endpoint;
+// - Errors. The outcomes of the last `errorWindowRequests` requests within `errorWindow` are kept per endpoint
+//   (a request is a success when its first bytes arrive, as a proxy counts a response by its status, and a
+//   failure when it fails, whether at once or with its stream broken off);
 //   with at least `minRequests` of them the error score is 1 − (errorRate − errorRateThreshold) / (maxErrorRate −
 //   errorRateThreshold), 1 up to errorRateThreshold and 0 from maxErrorRate on, like Envoy's failure-percentage
 //   outlier detection with a minimum request volume, but graded rather than all-or-nothing: a replica failing
@@ -24,8 +26,9 @@
 //
 // Score = speed score × error score; 1 for every endpoint until something was learned, and for endpoints
 // within the tolerance, so equal endpoints are scored equally and the scorer changes no decision among them.
-// What it needs from the adapters: `firstToken(id)` when the response's first bytes arrive, and `complete(id,
-// {ok, completionTokens, endpointError})` when it ends; both faces (HTTP proxy and ext_proc) report them.
+// What it needs from the adapters: `firstToken(id)` when a successful response's first bytes arrive, and
+// `complete(id, {ok, completionTokens, endpointError})` when it ends; both faces (HTTP proxy and ext_proc) report
+// them.
 import { queuedUncachedTokens } from '../state.ts';
 import type { PluginSpec } from '../types.ts';
 import {
@@ -228,6 +231,19 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
     return Math.max(1, Math.min(ttft, tpot));
   };
 
+  const recordOutcome = (h: Health, failed: boolean, nowMs: number): void => {
+    if (h.inWindow === windowRequests) {
+      // The ring is full of outcomes within the window: the one overwritten leaves it.
+      h.failedInWindow -= h.outcomeFailed[h.next] ?? 0;
+      h.inWindow--;
+    }
+    h.outcomeAt[h.next] = nowMs;
+    h.outcomeFailed[h.next] = failed ? 1 : 0;
+    h.next = (h.next + 1) % windowRequests;
+    h.inWindow++;
+    h.failedInWindow += failed ? 1 : 0;
+  };
+
   /** Failed fraction of the endpoint's recent outcomes; 0 below the minimum request volume. */
   const errorRateOf = (h: Health, nowMs: number): number => {
     // Outcomes are kept in completion order, so the ones within the window are the newest: drop the oldest of
@@ -297,6 +313,10 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
       const p = pending.get(requestId);
       if (p === undefined || p.key !== endpointKey || p.firstTokenMs >= 0) return;
       p.firstTokenMs = nowMs;
+      // The endpoint answered: a success as of now. Counting it only when a long stream ends would weigh the
+      // failures, which come back at once, against the successes of a minute before (the error rate of a
+      // replica failing 20% of its requests then reads 70% while its traffic grows).
+      recordOutcome(healthOf(endpointKey), false, nowMs);
       if (p.streaming) {
         const load = loadAt(endpointKey, nowMs);
         load.prefilledTokens += p.uncachedTokens;
@@ -315,20 +335,10 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
       pending.delete(requestId);
       leave(p, nowMs);
       const failed = completion?.endpointError ?? !ok;
-      // An end that says nothing about the endpoint (client cancel, 4xx) is not an outcome.
-      if (ok || failed) {
-        const h = healthOf(endpointKey);
-        if (h.inWindow === windowRequests) {
-          // The ring is full of outcomes within the window: the one overwritten leaves it.
-          h.failedInWindow -= h.outcomeFailed[h.next] ?? 0;
-          h.inWindow--;
-        }
-        h.outcomeAt[h.next] = nowMs;
-        h.outcomeFailed[h.next] = failed ? 1 : 0;
-        h.next = (h.next + 1) % windowRequests;
-        h.inWindow++;
-        h.failedInWindow += failed ? 1 : 0;
-      }
+      // A request whose first bytes came back was counted a success then; only a failure after them (the
+      // stream broke) is another outcome. An end that says nothing about the endpoint (client cancel, 4xx) is
+      // not an outcome.
+      if (failed || (ok && p.firstTokenMs < 0)) recordOutcome(healthOf(endpointKey), failed, nowMs);
       const tokens = completion?.completionTokens ?? 0;
       if (ok && p.streaming && p.mark !== undefined && tokens >= 2) {
         const duration = nowMs - p.firstTokenMs;

@@ -330,6 +330,31 @@ describe('endpoint-health-scorer: errors', () => {
     expect(scores(plugin, t)[0]).toBe(1);
   });
 
+  it('counts a request a success when its first bytes arrive, not when its stream ends', () => {
+    // Failures come back at once, a success streams for a minute: counted at the stream's end, the first 20
+    // outcomes of a replica failing one request in five would all be failures.
+    const plugin = scorer({ learnSpeed: false, maxErrorRate: 1 });
+    const streaming: { id: string; at: number }[] = [];
+    for (let n = 0; n < 50; n++) {
+      const at = 1000 + n * 100;
+      if (n % 5 === 4) {
+        fail(plugin, at, 0);
+        continue;
+      }
+      const ctx = context(at);
+      plugin.picked?.(ctx, 0);
+      plugin.firstToken?.(ctx.request.id, eps[0]!.key, at + 50);
+      streaming.push({ id: ctx.request.id, at });
+    }
+    expect(scores(plugin, 6000)[0]).toBeCloseTo(0.8, 9);
+    // Every stream ends well: no outcome is added. One breaks off midway: a failure, which pushes the oldest
+    // outcome (a success) out of the 50.
+    for (const { id, at } of streaming.slice(1))
+      plugin.completed?.(id, eps[0]!.key, at + 60_000, true, { ok: true, completionTokens: 1000 });
+    plugin.completed?.(streaming[0]!.id, eps[0]!.key, 6000, false, { ok: false, endpointError: true });
+    expect(scores(plugin, 6000)[0]).toBeCloseTo(1 - 11 / 50, 9);
+  });
+
   it('tolerates error rates up to errorRateThreshold', () => {
     const plugin = scorer({ learnSpeed: false, errorRateThreshold: 0.5, maxErrorRate: 1 });
     for (let n = 0; n < 50; n++) {

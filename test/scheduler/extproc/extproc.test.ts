@@ -312,6 +312,7 @@ describe('ext_proc server, response path and clean-up', () => {
     expect(stream.received.some((response) => response.responseHeaders !== undefined)).toBe(true);
     stream.end();
     await stream.ended;
+    expect(service.firstTokens).toEqual(['sse-1']);
     expect(service.completions.get('sse-1')).toEqual([
       {
         ok: true,
@@ -375,6 +376,8 @@ describe('ext_proc server, response path and clean-up', () => {
     stream.responseBody(Buffer.from('{"error":{"message":"boom"}}'), true);
     await until(() => service.completions.has('upstream-500'));
     expect(service.completions.get('upstream-500')).toEqual([{ ok: false, outcome: 'server-error' }]);
+    // An error's body is not a first token: the health scorer would count the failure as a success.
+    expect(service.firstTokens).not.toContain('upstream-500');
     stream.end();
     await stream.ended;
   });

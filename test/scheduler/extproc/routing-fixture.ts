@@ -1,5 +1,6 @@
 // A real RoutingService for the adapter tests: the router core over a static endpoint list, with small
-// model-rewrite and objective tables. It records completions so tests can check what the adapter reported.
+// model-rewrite and objective tables. It records completions and first tokens so tests can check what the
+// adapter reported.
 import { createScheduler, policyPresets } from '../../../scheduler/core/index.ts';
 import type {
   Completion,
@@ -31,6 +32,8 @@ export interface FixtureOptions {
 export interface RoutingFixture extends RoutingService {
   readonly scheduler: Scheduler;
   readonly completions: Map<string, Completion[]>;
+  /** Requests whose first token the adapter reported, in order. */
+  readonly firstTokens: string[];
   /** Requests the core holds in flight, over all endpoints. */
   inFlight(): number;
   setReady(ready: boolean): void;
@@ -42,6 +45,7 @@ export function routingFixture(options: FixtureOptions): RoutingFixture {
     random: Math.random,
   });
   const completions = new Map<string, Completion[]>();
+  const firstTokens: string[] = [];
   let ready = true;
   const endpoints = (): Endpoint[] =>
     options.endpoints.map((key) => {
@@ -67,11 +71,16 @@ export function routingFixture(options: FixtureOptions): RoutingFixture {
   return {
     scheduler,
     completions,
+    firstTokens,
     route: (request) => scheduler.pick(request, endpoints()),
     admit: (request) => scheduler.pick(request, endpoints()),
     complete(requestId, completion) {
       completions.set(requestId, [...(completions.get(requestId) ?? []), completion]);
       scheduler.complete(requestId, completion);
+    },
+    firstToken(requestId) {
+      firstTokens.push(requestId);
+      scheduler.firstToken(requestId);
     },
     objectivePriority: (name) => (name === undefined ? 0 : (options.objectives?.[name] ?? 0)),
     rewriteModel(model): ModelRewriteDecision {
