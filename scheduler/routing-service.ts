@@ -51,10 +51,12 @@ export interface RoutingService {
   /** Releases a request picked by route(); safe to call more than once per id. */
   complete(requestId: string, completion: RoutedCompletion): void;
   /**
-   * The first response bytes of a routed request arrived (time to first token as the endpoint showed it): the
-   * scheduler learns endpoint speed from it. Unknown ids are ignored.
+   * The first response bytes of a routed request that succeeded arrived (time to first token as the endpoint
+   * showed it): the scheduler learns endpoint speed from it, and the endpoint's answer counts as a success from
+   * now on. `servedBy`: the endpoint that answered, when the data plane fell back from the pick. Unknown ids are
+   * ignored.
    */
-  firstToken?(requestId: string): void;
+  firstToken?(requestId: string, servedBy?: string): void;
   /**
    * Priority of a request naming this InferenceObjective (0 when unknown or absent); with identity-based
    * priority (--identity-header), capped by what the caller's verified identity class maps to.

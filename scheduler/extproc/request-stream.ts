@@ -366,7 +366,8 @@ export class ExtProcStream {
     const chunk = bytesOf(message);
     const endOfStream = message.endOfStream === true;
     this.responseBytes += chunk.length;
-    if (chunk.length > 0) this.lifecycle?.firstBytes(this.responseStreaming, this.responseStatus);
+    if (chunk.length > 0)
+      this.lifecycle?.firstBytes(this.responseStreaming, this.responseStatus, this.fallback());
     this.usageReader?.push(chunk);
     let out = chunk;
     if (this.restorer !== undefined) {
@@ -392,13 +393,17 @@ export class ExtProcStream {
   }
 
   /** Completes the routed request once, with what the response path showed. */
+  /** The endpoint that answered, when the data plane fell back from the pick. */
+  private fallback(): string | undefined {
+    return this.servedBy !== undefined && this.servedBy !== this.primaryEndpoint ? this.servedBy : undefined;
+  }
+
   private endRouted(how: { cancelled: boolean; errorCode?: 'Cancelled' | 'Internal' }): void {
     const lifecycle = this.lifecycle;
     if (lifecycle?.routed() !== true) {
       return;
     }
-    const servedBy =
-      this.servedBy !== undefined && this.servedBy !== this.primaryEndpoint ? this.servedBy : undefined;
+    const servedBy = this.fallback();
     lifecycle.finish(
       {
         ...(this.responseStatus !== undefined ? { status: this.responseStatus } : {}),

@@ -397,14 +397,15 @@ export class RequestLifecycle {
    * The first body bytes of the response reached the router: time to first token as the client sees it, from
    * the request's arrival (so scheduling, queueing, retries and the model server's prefill all count). The
    * scheduler hears of it only for an answer that succeeded (`status` below 400, or unknown): an error's body
-   * is not a first token, and it would count the endpoint's failure as a success.
+   * is not a first token, and it would count the endpoint's failure as a success. `servedBy`: the endpoint that
+   * answered, when the data plane fell back from the pick.
    */
-  firstBytes(streaming: boolean, status: number | undefined): void {
+  firstBytes(streaming: boolean, status: number | undefined, servedBy?: string): void {
     if (this.#firstByteSeconds !== undefined) return;
     this.#firstByteSeconds = (performance.now() - this.startedAt) / 1000;
     this.#streaming = streaming;
     if (this.#routedId !== undefined && (status === undefined || outcomeOfStatus(status) === 'success'))
-      this.#deps.service.firstToken?.(this.#routedId);
+      this.#deps.service.firstToken?.(this.#routedId, servedBy);
     this.#deps.metrics?.firstResponseBytes(this.labels, this.#firstByteSeconds, streaming);
   }
 

@@ -229,10 +229,15 @@ export class PoolRoutingService implements RoutingService {
     }
   }
 
-  firstToken(requestId: string): void {
-    if (this.#inFlight.has(requestId)) {
-      this.#scheduler.firstToken(requestId);
+  firstToken(requestId: string, servedBy?: string): void {
+    const picked = this.#inFlight.get(requestId);
+    if (picked === undefined) {
+      return;
     }
+    // The endpoint answered: a success for outlier detection as of now, as Envoy counts a response by its status.
+    // A recovery probe then readmits its endpoint at the first token, not when a long stream ends.
+    this.#report(this.#outliers.record(servedBy ?? picked, 'success', this.#now(), requestId));
+    this.#scheduler.firstToken(requestId);
   }
 
   /** Runs one drain of the flow-control queue and settles the admissions it dispatched or expired. */

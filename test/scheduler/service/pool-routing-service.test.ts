@@ -113,6 +113,36 @@ describe('PoolRoutingService', () => {
     expect(service.rewriteModel('base', 0.3)).toEqual({ targetModel: 'base', rewritten: false });
     expect(service.servedModels()).toEqual(['base', 'alias']);
   });
+
+  it('counts an answer a success at its first token: a recovery probe readmits its endpoint then', () => {
+    let now = 1_000;
+    const registry = new EndpointRegistry();
+    registry.setTargets(parseStaticEndpoints('10.0.0.1:8000,10.0.0.2:8000'));
+    const events: string[] = [];
+    const service = new PoolRoutingService({
+      scheduler: createScheduler(policyPresets['least-request'], { now: () => now, random: () => 0.5 }),
+      registry,
+      now: () => now,
+      onHealthEvent: (event) => events.push(`${event.kind} ${event.key}`),
+    });
+    const onFirst = (id: string) => service.route(request(id, { subset: ['10.0.0.1:8000'] }));
+    for (const id of ['f1', 'f2', 'f3']) {
+      onFirst(id);
+      service.complete(id, { ok: false, outcome: 'server-error' });
+    }
+    expect(events).toEqual(['ejected 10.0.0.1:8000']);
+    now += 2_001;
+    expect(onFirst('probe')).toMatchObject({ kind: 'picked', endpoints: [{ key: '10.0.0.1:8000' }] });
+    // While the probe streams, nothing else goes there.
+    expect(onFirst('meanwhile')).toMatchObject({ kind: 'rejected', status: 503 });
+    service.firstToken('probe');
+    expect(events).toEqual(['ejected 10.0.0.1:8000', 'recovered 10.0.0.1:8000']);
+    expect(onFirst('after')).toMatchObject({ kind: 'picked', endpoints: [{ key: '10.0.0.1:8000' }] });
+    // Its stream ending well adds nothing; a stream that breaks off afterwards counts as a failure.
+    service.complete('probe', { ok: true, outcome: 'success' });
+    service.complete('after', { ok: false, outcome: 'reset' });
+    expect(events).toHaveLength(2);
+  });
 });
 
 describe('PoolRoutingService admission with flow control', () => {
