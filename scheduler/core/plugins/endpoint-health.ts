@@ -7,7 +7,7 @@
 //   time per output token (first token → completion over the tokens after the first) over what the pool's decode
 //   pace expects for the load the endpoint carried meanwhile (decode-pace.ts: requests and prompt tokens in
 //   flight, prefill that came back there; a fit over every endpoint's requests). Both are averaged per endpoint
-//   (EWMA) and divided by the median of the pool's latest averages. The slowness is the time-to-first-token ratio,
+//   (EWMA) and divided by the median of its peers' latest averages. The slowness is the time-to-first-token ratio,
 //   or once the time per output token is known the smaller of the two ratios: an engine that is slow is slow at
 //   both, even for the load it carries; one that is busy with long prompts is slow to first token (the router
 //   does not see every prefill chunk queued there) and decodes no slower than its load explains. Up to
@@ -145,8 +145,6 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
     load.inFlight = Math.max(0, load.inFlight - 1);
     load.promptTokens = Math.max(0, load.promptTokens - p.promptTokens);
   };
-  /** Medians of the pool's latest speed averages, recomputed after a new sample. */
-  let medians: { ttft: number; tpot: number; version: number } | undefined;
   let version = 0;
 
   const healthOf = (key: string): Health => {
@@ -193,17 +191,11 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
     version++;
   };
 
-  const median = (values: number[]): number => {
-    if (values.length < 2) return Number.NaN;
-    values.sort((a, b) => a - b);
-    const mid = values.length >> 1;
-    return values.length % 2 === 1
-      ? (values[mid] as number)
-      : ((values[mid - 1] as number) + (values[mid] as number)) / 2;
-  };
+  /** The pool's latest speed averages, sorted, recomputed after a new sample. */
+  let pool: { ttft: Float64Array; tpot: Float64Array; version: number } | undefined;
 
-  const mediansAt = (): { ttft: number; tpot: number } => {
-    if (medians !== undefined && medians.version === version) return medians;
+  const poolAt = (): { ttft: Float64Array; tpot: Float64Array } => {
+    if (pool !== undefined && pool.version === version) return pool;
     // The pool's reference takes every endpoint's latest average, fresh or not: an endpoint's own estimate
     // must be recent to count against it, but its peers may have been quiet meanwhile.
     const ttfts: number[] = [];
@@ -212,22 +204,46 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
       if (h.ttft.samples >= minSamples) ttfts.push(h.ttft.value);
       if (h.tpot.samples >= minSamples) tpots.push(h.tpot.value);
     }
-    medians = { ttft: median(ttfts), tpot: median(tpots), version };
-    return medians;
+    const sorted = (values: number[]) => Float64Array.from(values).sort();
+    pool = { ttft: sorted(ttfts), tpot: sorted(tpots), version };
+    return pool;
   };
 
   /**
-   * Slowness of an endpoint over the pool's median (1 when unknown): its time-to-first-token ratio, or, once its
+   * Median of the endpoint's peers: the pool's sorted averages without the endpoint's own (`own`, which is one of
+   * them). Judged against a median that includes itself, a slow endpoint hides in a small pool: with two
+   * averages known, its own and a healthy peer's, a replica 24× slower read 1.9×. NaN without peers.
+   */
+  const peerMedian = (sorted: Float64Array, own: number): number => {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((sorted[mid] as number) < own) lo = mid + 1;
+      else hi = mid;
+    }
+    const skip = lo < sorted.length && sorted[lo] === own ? lo : -1;
+    const n = sorted.length - (skip >= 0 ? 1 : 0);
+    if (n < 1) return Number.NaN;
+    const at = (k: number): number => sorted[skip >= 0 && k >= skip ? k + 1 : k] as number;
+    const mid = n >> 1;
+    return n % 2 === 1 ? at(mid) : (at(mid - 1) + at(mid)) / 2;
+  };
+
+  /**
+   * Slowness of an endpoint over its peers' median (1 when unknown): its time-to-first-token ratio, or, once its
    * time per output token is known too, the smaller of the two ratios. An engine that is slow (a degraded GPU, a
    * throttled node) is slow both to first token and between tokens; one that is busy with long prompts or long
    * contexts is slow in one of them at a time.
    */
   const slownessOf = (h: Health, nowMs: number): number => {
-    if (!learnSpeed) return 1;
-    const m = mediansAt();
-    if (!fresh(h.ttft, nowMs) || !(m.ttft > 0)) return 1;
-    const ttft = h.ttft.value / m.ttft;
-    const tpot = fresh(h.tpot, nowMs) && m.tpot > 0 ? h.tpot.value / m.tpot : Number.POSITIVE_INFINITY;
+    if (!learnSpeed || !fresh(h.ttft, nowMs)) return 1;
+    const p = poolAt();
+    const ttftPeers = peerMedian(p.ttft, h.ttft.value);
+    if (!(ttftPeers > 0)) return 1;
+    const ttft = h.ttft.value / ttftPeers;
+    const tpotPeers = fresh(h.tpot, nowMs) ? peerMedian(p.tpot, h.tpot.value) : Number.NaN;
+    const tpot = tpotPeers > 0 ? h.tpot.value / tpotPeers : Number.POSITIVE_INFINITY;
     return Math.max(1, Math.min(ttft, tpot));
   };
 

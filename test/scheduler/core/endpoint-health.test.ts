@@ -82,6 +82,20 @@ describe('endpoint-health-scorer: speed', () => {
     expect(s2).toBe(1);
   });
 
+  it('judges an endpoint against its peers, not a median that includes itself', () => {
+    // Only two endpoints have served yet: the median of both averages would sit halfway to the slow one's.
+    const plugin = scorer();
+    let t = 1000;
+    for (let round = 0; round < 20; round++) {
+      t = serve(plugin, t, 0, { ttftMs: 800, tpotMs: 600, tokens: 10 }) + 10;
+      t = serve(plugin, t, 1, { ttftMs: 80, tpotMs: 60, tokens: 10 }) + 10;
+    }
+    const [s0, s1, s2] = scores(plugin, t);
+    expect(s0).toBeCloseTo(2.5 / 10, 6);
+    expect(s1).toBe(1);
+    expect(s2).toBe(1);
+  });
+
   it('learns from time to first token alone, before any request completed', () => {
     const plugin = scorer();
     let t = 1000;
