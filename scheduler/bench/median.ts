@@ -1,9 +1,10 @@
 // `npm run bench:median -- REPORT.json...`: the median over several bench:routing JSON reports of one workload
 // (one per seed) for every policy and rate: TTFT p90 and mean, output tok/s, prefix hit rate, rejected and
-// failed requests, and each policy's knee.
+// failed requests, and each policy's knee; with `--markdown`, the same medians as the tables of
+// docs/benchmarks.md.
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import type { RoutingReport } from './routing.ts';
+import type { ObjectiveRow, RoutingReport } from './routing.ts';
 import { percentile } from './stats.ts';
 
 export interface MedianRow {
@@ -57,10 +58,113 @@ export function medianKnees(reports: readonly RoutingReport[]): Record<string, n
   return knees;
 }
 
-function main(files: readonly string[]): void {
+/** What a cell of a docs table shows. */
+export type TableFormat = 'p90-output' | 'mean-p90-hit' | 'objectives';
+export const TABLE_FORMATS: readonly TableFormat[] = ['p90-output', 'mean-p90-hit', 'objectives'];
+
+/** Seconds as the tables print them: two decimals below 10, one below 100, none from 100 on. */
+export function formatSeconds(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '—';
+  if (seconds < 10) return seconds.toFixed(2);
+  if (seconds < 100) return seconds.toFixed(1);
+  return seconds.toFixed(0);
+}
+
+/** Output tokens per second in thousands, one decimal: 7.3k. */
+export function formatThousands(tokensPerSecond: number): string {
+  return `${(tokensPerSecond / 1000).toFixed(1)}k`;
+}
+
+/**
+ * The medians of `reports` as a markdown table, one row per rate and one column per policy (`policies`, in that
+ * order; all of the reports' by default), and a last row with each policy's median knee. `p90-output`: TTFT p90 /
+ * output tok/s; `mean-p90-hit`: mean TTFT / TTFT p90 / prefix hit rate; `objectives`: the TTFT p90 of each
+ * InferenceObjective (highest priority first), the requests answered 429, and output tok/s.
+ */
+export function markdownTable(
+  reports: readonly RoutingReport[],
+  format: TableFormat,
+  policies?: readonly string[],
+): string {
+  const rows = medianRows(reports);
+  const columns = policies ?? [...new Set(rows.map((row) => row.policy))];
+  for (const policy of columns) {
+    if (!rows.some((row) => row.policy === policy)) throw new Error(`no results for policy "${policy}"`);
+  }
+  const rates = [...new Set(rows.map((row) => row.rate))];
+  const objectives = objectiveMedians(reports);
+  const cell = (policy: string, rate: number): string => {
+    const row = rows.find((r) => r.policy === policy && r.rate === rate);
+    if (row === undefined) return '—';
+    const output = formatThousands(row.outputTokensPerSecond);
+    switch (format) {
+      case 'p90-output':
+        return `${formatSeconds(row.ttftP90)} / ${output}`;
+      case 'mean-p90-hit':
+        return `${formatSeconds(row.ttftMean)} / ${formatSeconds(row.ttftP90)} / ${(row.prefixHitRate * 100).toFixed(1)}%`;
+      case 'objectives': {
+        const mine = objectives.filter((o) => o.policy === policy && o.rate === rate);
+        if (mine.length === 0) throw new Error(`no objective figures for ${policy} at ${String(rate)}`);
+        return `${mine.map((o) => formatSeconds(o.ttftP90)).join(' / ')}, ${String(row.rejected)}, ${output}`;
+      }
+    }
+  };
+  const knees = medianKnees(reports);
+  const lines = [
+    `| rate | ${columns.join(' | ')} |`,
+    `|---|${columns.map(() => '---|').join('')}`,
+    ...rates.map(
+      (rate) => `| ${String(rate)} | ${columns.map((policy) => cell(policy, rate)).join(' | ')} |`,
+    ),
+    `| knee (median) | ${columns.map((policy) => String(knees[policy] ?? '—')).join(' | ')} |`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+interface ObjectiveMedian {
+  readonly policy: string;
+  readonly rate: number;
+  readonly priority: number;
+  readonly ttftP90: number;
+}
+
+/** Median TTFT p90 per policy, rate and objective, highest priority first. */
+function objectiveMedians(reports: readonly RoutingReport[]): ObjectiveMedian[] {
+  const groups = new Map<string, ObjectiveRow[]>();
+  for (const report of reports) {
+    for (const row of report.objectives ?? []) {
+      const key = `${row.policy}\u0000${String(row.rate)}\u0000${String(row.priority)}`;
+      groups.set(key, [...(groups.get(key) ?? []), row]);
+    }
+  }
+  return [...groups.values()]
+    .map((group) => {
+      const first = group[0] as ObjectiveRow;
+      return {
+        policy: first.policy,
+        rate: first.rate,
+        priority: first.priority,
+        ttftP90: median(group.map((row) => row.ttft.p90)),
+      };
+    })
+    .sort((a, b) => b.priority - a.priority);
+}
+
+function main(files: readonly string[], options: { markdown?: string; policies?: string }): void {
   const reports = files.map((file) => JSON.parse(readFileSync(file, 'utf8')) as RoutingReport);
   const names = new Set(reports.map((report) => report.workload));
   if (names.size !== 1) throw new Error(`reports of several workloads: ${[...names].join(', ')}`);
+  if (options.markdown !== undefined) {
+    const format = TABLE_FORMATS.find((f) => f === options.markdown);
+    if (format === undefined) {
+      throw new Error(
+        `--markdown: unknown format "${options.markdown}"; expected one of ${TABLE_FORMATS.join(', ')}`,
+      );
+    }
+    const policies = options.policies?.split(',').map((policy) => policy.trim());
+    process.stdout.write(markdownTable(reports, format, policies));
+    return;
+  }
   const rows = medianRows(reports);
   console.log(`workload ${[...names].join('')}: median of ${String(reports.length)} report(s)`);
   console.log(
@@ -101,6 +205,15 @@ if (import.meta.url === `file://${process.argv[1] ?? ''}`) {
       'the median over bench:routing JSON reports of one workload (one per seed), per policy and rate, and the knees',
     )
     .argument('<report...>', 'bench:routing --json reports of the same workload')
-    .action((files: string[]) => main(files))
+    .option('--markdown <format>', `print the medians as a docs table: ${TABLE_FORMATS.join(', ')}`)
+    .option('--policies <list>', 'with --markdown: the policy columns, in order (default: every policy)')
+    .action((files: string[], options: { markdown?: string; policies?: string }) => {
+      try {
+        main(files, options);
+      } catch (error) {
+        console.error(`bench:median: ${error instanceof Error ? error.message : String(error)}`);
+        process.exitCode = 1;
+      }
+    })
     .parse();
 }
