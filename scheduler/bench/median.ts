@@ -92,7 +92,7 @@ export function markdownTable(
     if (!rows.some((row) => row.policy === policy)) throw new Error(`no results for policy "${policy}"`);
   }
   const rates = [...new Set(rows.map((row) => row.rate))];
-  const objectives = objectiveMedians(reports);
+  const objectives = format === 'objectives' ? objectiveMedians(reports) : [];
   const cell = (policy: string, rate: number): string => {
     const row = rows.find((r) => r.policy === policy && r.rate === rate);
     if (row === undefined) return '—';

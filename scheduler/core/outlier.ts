@@ -2,8 +2,9 @@
 // fail `consecutiveFailures` times in a row (refused connections, 5xx answers, resets) is ejected for a time
 // that doubles with each ejection in a row (base … max). When the time is over the endpoint is on probation:
 // it takes one request at a time (the recovery probe); a success makes it healthy again, a failure ejects it
-// at once for the next, longer period. The routing service reports an answer's success at its first bytes. A failing replica finishes requests fast, so without this it looks
-// idle to every load scorer and attracts the traffic. Pure: time comes from the caller.
+// at once for the next, longer period. The routing service reports an answer's success at its first bytes. A
+// failing replica finishes requests fast, so without this it looks idle to every load scorer and attracts the
+// traffic. Pure: time comes from the caller.
 import type { Endpoint } from './types.ts';
 
 export type EndpointOutcome = 'success' | 'connect-failure' | 'server-error' | 'reset';

@@ -392,12 +392,12 @@ export class ExtProcStream {
     this.endRouted({ cancelled: false });
   }
 
-  /** Completes the routed request once, with what the response path showed. */
   /** The endpoint that answered, when the data plane fell back from the pick. */
   private fallback(): string | undefined {
     return this.servedBy !== undefined && this.servedBy !== this.primaryEndpoint ? this.servedBy : undefined;
   }
 
+  /** Completes the routed request once, with what the response path showed. */
   private endRouted(how: { cancelled: boolean; errorCode?: 'Cancelled' | 'Internal' }): void {
     const lifecycle = this.lifecycle;
     if (lifecycle?.routed() !== true) {
