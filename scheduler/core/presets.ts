@@ -75,8 +75,8 @@ const TAU_TOKENS = 286_720;
  * holds any of, placement where the fewest prefixes live (weight 8: it outweighs the momentary load, since the
  * placement decides where the prefix's later requests go), and what the router learns of each endpoint
  * (endpoint-health-scorer, weight 0.5): speed from time to first token and from time per output token against
- * the pool's decode pace, and the failed share of recent requests (maxErrorRate 2: a replica failing 20% scores
- * 0.9).
+ * the pool's decode pace, and the failed share of recent requests, each failure weighed by the time it cost
+ * (maxErrorRate 2: a replica failing 20% after a second or more scores 0.9).
  */
 const switchyardScoring: readonly PluginSpec[] = [
   plugin('prefix-cache-scorer'),

@@ -15,7 +15,12 @@
 //   averages count only while fresh (`staleAfter`).
 // - Errors. The outcomes of the last `errorWindowRequests` requests within `errorWindow` are kept per endpoint
 //   (a request is a success when its first bytes arrive, as a proxy counts a response by its status, and a
-//   failure when it fails, whether at once or with its stream broken off);
+//   failure when it fails, whether at once or with its stream broken off). A failure weighs what it cost its
+//   request: in full once it took `failureCost` from the pick (a timeout, a stream broken off), for the share of
+//   it that it took when it came back sooner. A failure answered at once costs its request a retry on another
+//   endpoint and nothing that avoiding this one would save, while moving work off an endpoint that serves most
+//   of its requests loads the others; one that took seconds cost the user those seconds. The error rate is the
+//   weighted failures over the outcomes;
 //   with at least `minRequests` of them the error score is 1 − (errorRate − errorRateThreshold) / (maxErrorRate −
 //   errorRateThreshold), 1 up to errorRateThreshold and 0 from maxErrorRate on, like Envoy's failure-percentage
 //   outlier detection with a minimum request volume, but graded rather than all-or-nothing: a replica failing
@@ -57,6 +62,7 @@ const PARAMETERS = [
   'minRequests',
   'errorWindowRequests',
   'errorWindow',
+  'failureCost',
   'paceWindowRequests',
 ];
 
@@ -87,16 +93,18 @@ interface Ewma {
 interface Health {
   readonly ttft: Ewma;
   readonly tpot: Ewma;
-  /** Ring of the last outcomes: completion time (ms) and whether the endpoint failed the request. */
+  /** Ring of the last outcomes: completion time (ms) and the failure's weight in FAILURE_UNITS (0: a success). */
   readonly outcomeAt: Float64Array;
-  readonly outcomeFailed: Uint8Array;
+  readonly outcomeFailed: Uint16Array;
   next: number;
-  /** The newest `inWindow` outcomes were within errorWindow at the last look; `failedInWindow` of them failed. */
+  /** The newest `inWindow` outcomes were within errorWindow at the last look; their failures weigh `failedInWindow`. */
   inWindow: number;
   failedInWindow: number;
 }
 
 const MAX_PENDING = 100_000;
+/** A failure in full, in the integer units outcomes are summed in (exact, so a healed endpoint reads 0 again). */
+const FAILURE_UNITS = 1024;
 /** Completed requests the pool's decode pace needs before it explains anyone's time per output token. */
 const MIN_PACE_SAMPLES = 50;
 /** The least time per output token the pace may expect, as a share of the pool's mean (a fit can undershoot). */
@@ -117,6 +125,7 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
   const minRequests = params.number('minRequests', 20, { min: 1, integer: true });
   const windowRequests = params.number('errorWindowRequests', 50, { min: 1, integer: true });
   const errorWindowMs = params.number('errorWindow', 60_000, { min: 1, duration: true });
+  const failureCostMs = params.number('failureCost', 1000, { min: 1, duration: true });
   const paceWindow = params.number('paceWindowRequests', 500, { min: 10, integer: true });
 
   const pending = new Map<string, Pending>();
@@ -171,7 +180,7 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
         ttft: { value: 0, samples: 0, lastMs: Number.NEGATIVE_INFINITY },
         tpot: { value: 0, samples: 0, lastMs: Number.NEGATIVE_INFINITY },
         outcomeAt: new Float64Array(windowRequests),
-        outcomeFailed: new Uint8Array(windowRequests),
+        outcomeFailed: new Uint16Array(windowRequests),
         next: 0,
         inWindow: 0,
         failedInWindow: 0,
@@ -247,20 +256,21 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
     return Math.max(1, Math.min(ttft, tpot));
   };
 
-  const recordOutcome = (h: Health, failed: boolean, nowMs: number): void => {
+  /** Records an outcome: `failed` is the failure's weight in FAILURE_UNITS, 0 for a success. */
+  const recordOutcome = (h: Health, failed: number, nowMs: number): void => {
     if (h.inWindow === windowRequests) {
       // The ring is full of outcomes within the window: the one overwritten leaves it.
       h.failedInWindow -= h.outcomeFailed[h.next] ?? 0;
       h.inWindow--;
     }
     h.outcomeAt[h.next] = nowMs;
-    h.outcomeFailed[h.next] = failed ? 1 : 0;
+    h.outcomeFailed[h.next] = failed;
     h.next = (h.next + 1) % windowRequests;
     h.inWindow++;
-    h.failedInWindow += failed ? 1 : 0;
+    h.failedInWindow += failed;
   };
 
-  /** Failed fraction of the endpoint's recent outcomes; 0 below the minimum request volume. */
+  /** Weighted failed fraction of the endpoint's recent outcomes; 0 below the minimum request volume. */
   const errorRateOf = (h: Health, nowMs: number): number => {
     // Outcomes are kept in completion order, so the ones within the window are the newest: drop the oldest of
     // them while they have aged out (each outcome leaves once, so a pick costs O(1) on average).
@@ -270,7 +280,7 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
       h.failedInWindow -= h.outcomeFailed[oldest] ?? 0;
       h.inWindow--;
     }
-    return h.inWindow < minRequests ? 0 : h.failedInWindow / h.inWindow;
+    return h.inWindow < minRequests ? 0 : h.failedInWindow / (FAILURE_UNITS * h.inWindow);
   };
 
   const scoreOf = (key: string, nowMs: number): number => {
@@ -332,7 +342,7 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
       // The endpoint answered: a success as of now. Counting it only when a long stream ends would weigh the
       // failures, which come back at once, against the successes of a minute before (the error rate of a
       // replica failing 20% of its requests then reads 70% while its traffic grows).
-      recordOutcome(healthOf(endpointKey), false, nowMs);
+      recordOutcome(healthOf(endpointKey), 0, nowMs);
       if (p.streaming) {
         const load = loadAt(endpointKey, nowMs);
         load.prefilledTokens += p.uncachedTokens;
@@ -354,7 +364,11 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
       // A request whose first bytes came back was counted a success then; only a failure after them (the
       // stream broke) is another outcome. An end that says nothing about the endpoint (client cancel, 4xx) is
       // not an outcome.
-      if (failed || (ok && p.firstTokenMs < 0)) recordOutcome(healthOf(endpointKey), failed, nowMs);
+      if (failed || (ok && p.firstTokenMs < 0)) {
+        const cost = failed ? Math.min(1, Math.max(0, nowMs - p.pickedAtMs) / failureCostMs) : 0;
+        const weight = Math.round(FAILURE_UNITS * cost);
+        recordOutcome(healthOf(endpointKey), weight, nowMs);
+      }
       const tokens = completion?.completionTokens ?? 0;
       if (ok && p.streaming && p.mark !== undefined && tokens >= 2) {
         const duration = nowMs - p.firstTokenMs;

@@ -47,9 +47,18 @@ function serve(
   return end;
 }
 
-/** One request that the endpoint fails at once (or, with `endpointError: false`, that ends without blame). */
-function fail(plugin: ScorerPlugin, at: number, chosen: number, endpointError?: boolean): void {
-  const ctx = context(at);
+/**
+ * One request that the endpoint fails at `at` (or, with `endpointError: false`, that ends without blame), picked
+ * `tookMs` before: by default the scorer's `failureCost`, so the failure counts in full.
+ */
+function fail(
+  plugin: ScorerPlugin,
+  at: number,
+  chosen: number,
+  endpointError?: boolean,
+  tookMs = 1000,
+): void {
+  const ctx = context(at - tookMs);
   plugin.picked?.(ctx, chosen);
   plugin.completed?.(ctx.request.id, eps[chosen]!.key, at, false, {
     ok: false,
@@ -397,34 +406,55 @@ describe('endpoint-health-scorer: errors', () => {
     expect(scores(plugin, 1100)).toEqual([1, 1, 1]);
   });
 
-  it('moves the switchyard preset off a failing endpoint when another holds the same prefix', () => {
-    const deps = fakeDeps(9);
-    deps.advance(1000);
-    const scheduler = createScheduler(policyPresets.switchyard, deps);
-    const shared = tokens(6400, 7);
-    const pair = [eps[0]!, eps[1]!];
-    // Both endpoints hold the prefix, and serve equally well so far.
-    for (const e of pair) {
-      const r = request({ promptTokens: shared });
-      scheduler.pick(r, [e]);
-      scheduler.complete(r.id, { ok: true, completionTokens: 1, cachedTokens: 6400 });
-    }
-    const pickShared = (): string | undefined => {
-      const r = request({ promptTokens: shared });
-      const result = scheduler.pick(r, pair);
-      scheduler.complete(r.id, { ok: true, completionTokens: 1, cachedTokens: 6400 });
-      return result.kind === 'picked' ? result.endpoints[0]?.key : undefined;
+  it('moves the switchyard preset off an endpoint whose failures cost time, when another holds the same prefix', () => {
+    const picksAfter = (failureMs: number): Set<string | undefined> => {
+      const deps = fakeDeps(9);
+      deps.advance(1000);
+      const scheduler = createScheduler(policyPresets.switchyard, deps);
+      const shared = tokens(6400, 7);
+      const pair = [eps[0]!, eps[1]!];
+      // Both endpoints hold the prefix, and serve equally well so far.
+      for (const e of pair) {
+        const r = request({ promptTokens: shared });
+        scheduler.pick(r, [e]);
+        scheduler.complete(r.id, { ok: true, completionTokens: 1, cachedTokens: 6400 });
+      }
+      // Both serve 50 requests of other prompts; endpoint 0 fails one in five of its own, `failureMs` after
+      // the pick.
+      for (let n = 0; n < 100; n++) {
+        const e = pair[n % 2]!;
+        const r = request({ promptTokens: tokens(256, 100_000 + n * 1000) });
+        scheduler.pick(r, [e]);
+        const failing = e === pair[0] && n % 10 === 0;
+        if (failing) deps.advance(failureMs);
+        scheduler.complete(r.id, failing ? { ok: false } : { ok: true, completionTokens: 1 });
+        deps.advance(10);
+      }
+      deps.advance(5000); // the prefill those requests brought is long done
+      const picked = new Set<string | undefined>();
+      for (let n = 0; n < 20; n++) {
+        const r = request({ promptTokens: shared });
+        const result = scheduler.pick(r, pair);
+        scheduler.complete(r.id, { ok: true, completionTokens: 1, cachedTokens: 6400 });
+        picked.add(result.kind === 'picked' ? result.endpoints[0]?.key : undefined);
+      }
+      return picked;
     };
-    const before = new Set<string | undefined>();
-    for (let n = 0; n < 40; n++) before.add(pickShared());
-    expect(before.size).toBe(2); // a tie: both are used
-    // Endpoint 0 fails 20% of 50 requests of other prompts.
+    // Failures after a second (timeouts): endpoint 0 reads 20% errors and loses the ties.
+    expect(picksAfter(1000)).toEqual(new Set([eps[1]!.key]));
+    // Failures answered at once cost their requests only a retry: still a tie, both are used.
+    expect(picksAfter(0)).toEqual(new Set([eps[0]!.key, eps[1]!.key]));
+  });
+
+  it('weighs a failure by the time it took, in full from failureCost', () => {
+    const plugin = scorer({ learnSpeed: false, failureCost: '2s' });
     for (let n = 0; n < 50; n++) {
-      const r = request({ promptTokens: tokens(256, 100_000 + n * 1000) });
-      scheduler.pick(r, [pair[0]!]);
-      scheduler.complete(r.id, n % 5 === 0 ? { ok: false } : { ok: true, completionTokens: 1 });
-      deps.advance(10);
+      const at = 10_000 + n * 100;
+      // One in five fails: at once, after half a second, after 2 s and after 5 s, in turn.
+      if (n % 5 === 0) fail(plugin, at, 0, true, [0, 500, 2000, 5000][(n / 5) % 4]!);
+      else serve(plugin, at, 0, { ttftMs: 1, tpotMs: 1, tokens: 1 });
     }
-    for (let n = 0; n < 20; n++) expect(pickShared()).toBe(pair[1]!.key);
+    // Ten failures: three instant (0), three at 0.25, two and two in full: (0.75 + 4) / 50 of maxErrorRate 1.
+    expect(scores(plugin, 15_000)[0]).toBeCloseTo(1 - (3 * 0.25 + 4) / 50, 9);
   });
 });
