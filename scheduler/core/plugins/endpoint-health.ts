@@ -256,18 +256,18 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
     return Math.max(1, Math.min(ttft, tpot));
   };
 
-  /** Records an outcome: `failed` is the failure's weight in FAILURE_UNITS, 0 for a success. */
-  const recordOutcome = (h: Health, failed: number, nowMs: number): void => {
+  /** Records an outcome: a failure's weight in FAILURE_UNITS, 0 for a success. */
+  const recordOutcome = (h: Health, failureWeight: number, nowMs: number): void => {
     if (h.inWindow === windowRequests) {
       // The ring is full of outcomes within the window: the one overwritten leaves it.
       h.failedInWindow -= h.outcomeFailed[h.next] ?? 0;
       h.inWindow--;
     }
     h.outcomeAt[h.next] = nowMs;
-    h.outcomeFailed[h.next] = failed;
+    h.outcomeFailed[h.next] = failureWeight;
     h.next = (h.next + 1) % windowRequests;
     h.inWindow++;
-    h.failedInWindow += failed;
+    h.failedInWindow += failureWeight;
   };
 
   /** Weighted failed fraction of the endpoint's recent outcomes; 0 below the minimum request volume. */
@@ -366,8 +366,7 @@ export function endpointHealthScorer(spec: PluginSpec): ScorerPlugin {
       // not an outcome.
       if (failed || (ok && p.firstTokenMs < 0)) {
         const cost = failed ? Math.min(1, Math.max(0, nowMs - p.pickedAtMs) / failureCostMs) : 0;
-        const weight = Math.round(FAILURE_UNITS * cost);
-        recordOutcome(healthOf(endpointKey), weight, nowMs);
+        recordOutcome(healthOf(endpointKey), Math.round(FAILURE_UNITS * cost), nowMs);
       }
       const tokens = completion?.completionTokens ?? 0;
       if (ok && p.streaming && p.mark !== undefined && tokens >= 2) {
