@@ -26,13 +26,10 @@ const median = (values: readonly number[]): number =>
   );
 
 export function medianRows(reports: readonly RoutingReport[]): MedianRow[] {
-  const groups = new Map<string, RoutingReport['results'][number][]>();
-  for (const report of reports) {
-    for (const result of report.results) {
-      const key = `${result.policy}\u0000${String(result.rate)}`;
-      groups.set(key, [...(groups.get(key) ?? []), result]);
-    }
-  }
+  const groups = Map.groupBy(
+    reports.flatMap((report) => report.results),
+    (r) => `${r.policy}\u0000${String(r.rate)}`,
+  );
   return [...groups.values()].map((results) => {
     const first = results[0] as RoutingReport['results'][number];
     return {
@@ -130,13 +127,10 @@ interface ObjectiveMedian {
 
 /** Median TTFT p90 per policy, rate and objective, highest priority first. */
 function objectiveMedians(reports: readonly RoutingReport[]): ObjectiveMedian[] {
-  const groups = new Map<string, ObjectiveRow[]>();
-  for (const report of reports) {
-    for (const row of report.objectives ?? []) {
-      const key = `${row.policy}\u0000${String(row.rate)}\u0000${String(row.priority)}`;
-      groups.set(key, [...(groups.get(key) ?? []), row]);
-    }
-  }
+  const groups = Map.groupBy(
+    reports.flatMap((report) => report.objectives ?? []),
+    (row) => `${row.policy}\u0000${String(row.rate)}\u0000${String(row.priority)}`,
+  );
   return [...groups.values()]
     .map((group) => {
       const first = group[0] as ObjectiveRow;
