@@ -97,7 +97,10 @@ interface Health {
   readonly outcomeAt: Float64Array;
   readonly outcomeFailed: Uint16Array;
   next: number;
-  /** The newest `inWindow` outcomes were within errorWindow at the last look; their failures weigh `failedInWindow`. */
+  /**
+   * The newest `inWindow` outcomes were within errorWindow at the last look; their failures weigh
+   * `failedInWindow`.
+   */
   inWindow: number;
   failedInWindow: number;
 }
