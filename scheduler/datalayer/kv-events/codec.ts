@@ -66,13 +66,14 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** Thrown (and caught below) for one bad field; the message names it. */
 class FieldError extends Error {}
 
+const MIN_SAFE_BIGINT = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
+
 function blockHash(value: unknown, where: string): EngineBlockHash {
   if (typeof value === 'number' && Number.isInteger(value)) return value;
   if (typeof value === 'bigint') {
     // 64-bit ints decode as bigint; those a double holds exactly become numbers, so one value has one key.
-    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
-      ? Number(value)
-      : value;
+    return value >= MIN_SAFE_BIGINT && value <= MAX_SAFE_BIGINT ? Number(value) : value;
   }
   if (value instanceof Uint8Array) return `0x${Buffer.from(value).toString('hex')}`;
   throw new FieldError(`${where} must be an integer or bytes`);

@@ -18,6 +18,7 @@
 import { kvBlockHashesFrom, kvChainStart } from '../../core/prefix-hash.ts';
 import type { KvCacheEvent } from '../../core/types.ts';
 import { decodeKvEventMessage, type EngineBlockHash, type KvEventBatch } from './codec.ts';
+import { BlockHashMap } from './block-hash-map.ts';
 
 /** What the feed tells the scheduler (Scheduler.applyKvEvents). */
 export interface KvEventSink {
@@ -49,9 +50,9 @@ interface EndpointFeed {
   /** Last sequence number seen per topic. */
   readonly sequences: Map<string, bigint>;
   /** Engine block hash → router key, for every block the engine holds that the router could key. */
-  readonly keyOf: Map<EngineBlockHash, number>;
+  readonly keyOf: BlockHashMap;
   /** Router key → engine blocks mapped to it (two engine hashes may share tokens, e.g. after a re-hash). */
-  readonly refs: Map<number, number>;
+  readonly refs: BlockHashMap;
 }
 
 export class KvEventFeed {
@@ -71,7 +72,7 @@ export class KvEventFeed {
   #feedOf(endpointKey: string): EndpointFeed {
     let feed = this.#endpoints.get(endpointKey);
     if (feed === undefined) {
-      feed = { sequences: new Map(), keyOf: new Map(), refs: new Map() };
+      feed = { sequences: new Map(), keyOf: new BlockHashMap(), refs: new BlockHashMap() };
       this.#endpoints.set(endpointKey, feed);
     }
     return feed;
@@ -118,9 +119,8 @@ export class KvEventFeed {
       } else if (event.type === 'BlockRemoved') {
         const removed: number[] = [];
         for (const hash of event.blockHashes) {
-          const key = feed.keyOf.get(hash);
+          const key = feed.keyOf.delete(hash);
           if (key === undefined) continue;
-          feed.keyOf.delete(hash);
           const refs = (feed.refs.get(key) ?? 1) - 1;
           if (refs > 0) feed.refs.set(key, refs);
           else {
