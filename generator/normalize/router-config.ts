@@ -40,8 +40,7 @@ const SWITCHYARD_PLACEMENT_WEIGHT = 8;
  * Weight of the switchyard profile's endpoint-health score: what the router learns of each replica from its own
  * requests (speed against the pool's for the load the replica carries, and the failed share of recent requests,
  * each failure weighed by the time it cost, with maxErrorRate 2 so a replica failing 20% after a second or more
- * scores 0.9). Equal replicas score alike and it changes nothing
- * among them.
+ * scores 0.9). Equal replicas score alike and it changes nothing among them.
  */
 const SWITCHYARD_HEALTH_WEIGHT = 0.5;
 
