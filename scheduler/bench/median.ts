@@ -3,7 +3,7 @@
 // failed requests, and each policy's knee; with `--markdown`, the same medians as the tables of
 // docs/benchmarks.md.
 import { readFileSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import type { ObjectiveRow, RoutingReport } from './routing.ts';
 import { percentile } from './stats.ts';
 
@@ -144,19 +144,13 @@ function objectiveMedians(reports: readonly RoutingReport[]): ObjectiveMedian[] 
     .sort((a, b) => b.priority - a.priority);
 }
 
-function main(files: readonly string[], options: { markdown?: string; policies?: string }): void {
+function main(files: readonly string[], options: { markdown?: TableFormat; policies?: string }): void {
   const reports = files.map((file) => JSON.parse(readFileSync(file, 'utf8')) as RoutingReport);
   const names = new Set(reports.map((report) => report.workload));
   if (names.size !== 1) throw new Error(`reports of several workloads: ${[...names].join(', ')}`);
   if (options.markdown !== undefined) {
-    const format = TABLE_FORMATS.find((f) => f === options.markdown);
-    if (format === undefined) {
-      throw new Error(
-        `--markdown: unknown format "${options.markdown}"; expected one of ${TABLE_FORMATS.join(', ')}`,
-      );
-    }
     const policies = options.policies?.split(',').map((policy) => policy.trim());
-    process.stdout.write(markdownTable(reports, format, policies));
+    process.stdout.write(markdownTable(reports, options.markdown, policies));
     return;
   }
   const rows = medianRows(reports);
@@ -199,9 +193,9 @@ if (import.meta.url === `file://${process.argv[1] ?? ''}`) {
       'the median over bench:routing JSON reports of one workload (one per seed), per policy and rate, and the knees',
     )
     .argument('<report...>', 'bench:routing --json reports of the same workload')
-    .option('--markdown <format>', `print the medians as a docs table: ${TABLE_FORMATS.join(', ')}`)
+    .addOption(new Option('--markdown <format>', 'print the medians as a docs table').choices(TABLE_FORMATS))
     .option('--policies <list>', 'with --markdown: the policy columns, in order (default: every policy)')
-    .action((files: string[], options: { markdown?: string; policies?: string }) => {
+    .action((files: string[], options: { markdown?: TableFormat; policies?: string }) => {
       try {
         main(files, options);
       } catch (error) {

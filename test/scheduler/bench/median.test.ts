@@ -129,7 +129,7 @@ describe('bench:median', () => {
     }
     expect(failure?.status).toBe(1);
     expect(failure?.stderr).toContain(
-      '--markdown: unknown format "wide"; expected one of p90-output, mean-p90-hit, objectives',
+      "option '--markdown <format>' argument 'wide' is invalid. Allowed choices are p90-output, mean-p90-hit, objectives.",
     );
   });
 });
