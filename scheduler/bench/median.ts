@@ -55,9 +55,9 @@ export function medianKnees(reports: readonly RoutingReport[]): Record<string, n
   return knees;
 }
 
+export const TABLE_FORMATS = ['p90-output', 'mean-p90-hit', 'objectives'] as const;
 /** What a cell of a docs table shows. */
-export type TableFormat = 'p90-output' | 'mean-p90-hit' | 'objectives';
-export const TABLE_FORMATS: readonly TableFormat[] = ['p90-output', 'mean-p90-hit', 'objectives'];
+export type TableFormat = (typeof TABLE_FORMATS)[number];
 
 /** Seconds as the tables print them: two decimals below 10, one below 100, none from 100 on. */
 export function formatSeconds(seconds: number): string {
@@ -144,7 +144,12 @@ function objectiveMedians(reports: readonly RoutingReport[]): ObjectiveMedian[] 
     .sort((a, b) => b.priority - a.priority);
 }
 
-function main(files: readonly string[], options: { markdown?: TableFormat; policies?: string }): void {
+interface MedianOptions {
+  readonly markdown?: TableFormat;
+  readonly policies?: string;
+}
+
+function main(files: readonly string[], options: MedianOptions): void {
   const reports = files.map((file) => JSON.parse(readFileSync(file, 'utf8')) as RoutingReport);
   const names = new Set(reports.map((report) => report.workload));
   if (names.size !== 1) throw new Error(`reports of several workloads: ${[...names].join(', ')}`);
@@ -195,7 +200,7 @@ if (import.meta.url === `file://${process.argv[1] ?? ''}`) {
     .argument('<report...>', 'bench:routing --json reports of the same workload')
     .addOption(new Option('--markdown <format>', 'print the medians as a docs table').choices(TABLE_FORMATS))
     .option('--policies <list>', 'with --markdown: the policy columns, in order (default: every policy)')
-    .action((files: string[], options: { markdown?: TableFormat; policies?: string }) => {
+    .action((files: string[], options: MedianOptions) => {
       try {
         main(files, options);
       } catch (error) {
